@@ -1,0 +1,17 @@
+"""Minimal Django settings: no database, sessions or auth for the hello-world endpoints.
+
+DEBUG stays off because debug mode records every query and changes error pages,
+which is not how anyone deploys. Middleware is the bare minimum for the same reason
+a hello-world benchmark exists: to show the framework's own floor.
+"""
+
+SECRET_KEY = "benchmatrix-not-secret"  # nothing here is signed or stored
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ROOT_URLCONF = "apps.django.benchsite.urls"
+INSTALLED_APPS = []
+MIDDLEWARE = []
+DATABASES = {}
+USE_TZ = True
+WSGI_APPLICATION = "apps.django.benchsite.wsgi.application"
+LOGGING_CONFIG = None  # keep request logging off like the servers' access logs

@@ -1,0 +1,87 @@
+"""benchmatrix sessions: bench cells, regenerate the report, run the tests.
+
+`bench(server='S', app='A')` runs a cell on the newest Python it supports;
+`bench-3.X(server='S', app='A')` pins the interpreter, and `bench-3.X` alone runs
+every cell of that Python. Interpreters are found on disk (PATH past pyenv
+shims, pyenv and uv version folders; see tools/benchmatrix/interpreters.py), so
+listing needs no subprocess and no network.
+"""
+
+import sys
+from pathlib import Path
+
+import nox
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tools.benchmatrix import interpreters  # noqa: E402
+from tools.benchmatrix.matrix import (  # noqa: E402
+    all_cells, constraints_file, default_cells, find_cell, load_matrix, requirements, version_key)
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"  # a cell's virtualenv is reused; installs re-check the pins
+nox.options.sessions = ["tests"]  # a bare `nox` must never start a long benchmark
+
+MATRIX = load_matrix()
+FOUND = interpreters.find_interpreters(MATRIX.pythons)
+CELLS = all_cells(MATRIX, sorted(FOUND, key=version_key))
+NEWEST = max(FOUND, key=version_key) if FOUND else None
+
+
+VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
+
+
+def run_bench(session, server, app):
+    cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
+    session.install("-c", str(constraints_file(cell.python)), *requirements(MATRIX, cell))
+    session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
+                *session.posargs)
+
+
+def cell_params(cells):
+    # The python value sets the interpreter without entering the name, which is
+    # what keeps nox -s "bench(server='S', app='A')" typeable as is.
+    return [nox.param(FOUND[c.python].path, c.server.name, c.app.name, id=c.session_id,
+                      tags=["py" + c.python, c.server.name, c.app.name]) for c in cells]
+
+
+def define_bench_family(name, cells, doc):
+    @nox.parametrize(("python", "server", "app"), cell_params(cells))
+    def bench(session, server, app):
+        run_bench(session, server, app)
+
+    bench.__doc__ = doc
+    nox.session(name=name)(bench)
+
+
+def define_missing_python(version):
+    def bench_missing(session):
+        session.error(interpreters.missing_message(version))
+
+    bench_missing.__doc__ = "Unavailable: Python {} not found here (run it to see how to add it)".format(version)
+    nox.session(name="bench-" + version, python=False, default=False)(bench_missing)
+
+
+DEFAULTS = default_cells(CELLS)
+_default_pythons = sorted({c.python for c in DEFAULTS}, key=version_key)
+define_bench_family("bench", DEFAULTS, "Benchmark a cell on Python {} (its py tag); options after --".format(
+    " or ".join(_default_pythons) if _default_pythons else "(none found)"))
+for _version in MATRIX.pythons:
+    if _version in FOUND:
+        define_bench_family("bench-" + _version, [c for c in CELLS if c.python == _version],
+                            "Benchmark a cell on Python {} ({})".format(_version, FOUND[_version].path))
+    else:
+        define_missing_python(_version)
+
+
+@nox.session(python=FOUND[NEWEST].path if NEWEST else None)
+def report(session):
+    """Regenerate the README results tables from reports/results.jsonl."""
+    session.install("-c", str(constraints_file(NEWEST)), *MATRIX.harness_requirements)
+    session.run("python", "-m", "tools.benchmatrix", "report", *session.posargs)
+
+
+@nox.session(python=FOUND[NEWEST].path if NEWEST else None)
+def tests(session):
+    """Run the test suite (real servers and wrk on 127.0.0.1); pytest options after --."""
+    session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/tests.txt")
+    session.run("python", "-m", "pytest", *session.posargs)

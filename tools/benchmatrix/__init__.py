@@ -1,0 +1,1 @@
+"""benchmatrix: reproducible benchmarks of Python web servers."""

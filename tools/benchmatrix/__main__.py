@@ -1,0 +1,148 @@
+"""Command line of the harness: `python -m tools.benchmatrix run|report|cells ...`.
+
+nox sessions call this after installing a cell's virtualenv; it runs just as
+well by hand inside any virtualenv that has the cell's packages, for debugging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
+from tools.benchmatrix.parse import parse_duration_s
+from tools.benchmatrix.scenarios import SCENARIOS, select_scenarios
+
+DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "connections": 64, "threads": 2,
+            "timeout": "2s", "scenarios": ",".join(SCENARIOS), "boot_timeout": "30s"}
+
+
+def whole_seconds(text: str) -> int:
+    """wrk only takes whole seconds, so refuse anything else up front."""
+    try:
+        seconds = parse_duration_s(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+    if seconds != int(seconds):
+        raise argparse.ArgumentTypeError(
+            "{!r}: wrk runs in whole seconds; give e.g. 1s, 10s or 2m".format(text))
+    return int(seconds)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("{!r} is not a whole number".format(text))
+    if value < 1:
+        raise argparse.ArgumentTypeError("{!r} must be 1 or more".format(text))
+    return value
+
+
+def add_run_parser(commands) -> None:
+    matrix = load_matrix()
+    run = commands.add_parser(
+        "run", help="benchmark one cell on this interpreter",
+        usage='nox -s "bench(server=\'S\', app=\'A\')" -- [options]\n'
+              '       python -m tools.benchmatrix run --server S --app A [options]',
+        description="Boot the cell's server on a free loopback port, verify every endpoint, "
+                    "then per scenario run a primer, a warmup and the measured wrk run, and "
+                    "append one record per scenario to results.jsonl and results.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    run.add_argument("--server", required=True, choices=list(matrix.servers), help="server to boot")
+    run.add_argument("--app", required=True, choices=list(matrix.apps), help="app to serve")
+    run.add_argument("--duration", type=whole_seconds, default=DEFAULTS["duration"],
+                     help="measured load per scenario (wrk takes whole seconds: 10s, 2m)")
+    run.add_argument("--warmup", type=whole_seconds, default=DEFAULTS["warmup"],
+                     help="discarded load before each measurement; 0 skips it")
+    run.add_argument("--primer", type=whole_seconds, default=DEFAULTS["primer"],
+                     help="short checked burst before the warmup; a scenario that gets no "
+                          "successful response in it fails at once; 0 skips it")
+    run.add_argument("--connections", type=positive_int, default=DEFAULTS["connections"],
+                     help="open connections wrk keeps busy")
+    run.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
+                     help="wrk threads (capped at --connections)")
+    run.add_argument("--timeout", type=whole_seconds, default=DEFAULTS["timeout"],
+                     help="a response slower than this counts as a timeout error")
+    run.add_argument("--scenarios", default=DEFAULTS["scenarios"],
+                     help="comma-separated endpoints to measure, from: " + ", ".join(SCENARIOS))
+    run.add_argument("--workers", type=positive_int, default=None,
+                     help="server workers (default: configs/matrix.json, i.e. CPU count: {})".format(
+                         matrix.worker_count()))
+    run.add_argument("--port", type=positive_int, default=None,
+                     help="loopback port for the server (default: a free one)")
+    run.add_argument("--boot-timeout", type=whole_seconds, default=DEFAULTS["boot_timeout"],
+                     help="how long the server may take to answer before the cell fails")
+    run.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports",
+                     help="where results.jsonl, results.md and raw/ live")
+    run.add_argument("--app-target", default=None, metavar="MODULE:CALLABLE",
+                     help="serve this importable callable instead of the app's own "
+                          "(benchmark your own app with the same servers and checks)")
+
+
+def add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="regenerate the README tables from results.jsonl",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    report.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports")
+    report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools.benchmatrix", allow_abbrev=False,
+                                     description="benchmatrix: reproducible Python web server benchmarks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_run_parser(commands)
+    add_report_parser(commands)
+    return parser
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.load import LoadToolMissing
+    from tools.benchmatrix.run import RunOptions, run_cell
+    from tools.benchmatrix.services import Interrupted, ServiceError, raise_on_sigterm
+
+    raise_on_sigterm()
+    try:
+        options = RunOptions(
+            server=args.server, app=args.app, scenarios=select_scenarios(args.scenarios.split(",")),
+            duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
+            connections=args.connections, threads=args.threads, timeout_s=args.timeout,
+            workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
+            results_dir=args.results_dir.resolve(), app_target=args.app_target)
+        if options.duration_s < 1:
+            raise ValueError("--duration must be at least 1s")
+        return run_cell(options)
+    except (ValueError, LoadToolMissing, ServiceError) as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Interrupted):
+        print("benchmatrix: interrupted; every process this run started has been stopped",
+              file=sys.stderr)
+        return 130
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.records import load_records
+    from tools.benchmatrix.report import update_readme
+
+    records = load_records(args.results_dir / "results.jsonl")
+    try:
+        changed = update_readme(args.readme, records)
+    except ValueError as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    print("benchmatrix: {} from {} records".format(
+        "README tables updated" if changed else "README tables already up to date", len(records)))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"run": command_run, "report": command_report}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The benchmark matrix: which (python, server, app) cells exist and which can run.
+
+The data lives in configs/matrix.json; this module turns it into frozen
+dataclasses and applies the rules that drop combinations that cannot run.
+Standard library only and no I/O at import, because nox imports it to list
+sessions and listing must stay instant and offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MATRIX_FILE = REPO_ROOT / "configs" / "matrix.json"
+CONSTRAINTS_DIR = REPO_ROOT / "configs" / "constraints"
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    recipe: str  # how it is launched: a function of that name in recipes.py
+    worker_class: str
+    interface: str  # "wsgi" or "asgi": what it can serve
+    requirements: Tuple[str, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    targets: Mapping[str, str]  # interface -> "module:attribute"
+    environment: Mapping[str, str]
+    requirements: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    python: str  # "3.12": the interpreter's major.minor
+    server: Server
+    app: App
+
+    @property
+    def session_id(self) -> str:
+        # The exact id users type: nox -s "bench(server='gunicorn', app='flask')".
+        return "server='{}', app='{}'".format(self.server.name, self.app.name)
+
+    @property
+    def target(self) -> str:
+        return self.app.targets[self.server.interface]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    pythons: Tuple[str, ...]
+    servers: Mapping[str, Server]
+    apps: Mapping[str, App]
+    workers: str
+    threads_per_worker: int
+    harness_requirements: Tuple[str, ...] = field(default=())
+
+    def worker_count(self) -> int:
+        if self.workers == "cpu_count":
+            return os.cpu_count() or 1
+        return int(self.workers)
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str  # said to the user when they ask for a dropped combination
+    excludes: Callable[[Cell], bool]
+
+
+# Each rule drops the cells for which `excludes` is true; the reason says why.
+RULES: Tuple[Rule, ...] = (
+    # A WSGI server cannot call an app that only exposes an ASGI callable.
+    Rule("the app has no entry point for this server's interface",
+         lambda cell: cell.server.interface not in cell.app.targets),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    servers = {
+        name: Server(name=name, recipe=s["recipe"], worker_class=s["worker_class"],
+                     interface=s["interface"], requirements=tuple(s["requirements"]),
+                     summary=s["summary"])
+        for name, s in data["servers"].items()
+    }
+    apps = {
+        name: App(name=name, targets=dict(a["interfaces"]),
+                  environment=dict(a.get("environment", {})),
+                  requirements=tuple(a["requirements"]))
+        for name, a in data["apps"].items()
+    }
+    return Matrix(pythons=tuple(data["pythons"]), servers=servers, apps=apps,
+                  workers=str(data["workers"]),
+                  threads_per_worker=int(data["threads_per_worker"]),
+                  harness_requirements=tuple(data.get("harness_requirements", ())))
+
+
+def exclusion_reason(cell: Cell) -> Optional[str]:
+    """The reason the first matching rule gives, or None if the cell can run."""
+    for rule in RULES:
+        if rule.excludes(cell):
+            return rule.reason
+    return None
+
+
+def all_cells(matrix: Matrix, pythons: Iterable[str]) -> List[Cell]:
+    """Every runnable cell for the given interpreter versions, in a stable order."""
+    cells = []
+    for python in pythons:
+        for server in matrix.servers.values():
+            for app in matrix.apps.values():
+                cell = Cell(python=python, server=server, app=app)
+                if exclusion_reason(cell) is None:
+                    cells.append(cell)
+    return cells
+
+
+def version_key(python: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in python.split("."))
+
+
+def default_cells(cells: Iterable[Cell]) -> List[Cell]:
+    """One cell per (server, app): the newest Python that pair runs on."""
+    newest: Dict[Tuple[str, str], Cell] = {}
+    for cell in cells:
+        key = (cell.server.name, cell.app.name)
+        if key not in newest or version_key(cell.python) > version_key(newest[key].python):
+            newest[key] = cell
+    return list(newest.values())
+
+
+def find_cell(matrix: Matrix, python: str, server: str, app: str) -> Cell:
+    """The named cell, or a ValueError that says what to type instead."""
+    if server not in matrix.servers:
+        raise ValueError("unknown server {!r}; choose one of: {}".format(
+            server, ", ".join(matrix.servers)))
+    if app not in matrix.apps:
+        raise ValueError("unknown app {!r}; choose one of: {}".format(
+            app, ", ".join(matrix.apps)))
+    if python not in matrix.pythons:
+        raise ValueError("Python {} is not in the matrix (configs/matrix.json lists {})".format(
+            python, ", ".join(matrix.pythons)))
+    cell = Cell(python=python, server=matrix.servers[server], app=matrix.apps[app])
+    reason = exclusion_reason(cell)
+    if reason is not None:
+        raise ValueError("server {!r} with app {!r} on Python {} cannot run: {}".format(
+            server, app, python, reason))
+    return cell
+
+
+def requirements(matrix: Matrix, cell: Cell) -> List[str]:
+    """Package names the cell's virtualenv needs, harness included."""
+    names = list(matrix.harness_requirements) + list(cell.server.requirements) + list(cell.app.requirements)
+    return list(dict.fromkeys(names))
+
+
+def constraints_file(python: str) -> Path:
+    return CONSTRAINTS_DIR / "py{}.txt".format(python)

@@ -1,0 +1,125 @@
+"""The Record: one self-describing measurement, and where it is written.
+
+Records go to results.jsonl (one JSON object per line, appended the moment a
+measurement ends, so a later failure loses nothing) and, as a row, to the
+markdown table results.md. Each append is a single write() of a whole line,
+so an interrupt can never leave half a record behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from tabulate import tabulate
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Record:
+    run_id: str
+    recorded_at: str  # UTC, ISO 8601
+    python: str
+    app: str
+    server: str
+    scenario: str
+    mode: str  # "closed-loop": wrk keeps every connection busy
+    connections: int
+    threads: int
+    duration_s: float
+    workers: int
+    rps: Optional[float]  # successful (2xx/3xx) responses per second; None when unmeasured
+    rps_all: Optional[float]  # every response per second, errors included, as wrk printed it
+    requests: int
+    latency_ms: Dict[str, Optional[float]]
+    errors: Dict[str, int]
+    status: str  # "ok", "flagged" or "failed"
+    flags: List[Dict[str, str]]
+    meta: Dict[str, Any]
+    raw_output: Optional[str]  # path of the load generator's own output, relative to the results dir
+    schema: int = field(default=SCHEMA_VERSION)
+
+    def to_json_line(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True) + "\n"
+
+
+def _append_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(str(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, text.encode("utf-8"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def append_record(path: Path, record: Record) -> None:
+    _append_text(path, record.to_json_line())
+
+
+def load_records(path: Path) -> List[Dict[str, Any]]:
+    """Every record in the file; a damaged line is reported and skipped, never fatal."""
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            print("warning: {}:{} is not a JSON record; skipped".format(path, number), file=sys.stderr)
+    return records
+
+
+MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "mode", "conn",
+                    "duration", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "status")
+
+
+def _number(value: Optional[float], digits: int = 2) -> str:
+    return "-" if value is None else "{:.{}f}".format(value, digits)
+
+
+def error_summary(errors: Dict[str, int]) -> str:
+    parts = ["{} {}".format(count, kind) for kind, count in errors.items() if count]
+    return ", ".join(parts) if parts else "0"
+
+
+def status_label(record: Dict[str, Any]) -> str:
+    codes = [flag["code"] for flag in record.get("flags", [])]
+    return record["status"] + (" ({})".format(", ".join(codes)) if codes else "")
+
+
+def rps_label(record: Dict[str, Any]) -> str:
+    # A failed run's req/s would be an error rate; it is never shown as throughput.
+    if record["status"] == "failed" or record.get("rps") is None:
+        return "-"
+    return "{:.0f}".format(record["rps"]) + (" (!)" if record["status"] == "flagged" else "")
+
+
+def markdown_cells(record: Dict[str, Any]) -> List[str]:
+    latency = record.get("latency_ms") or {}
+    return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
+            record["server"], str(record["workers"]), record["scenario"], record["mode"],
+            str(record["connections"]), "{:g}s".format(record["duration_s"]), rps_label(record),
+            _number(latency.get("p50")), _number(latency.get("p90")), _number(latency.get("p99")),
+            _number(latency.get("max")), error_summary(record.get("errors") or {}),
+            status_label(record)]
+
+
+def append_markdown_row(path: Path, record: Record) -> None:
+    """Append one row; the header is written only when the table does not exist yet."""
+    table = tabulate([markdown_cells(asdict(record))], headers=MARKDOWN_COLUMNS,
+                     tablefmt="github", disable_numparse=True).splitlines()
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if existing.strip():
+        text = ("" if existing.endswith("\n") else "\n") + table[-1] + "\n"
+    else:
+        text = "# benchmatrix results\n\nOne row per measurement, newest last. " \
+               "See README.md for how to read a row.\n\n" + "\n".join(table) + "\n"
+    _append_text(path, text)

@@ -1,0 +1,82 @@
+"""README tables computed purely from results.jsonl.
+
+The output depends only on the records, never on the clock, so regenerating it
+twice changes nothing. Each table shows the newest record per (python, app,
+server, mode, connections) for one scenario, fastest valid first; flagged and
+failed rows stay visible, marked, and sort after the clean ones.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+from tabulate import tabulate
+
+from tools.benchmatrix.records import error_summary, rps_label, status_label
+
+START_MARKER = "<!-- benchmatrix:results:start -->"
+END_MARKER = "<!-- benchmatrix:results:end -->"
+
+TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "req/s", "p50 ms", "p99 ms",
+                 "errors", "status", "date")
+
+
+def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
+    for record in records:
+        key = (record["scenario"], record["python"], record["app"], record["server"],
+               record["mode"], record["connections"])
+        if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
+            newest[key] = record
+    return list(newest.values())
+
+
+def _sort_key(record: Dict[str, Any]):
+    rank = {"ok": 0, "flagged": 1, "failed": 2}[record["status"]]
+    return (rank, -(record.get("rps") or 0.0), record["python"], record["app"], record["server"])
+
+
+def _latency(record: Dict[str, Any], percentile: str) -> str:
+    value = (record.get("latency_ms") or {}).get(percentile)
+    return "-" if value is None else "{:.2f}".format(value)
+
+
+def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
+    rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"], rps_label(r),
+             _latency(r, "p50"), _latency(r, "p99"), error_summary(r.get("errors") or {}),
+             status_label(r), r["recorded_at"][:10]]
+            for r in sorted(records, key=_sort_key)]
+    table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
+    return "### Scenario `{}`\n\n{}\n".format(scenario, table)
+
+
+def render_readme_tables(records: Sequence[Dict[str, Any]]) -> str:
+    if not records:
+        return "No results yet: run a bench session, then `nox -s report`.\n"
+    latest = newest_per_cell(records)
+    scenarios = sorted({r["scenario"] for r in latest})
+    parts = [render_scenario_table(s, [r for r in latest if r["scenario"] == s]) for s in scenarios]
+    legend = ("req/s counts successful responses only; `(!)` marks a flagged number and `-` a "
+              "failed one (the flags say why). Newest record per cell; {} records in "
+              "reports/results.jsonl.\n").format(len(records))
+    return legend + "\n" + "\n".join(parts)
+
+
+def replace_between_markers(document: str, block: str) -> str:
+    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.DOTALL)
+    if not pattern.search(document):
+        raise ValueError("README.md has no {} ... {} section; add the two markers where the "
+                         "tables belong".format(START_MARKER, END_MARKER))
+    replacement = "{}\n{}\n{}".format(START_MARKER, block.rstrip("\n"), END_MARKER)
+    return pattern.sub(lambda _match: replacement, document, count=1)
+
+
+def update_readme(readme: Path, records: Sequence[Dict[str, Any]]) -> bool:
+    """Rewrite the README's results section; True if the file changed."""
+    before = readme.read_text(encoding="utf-8")
+    after = replace_between_markers(before, render_readme_tables(records))
+    if after != before:
+        readme.write_text(after, encoding="utf-8")
+    return after != before

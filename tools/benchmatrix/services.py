@@ -1,0 +1,182 @@
+"""Every process the harness starts, and how it is stopped.
+
+Each child gets its own process group (and session), so stopping it means
+signalling the whole group: pre-fork servers leave workers behind otherwise,
+and a Ctrl-C in the terminal does not reach them. Stop is SIGTERM to the
+group, a grace period, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence
+
+RUN_MARKER_VARIABLE = "BENCHMATRIX_RUN"  # set in every child: lets tests find strays
+
+
+class ServiceError(RuntimeError):
+    """A service did not start or answer; the message carries its log tail."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM turned into an exception so that cleanup runs as for Ctrl-C."""
+
+
+def raise_on_sigterm() -> None:
+    def handler(signum, frame):
+        raise Interrupted("terminated by signal {}".format(signum))
+    signal.signal(signal.SIGTERM, handler)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log at {})".format(path)
+    tail = text.splitlines()[-lines:]
+    return "\n".join("    " + line for line in tail) or "    (log is empty)"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def ensure_port_free(port: int, host: str = "127.0.0.1") -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ServiceError(
+                "port {} on {} is taken ({}); stop what listens there, choose another "
+                "--port, or leave --port out to get a free one".format(port, host, error.strerror))
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends: a second Ctrl-C must not cut a stop short."""
+    deferred = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM the process group, wait for every member, then SIGKILL what is left."""
+    with signals_deferred():
+        _stop_group(process, grace_s)
+
+
+def _stop_group(process: subprocess.Popen, grace_s: float) -> None:
+    pgid = process.pid  # start_new_session makes the child its group's leader
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        process.poll()  # reap the leader so its pid does not linger as a zombie
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    process.wait()
+
+
+def spawn(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
+          cwd: Optional[Path] = None) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(log_path), "ab") as log:
+        return subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=dict(env) if env else None,
+                                cwd=str(cwd) if cwd else None, start_new_session=True)
+
+
+def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
+                env: Optional[Mapping[str, str]] = None) -> str:
+    """Run a short-lived command to completion (or kill it at the deadline); return its output."""
+    process = spawn(argv, log_path, env=env)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ServiceError("{} did not finish within {:.0f} s and was killed".format(argv[0], timeout_s))
+    finally:
+        stop_group(process, grace_s=2.0)
+    return log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@dataclass
+class HttpService:
+    """A long-running server answering HTTP on 127.0.0.1:port."""
+    name: str
+    argv: List[str]
+    port: int
+    log_path: Path
+    ready_path: str = "/"
+    env: Dict[str, str] = field(default_factory=dict)
+    cwd: Optional[Path] = None
+    boot_timeout_s: float = 30.0
+    process: Optional[subprocess.Popen] = None
+
+    @property
+    def base_url(self) -> str:
+        return "http://127.0.0.1:{}".format(self.port)
+
+    def _fail(self, what: str) -> ServiceError:
+        return ServiceError("{} {}\n  command: {}\n  last lines of {}:\n{}".format(
+            self.name, what, " ".join(self.argv), self.log_path, log_tail(self.log_path)))
+
+    def _answers_http(self) -> bool:
+        # Readiness means what the load will hit answers: a TCP accept alone can
+        # come from a master process whose workers are still importing the app.
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            connection.request("GET", self.ready_path)
+            connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.boot_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise self._fail("exited with code {} before answering".format(self.process.returncode))
+            if self._answers_http():
+                return
+            time.sleep(0.05)
+        raise self._fail("did not answer HTTP on {} within {:.0f} s".format(self.base_url, self.boot_timeout_s))
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator["HttpService"]:
+        env = dict(os.environ)
+        env.update(self.env)
+        self.process = spawn(self.argv, self.log_path, env=env, cwd=self.cwd)
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            stop_group(self.process)

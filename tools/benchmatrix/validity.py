@@ -1,0 +1,67 @@
+"""Why a measurement is not clean: a closed set of flags, each saying what to do.
+
+A record's status follows from its flags: "failed" when nothing it measured can
+be trusted at all, "flagged" when the numbers exist but carry a caveat, "ok"
+otherwise. Reports never show a flagged or failed number as a clean one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List
+
+from tools.benchmatrix.parse import WrkResult
+
+
+@dataclass(frozen=True)
+class FlagKind:
+    code: str
+    fails: bool  # True: the measurement is unusable, status "failed"
+    hint: str  # what the user should do about it
+
+
+FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
+    FlagKind("verification-failed", True,
+             "the endpoint answered wrongly before any load; read the server log in the run's raw folder and fix the app or its config"),
+    FlagKind("load-failed", True,
+             "the load generator did not produce a result; read its raw output and check that the server still answers"),
+    FlagKind("no-successful-responses", True,
+             "every response was an error, so the req/s is an error rate, not throughput; check the server log"),
+    FlagKind("non-2xx", False,
+             "some responses were HTTP errors; check the server log, and lower --connections if the server sheds load"),
+    FlagKind("socket-errors", False,
+             "connections failed or were reset; check the server's backlog and worker limits, or lower --connections"),
+    FlagKind("timeouts", False,
+             "requests took longer than wrk's --timeout; raise --timeout or lower --connections, the server is saturated"),
+)}
+
+
+def make_flag(code: str, reason: str) -> Dict[str, str]:
+    kind = FLAG_KINDS[code]  # a KeyError here means a flag outside the closed set
+    return {"code": kind.code, "reason": reason, "hint": kind.hint}
+
+
+def status_for(flags: List[Dict[str, str]]) -> str:
+    if any(FLAG_KINDS[f["code"]].fails for f in flags):
+        return "failed"
+    return "flagged" if flags else "ok"
+
+
+def assess_wrk(result: WrkResult) -> List[Dict[str, str]]:
+    """Flags for one parsed wrk run."""
+    flags = []
+    if result.requests > 0 and result.successful_requests == 0:
+        flags.append(make_flag("no-successful-responses",
+                               "all {} responses were non-2xx/3xx".format(result.requests)))
+    elif result.non2xx:
+        flags.append(make_flag("non-2xx", "{} of {} responses ({:.1%}) were non-2xx/3xx".format(
+            result.non2xx, result.requests, result.non2xx / result.requests)))
+    errors = result.socket_errors
+    if errors.connect or errors.read or errors.write:
+        flags.append(make_flag("socket-errors", "connect {}, read {}, write {}".format(
+            errors.connect, errors.read, errors.write)))
+    if errors.timeout:
+        flags.append(make_flag("timeouts", "{} requests timed out".format(errors.timeout)))
+    if result.requests == 0:
+        flags.append(make_flag("load-failed", "wrk completed no request"))
+    return flags
