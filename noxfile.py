@@ -32,7 +32,7 @@ VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
 
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
-    session.install("-c", str(constraints_file(cell.python)), *requirements(MATRIX, cell))
+    session.install("-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell))
     session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
                 *session.posargs)
 
@@ -84,4 +84,11 @@ def report(session):
 def tests(session):
     """Run the test suite (real servers and wrk on 127.0.0.1); pytest options after --."""
     session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/tests.txt")
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests", *session.posargs)
+
+
+@nox.session(python=FOUND[NEWEST].path if NEWEST else None, default=False)
+def lock(session):
+    """Re-resolve the pins in configs/constraints/ for every Python found (needs PyPI)."""
+    session.install("uv", *MATRIX.harness_requirements)
+    session.run("python", "-m", "tools.benchmatrix", "lock")

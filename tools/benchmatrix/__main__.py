@@ -90,12 +90,17 @@ def add_report_parser(commands) -> None:
     report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
 
 
+def add_lock_parser(commands) -> None:
+    commands.add_parser("lock", help="re-resolve configs/constraints/ for every Python found (needs uv)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.benchmatrix", allow_abbrev=False,
                                      description="benchmatrix: reproducible Python web server benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_parser(commands)
     add_report_parser(commands)
+    add_lock_parser(commands)
     return parser
 
 
@@ -139,9 +144,15 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_lock(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.pins import lock_all
+
+    return lock_all()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"run": command_run, "report": command_report}[args.command](args)
+    return {"run": command_run, "report": command_report, "lock": command_lock}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -26,7 +27,8 @@ class Server:
     recipe: str  # how it is launched: a function of that name in recipes.py
     worker_class: str
     interface: str  # "wsgi" or "asgi": what it can serve
-    requirements: Tuple[str, ...]
+    requirements: Tuple[str, ...]  # pip specifiers, e.g. "gunicorn[gevent]"
+    lock: str  # which constraints file pins it: servers with conflicting pins differ
     summary: str
 
 
@@ -89,7 +91,7 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     servers = {
         name: Server(name=name, recipe=s["recipe"], worker_class=s["worker_class"],
                      interface=s["interface"], requirements=tuple(s["requirements"]),
-                     summary=s["summary"])
+                     lock=s["lock"], summary=s["summary"])
         for name, s in data["servers"].items()
     }
     apps = {
@@ -158,10 +160,25 @@ def find_cell(matrix: Matrix, python: str, server: str, app: str) -> Cell:
 
 
 def requirements(matrix: Matrix, cell: Cell) -> List[str]:
-    """Package names the cell's virtualenv needs, harness included."""
-    names = list(matrix.harness_requirements) + list(cell.server.requirements) + list(cell.app.requirements)
-    return list(dict.fromkeys(names))
+    """Requirement specifiers the cell's virtualenv needs, harness included."""
+    specs = list(matrix.harness_requirements) + list(cell.server.requirements) + list(cell.app.requirements)
+    return list(dict.fromkeys(specs))
 
 
-def constraints_file(python: str) -> Path:
-    return CONSTRAINTS_DIR / "py{}.txt".format(python)
+def package_name(spec: str) -> str:
+    """"gunicorn[gevent]<26" -> "gunicorn": the distribution a specifier installs."""
+    return re.match(r"[A-Za-z0-9._-]+", spec).group(0).lower()
+
+
+def lock_groups(matrix: Matrix) -> Dict[str, List[str]]:
+    """Every lock group with the specifiers its constraints file must resolve together."""
+    app_specs = [spec for app in matrix.apps.values() for spec in app.requirements]
+    groups: Dict[str, List[str]] = {}
+    for server in matrix.servers.values():
+        specs = groups.setdefault(server.lock, list(matrix.harness_requirements) + app_specs)
+        specs.extend(server.requirements)
+    return {name: list(dict.fromkeys(specs)) for name, specs in groups.items()}
+
+
+def constraints_file(python: str, lock: str = "default") -> Path:
+    return CONSTRAINTS_DIR / "py{}-{}.txt".format(python, lock)

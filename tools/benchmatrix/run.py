@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from tools.benchmatrix import interpreters
 from tools.benchmatrix.load import LoadSettings, require_wrk, run_wrk
-from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, requirements
+from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, package_name, requirements
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError, WrkResult
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
@@ -91,7 +90,8 @@ class CellRun:
         self.statuses: List[str] = []
 
     def _base_meta(self) -> Dict[str, Any]:
-        meta = collect_run_metadata(requirements(load_matrix(), self.cell), self.wrk)
+        packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
+        meta = collect_run_metadata(packages, self.wrk)
         meta["server"] = {"command": self.plan.argv, "workers": self.plan.workers,
                           "threads_per_worker": self.plan.threads,
                           "worker_class": self.cell.server.worker_class}
@@ -203,7 +203,3 @@ def run_cell(options: RunOptions) -> int:
     if options.port:
         ensure_port_free(options.port)
     return CellRun(options, cell, wrk).execute()
-
-
-def missing_python_hint(version: str) -> str:
-    return interpreters.missing_message(version)

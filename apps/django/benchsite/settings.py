@@ -1,8 +1,9 @@
 """Minimal Django settings: no database, sessions or auth for the hello-world endpoints.
 
 DEBUG stays off because debug mode records every query and changes error pages,
-which is not how anyone deploys. Middleware is the bare minimum for the same reason
-a hello-world benchmark exists: to show the framework's own floor.
+which is not how anyone deploys. Middleware is kept to CommonMiddleware, the one that
+sets Content-Length: without it a server that closes connections (uWSGI's http-socket)
+ends each body by closing, and wrk counts every such close as a read error.
 """
 
 SECRET_KEY = "benchmatrix-not-secret"  # nothing here is signed or stored
@@ -10,7 +11,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 ROOT_URLCONF = "apps.django.benchsite.urls"
 INSTALLED_APPS = []
-MIDDLEWARE = []
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 DATABASES = {}
 USE_TZ = True
 WSGI_APPLICATION = "apps.django.benchsite.wsgi.application"

@@ -1,0 +1,1 @@
+"""Deliberately faulty WSGI apps, served by real servers to prove the harness catches them."""

@@ -1,0 +1,88 @@
+"""Shared helpers: run the real harness as a subprocess and find what it left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+TAG_VARIABLE = "BENCHMATRIX_TEST_TAG"  # inherited by every process a harness run starts
+
+
+def processes_with_tag(tag: str) -> List[int]:
+    """Live processes whose environment carries this test's tag (zombies excluded)."""
+    found = []
+    needle = "{}={}".format(TAG_VARIABLE, tag).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+class Harness:
+    """Runs `python -m tools.benchmatrix` in this environment, tagged for stray hunting."""
+
+    def __init__(self, results_dir: Path):
+        self.results_dir = results_dir
+        self.tag = uuid.uuid4().hex
+
+    def env(self, **extra: str) -> Dict[str, str]:
+        env = dict(os.environ, **extra)
+        env[TAG_VARIABLE] = self.tag
+        return env
+
+    def argv(self, *args: str) -> List[str]:
+        return [sys.executable, "-m", "tools.benchmatrix", *args]
+
+    def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), cwd=str(REPO_ROOT), env=self.env(**env),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
+
+    def popen(self, *args: str, **popen_options) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), cwd=str(REPO_ROOT), env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                **popen_options)
+
+    def bench(self, server: str, app: str, *options: str, **env: str) -> subprocess.CompletedProcess:
+        return self.run("run", "--server", server, "--app", app, "--duration", "1s",
+                        "--warmup", "0", "--primer", "1s", "--connections", "8",
+                        "--results-dir", str(self.results_dir), *options, **env)
+
+    def records(self) -> List[dict]:
+        path = self.results_dir / "results.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def strays(self) -> List[int]:
+        return processes_with_tag(self.tag)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Harness:
+    harness = Harness(tmp_path / "results")
+    yield harness
+    assert harness.strays() == [], "the harness left processes behind"
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared (fixtures and seeds) is not next to the repo at {}".format(SHARED))
+    return SHARED

@@ -1,0 +1,133 @@
+"""Real cells on 127.0.0.1: real gunicorn, real apps, real wrk, short durations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+
+def test_a_real_cell_appends_an_ok_record_per_scenario(harness):
+    result = harness.bench("gunicorn", "flask")
+    assert result.returncode == 0, result.stdout
+    records = harness.records()
+    assert [r["scenario"] for r in records] == ["json", "plaintext"]
+    for record in records:
+        assert record["status"] == "ok", record["flags"]
+        assert record["rps"] > 0
+        assert record["mode"] == "closed-loop"
+        assert record["latency_ms"]["p99"] >= record["latency_ms"]["p50"] > 0
+        assert record["meta"]["packages"]["gunicorn"]
+        assert record["meta"]["load_command"][0].endswith("wrk")
+        assert (harness.results_dir / record["raw_output"]).is_file()
+    table = (harness.results_dir / "results.md").read_text().splitlines()
+    assert sum(1 for line in table if line.startswith("| date")) == 1
+    assert sum(1 for line in table if "| flask " in line) == 2
+
+
+def test_a_second_run_keeps_the_rows_of_the_first(harness):
+    harness.bench("gunicorn", "django", "--scenarios", "json")
+    harness.bench("gunicorn-gthread", "django", "--scenarios", "json")
+    assert [r["server"] for r in harness.records()] == ["gunicorn", "gunicorn-gthread"]
+    table = (harness.results_dir / "results.md").read_text()
+    assert table.count("| date") == 1 and table.count("| django ") == 2
+
+
+def test_an_app_answering_500_fails_verification_and_is_never_ok(harness):
+    result = harness.bench("gunicorn", "flask", "--app-target", "tests.apps.broken:app")
+    assert result.returncode == 1
+    assert "answered 500" in result.stdout
+    records = harness.records()
+    assert records and all(r["status"] == "failed" for r in records)
+    assert all(r["rps"] is None for r in records)
+    assert records[0]["flags"][0]["code"] == "verification-failed"
+
+
+def test_errors_under_load_flag_the_record(harness):
+    result = harness.bench("gunicorn", "flask", "--app-target", "tests.apps.flaky:app",
+                           "--scenarios", "json")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] == "flagged"
+    assert [f["code"] for f in record["flags"]] == ["non-2xx"]
+    assert record["errors"]["non2xx"] > 0
+    assert record["rps"] < record["rps_all"]
+
+
+def test_a_server_that_cannot_boot_fails_fast_with_its_log(harness):
+    started = time.monotonic()
+    result = harness.bench("gunicorn", "flask", "--app-target", "tests.apps.missing:app")
+    assert result.returncode == 2
+    assert "exited with code" in result.stdout
+    assert "tests.apps.missing" in result.stdout  # gunicorn's own error, from the log tail
+    assert time.monotonic() - started < 20
+
+
+def test_a_taken_port_is_refused_with_advice(harness):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = harness.bench("gunicorn", "flask", "--port", str(busy.getsockname()[1]))
+    assert result.returncode == 2
+    assert "is taken" in result.stdout and "--port" in result.stdout
+    assert harness.records() == []
+
+
+def test_missing_wrk_says_how_to_install_it(harness):
+    result = harness.bench("gunicorn", "flask", PATH=os.path.dirname(os.path.realpath(os.__file__)))
+    assert result.returncode == 2
+    assert "apt-get install wrk" in result.stdout
+
+
+def test_unknown_options_and_servers_get_usage_errors(harness):
+    unknown_option = harness.run("run", "--server", "gunicorn", "--app", "flask", "--turbo")
+    assert unknown_option.returncode == 2 and "unrecognized arguments: --turbo" in unknown_option.stdout
+    unknown_server = harness.run("run", "--server", "tornado", "--app", "flask")
+    assert unknown_server.returncode == 2 and "invalid choice: 'tornado'" in unknown_server.stdout
+    fractional = harness.run("run", "--server", "gunicorn", "--app", "flask", "--duration", "1.5s")
+    assert fractional.returncode == 2 and "whole seconds" in fractional.stdout
+
+
+def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
+    process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--duration", "30s",
+                            "--warmup", "0", "--results-dir", str(harness.results_dir),
+                            start_new_session=True)
+    try:
+        for line in process.stdout:
+            if "measuring" in line:
+                break
+        time.sleep(0.5)  # wrk is mid-run now
+        assert len(harness.strays()) >= 3  # harness, server master and workers, wrk
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output = process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, output
+    assert "interrupted" in output
+    assert harness.strays() == []
+    assert all(r["status"] == "ok" for r in harness.records())  # whole records only
+
+
+def test_sigterm_stops_the_run_like_ctrl_c(harness):
+    process = harness.popen("run", "--server", "gunicorn-gthread", "--app", "flask", "--duration",
+                            "30s", "--warmup", "0", "--primer", "0", "--results-dir",
+                            str(harness.results_dir))
+    for line in process.stdout:
+        if "measuring" in line:
+            break
+    process.terminate()
+    assert process.wait(timeout=30) == 130
+    assert harness.strays() == []
+
+
+def test_uwsgi_serves_every_request_without_socket_errors(harness):
+    # uWSGI's http-socket closes each connection; configs/uwsgi.ini makes it say so.
+    result = harness.bench("uwsgi", "django", "--scenarios", "plaintext")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] == "ok", record["flags"]
+    assert record["meta"]["server"]["command"][0].endswith("uwsgi")

@@ -1,0 +1,61 @@
+"""Interpreter discovery on file-system layouts built in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tools.benchmatrix.interpreters import find_interpreter, find_interpreters, missing_message
+
+
+def make_executable(path: Path, text: str = "#!/bin/sh\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def isolate(monkeypatch, tmp_path, path_entries):
+    monkeypatch.setenv("PATH", os.pathsep.join(str(p) for p in path_entries))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("PYENV_ROOT", raising=False)
+    monkeypatch.delenv("BENCHMATRIX_PYTHONS", raising=False)
+
+
+def test_a_pyenv_shim_is_skipped_for_the_real_binary_behind_it(monkeypatch, tmp_path):
+    root = tmp_path / "pyenv"
+    make_executable(root / "shims" / "python3.9", "#!/usr/bin/env bash\nexec pyenv exec \"$0\"\n")
+    make_executable(root / "versions" / "3.9.7" / "bin" / "python3.9")
+    newest = make_executable(root / "versions" / "3.9.18" / "bin" / "python3.9")
+    make_executable(root / "versions" / "3.9.19t" / "bin" / "python3.9")  # free-threaded: not plain
+    isolate(monkeypatch, tmp_path, [root / "shims"])
+    found = find_interpreter("3.9")
+    assert found.path == str(newest) and found.source == "pyenv"
+
+
+def test_a_real_binary_on_path_wins(monkeypatch, tmp_path):
+    binary = make_executable(tmp_path / "bin" / "python3.12")
+    isolate(monkeypatch, tmp_path, [tmp_path / "bin"])
+    assert find_interpreter("3.12").path == str(binary)
+
+
+def test_uv_managed_pythons_are_found(monkeypatch, tmp_path):
+    binary = make_executable(tmp_path / "xdg" / "uv" / "python" / "cpython-3.11.9-linux-x86_64-gnu" / "bin" / "python3.11")
+    isolate(monkeypatch, tmp_path, [])
+    assert find_interpreter("3.11").path == str(binary)
+
+
+def test_missing_versions_are_absent_and_explained(monkeypatch, tmp_path):
+    isolate(monkeypatch, tmp_path, [tmp_path / "empty"])
+    assert find_interpreters(["3.10"]) == {}
+    message = missing_message("3.10")
+    assert "pyenv install 3.10" in message and "BENCHMATRIX_PYTHONS" in message
+
+
+def test_an_explicit_override_comes_first(monkeypatch, tmp_path):
+    binary = make_executable(tmp_path / "custom" / "python3.13")
+    make_executable(tmp_path / "bin" / "python3.13")
+    isolate(monkeypatch, tmp_path, [tmp_path / "bin"])
+    monkeypatch.setenv("BENCHMATRIX_PYTHONS", str(binary))
+    assert find_interpreter("3.13").source == "BENCHMATRIX_PYTHONS"

@@ -1,0 +1,57 @@
+"""README tables from records: sorted, marked, newest per cell, and stable."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_records import make_record
+from tools.benchmatrix.report import (END_MARKER, START_MARKER, render_readme_tables,
+                                      update_readme)
+
+FLAG = [{"code": "non-2xx", "reason": "", "hint": ""}]
+
+
+def records():
+    return [make_record(server="gunicorn", rps=4000.0).__dict__,
+            make_record(server="uwsgi", rps=6000.0).__dict__,
+            make_record(server="gunicorn-gevent", rps=9000.0, status="flagged", flags=FLAG).__dict__,
+            make_record(server="gunicorn", rps=4500.0, recorded_at="2026-11-22T08:00:00+00:00").__dict__,
+            make_record(server="uwsgi", scenario="plaintext", rps=7000.0).__dict__]
+
+
+def table_rows(text, scenario):
+    section = text.split("### Scenario `{}`".format(scenario))[1].split("###")[0]
+    return [line for line in section.splitlines() if line.startswith("| 3.12")]
+
+
+def test_clean_rows_sort_by_req_s_and_flagged_rows_follow():
+    rows = table_rows(render_readme_tables(records()), "json")
+    assert [row.split("|")[3].strip() for row in rows] == ["uwsgi", "gunicorn", "gunicorn-gevent"]
+    assert "9000 (!)" in rows[2] and "flagged (non-2xx)" in rows[2]
+
+
+def test_only_the_newest_record_of_a_cell_is_shown():
+    rows = table_rows(render_readme_tables(records()), "json")
+    assert "4500" in rows[1] and not any("4000" in row for row in rows)
+
+
+def test_each_scenario_gets_its_own_table():
+    text = render_readme_tables(records())
+    assert "### Scenario `json`" in text and "### Scenario `plaintext`" in text
+
+
+def test_regenerating_twice_changes_nothing(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\n{}\nold\n{}\n\nAfter.\n".format(START_MARKER, END_MARKER))
+    assert update_readme(readme, records()) is True
+    first = readme.read_text()
+    assert update_readme(readme, records()) is False
+    assert readme.read_text() == first
+    assert first.startswith("# Title\n") and first.endswith("\nAfter.\n") and "old" not in first
+
+
+def test_a_readme_without_markers_gets_a_clear_error(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n")
+    with pytest.raises(ValueError, match="add the two markers"):
+        update_readme(readme, records())

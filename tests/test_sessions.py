@@ -1,0 +1,68 @@
+"""The nox layer: what `nox -l` lists can run, and a listed cell runs exactly as typed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tools.benchmatrix.interpreters import find_interpreters
+from tools.benchmatrix.matrix import exclusion_reason, find_cell, load_matrix
+
+MATRIX = load_matrix()
+
+
+def nox(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), *args],
+                          cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout)
+
+
+def test_every_listed_bench_session_is_a_valid_cell_on_a_found_python():
+    sessions = json.loads(nox("-l", "--json", "-k", "bench").stdout)
+    found = find_interpreters(MATRIX.pythons)
+    assert sessions, "no bench session listed"
+    for session in sessions:
+        family, _, arguments = session["session"].partition("(")
+        assert family == session["name"] and (family == "bench" or family[len("bench-"):] in found)
+        spec = session["call_spec"]
+        version = next(t[2:] for t in session["tags"] if t.startswith("py"))
+        cell = find_cell(MATRIX, version, spec["server"], spec["app"])
+        assert exclusion_reason(cell) is None
+        assert arguments == "server='{}', app='{}')".format(spec["server"], spec["app"])
+        assert session["python"] == found[version].path
+
+
+def test_the_plain_bench_family_has_one_session_per_server_and_app():
+    sessions = [s for s in json.loads(nox("-l", "--json", "-k", "bench").stdout) if s["name"] == "bench"]
+    pairs = {(s["call_spec"]["server"], s["call_spec"]["app"]) for s in sessions}
+    assert len(sessions) == len(pairs) == len(MATRIX.servers) * len(MATRIX.apps)
+
+
+def test_a_python_tag_selects_that_interpreter_only():
+    found = sorted(find_interpreters(MATRIX.pythons))
+    sessions = json.loads(nox("-l", "--json", "-t", "py" + found[0]).stdout)
+    assert sessions and all("py" + found[0] in s["tags"] for s in sessions)
+
+
+def test_options_after_the_double_dash_are_explained():
+    result = nox("-s", "bench(server='gunicorn', app='flask')", "--", "--help")
+    assert result.returncode == 0, result.stdout
+    for option in ("--duration", "--connections", "--threads", "--scenarios", "--warmup"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize("python", ["3.9"])
+def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
+    if python not in find_interpreters([python]):
+        pytest.skip("Python {} is not installed here".format(python))
+    session = "bench-{}(server='gunicorn', app='flask')".format(python)
+    result = nox("-s", session, "--", "--duration", "1s", "--warmup", "0", "--scenarios", "json",
+                 "--connections", "8", "--results-dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    (record,) = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert record["python"] == python and record["status"] == "ok" and record["rps"] > 0
+    assert record["meta"]["python"]["version"].startswith(python + ".")

@@ -1,0 +1,42 @@
+"""Flags and statuses from real wrk outputs (../shared/fixtures), read as they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.benchmatrix.parse import parse_wrk
+from tools.benchmatrix.records import rps_label
+from tools.benchmatrix.validity import FLAG_KINDS, assess_wrk, make_flag, status_for
+
+
+def assess(shared, name):
+    flags = assess_wrk(parse_wrk((shared / "fixtures" / "wrk" / name).read_text()))
+    return [f["code"] for f in flags], status_for(flags)
+
+
+def test_a_clean_run_is_ok(shared):
+    assert assess(shared, "wrk_latency_ok.txt") == ([], "ok")
+
+
+def test_some_errors_flag_the_run(shared):
+    assert assess(shared, "wrk_latency_non2xx.txt") == (["non-2xx"], "flagged")
+
+
+def test_timeouts_flag_the_run(shared):
+    assert assess(shared, "wrk_socket_errors_timeouts.txt") == (["timeouts"], "flagged")
+
+
+def test_83k_req_per_s_of_500s_is_a_failure_not_throughput(shared):
+    codes, status = assess(shared, "wrk_all_errors.txt")
+    assert (codes, status) == (["no-successful-responses"], "failed")
+    assert rps_label({"status": status, "rps": 0.0}) == "-"
+
+
+def test_every_flag_carries_a_hint():
+    assert all(kind.hint for kind in FLAG_KINDS.values())
+    assert make_flag("timeouts", "3 timed out")["hint"] == FLAG_KINDS["timeouts"].hint
+
+
+def test_flags_outside_the_closed_set_are_refused():
+    with pytest.raises(KeyError):
+        make_flag("felt-slow", "")
