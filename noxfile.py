@@ -33,8 +33,10 @@ VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
     session.install("-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell))
+    # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
+    # needs up to its stop grace (10 s per service) to take the server down first.
     session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
-                *session.posargs)
+                *session.posargs, interrupt_timeout=60, terminate_timeout=30)
 
 
 def cell_params(cells):

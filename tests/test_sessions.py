@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, Harness
 from tools.benchmatrix.interpreters import find_interpreters
 from tools.benchmatrix.matrix import exclusion_reason, find_cell, load_matrix
 
@@ -66,3 +68,26 @@ def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
     (record,) = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert record["python"] == python and record["status"] == "ok" and record["rps"] > 0
     assert record["meta"]["python"]["version"].startswith(python + ".")
+
+
+def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):
+    harness = Harness(tmp_path)  # only for its tag: every process below inherits it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-s",
+         "bench(server='gunicorn-gthread', app='flask')", "--", "--duration", "30s",
+         "--warmup", "0", "--primer", "0", "--results-dir", str(tmp_path)],
+        cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+    try:
+        for line in process.stdout:
+            if "measuring" in line:
+                break
+        assert len(harness.strays()) >= 4  # nox, harness, gunicorn master and workers, wrk
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole group
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    assert "interrupted" in output, output
+    assert harness.strays() == []

@@ -64,9 +64,9 @@ class WrkResult:
 
     @property
     def successful_rps(self) -> float:
-        # elapsed_s is wrk's rounded print-out, so this can differ from rps in
-        # the last digits even when every response succeeded.
-        return self.successful_requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        # Scales wrk's own rate, which uses its exact clock; elapsed_s is rounded
+        # to 10 ms in the print-out and would drift from rps even with no errors.
+        return self.rps * self.successful_requests / self.requests if self.requests else 0.0
 
 
 def latency_ms(value: str, unit: str) -> float:

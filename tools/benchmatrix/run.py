@@ -111,9 +111,7 @@ class CellRun:
             sock = result.socket_errors
             errors = {"non2xx": result.non2xx, "connect": sock.connect, "read": sock.read,
                       "write": sock.write, "timeout": sock.timeout}
-            rps_all = result.rps
-            # wrk's own rate uses its exact clock; scale it by the share that succeeded.
-            rps = result.rps * result.successful_requests / result.requests if result.requests else 0.0
+            rps_all, rps = result.rps, result.successful_rps
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=self.cell.python, app=self.app_label,
             server=self.cell.server.name, scenario=scenario.name, mode=MODE,
