@@ -70,8 +70,16 @@ class Harness:
             return []
         return [json.loads(line) for line in path.read_text().splitlines()]
 
-    def strays(self) -> List[int]:
-        return processes_with_tag(self.tag)
+    def strays(self) -> List[str]:
+        """Live tagged processes, as "pid: command line" so a failure shows what survived."""
+        found = []
+        for pid in processes_with_tag(self.tag):
+            try:
+                command = Path("/proc/{}/cmdline".format(pid)).read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue  # it ended between the two reads
+            found.append("{}: {}".format(pid, command.decode(errors="replace").strip()))
+        return found
 
 
 @pytest.fixture

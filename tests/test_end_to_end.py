@@ -131,3 +131,17 @@ def test_uwsgi_serves_every_request_without_socket_errors(harness):
     (record,) = harness.records()
     assert record["status"] == "ok", record["flags"]
     assert record["meta"]["server"]["command"][0].endswith("uwsgi")
+
+
+@pytest.mark.parametrize("delay_s", [0.3, 0.6, 0.9, 1.2, 1.5, 1.8])
+def test_ctrl_c_at_any_phase_leaves_nothing_behind(harness, delay_s):
+    # The delays land in start-up, boot, verification, the primer and the measured run.
+    process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--duration", "5s",
+                            "--warmup", "0", "--primer", "1s", "--results-dir",
+                            str(harness.results_dir), start_new_session=True)
+    time.sleep(delay_s)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode in (130, 0), output
+    assert harness.strays() == []
+    assert all(r["status"] in ("ok", "failed") for r in harness.records())

@@ -81,7 +81,7 @@ MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "m
                     "duration", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "status")
 
 
-def _number(value: Optional[float], digits: int = 2) -> str:
+def format_number(value: Optional[float], digits: int = 2) -> str:
     return "-" if value is None else "{:.{}f}".format(value, digits)
 
 
@@ -107,8 +107,8 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
             record["server"], str(record["workers"]), record["scenario"], record["mode"],
             str(record["connections"]), "{:g}s".format(record["duration_s"]), rps_label(record),
-            _number(latency.get("p50")), _number(latency.get("p90")), _number(latency.get("p99")),
-            _number(latency.get("max")), error_summary(record.get("errors") or {}),
+            format_number(latency.get("p50")), format_number(latency.get("p90")),
+            format_number(latency.get("p99")), format_number(latency.get("max")), error_summary(record.get("errors") or {}),
             status_label(record)]
 
 

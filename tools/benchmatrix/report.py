@@ -14,12 +14,12 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.records import error_summary, rps_label, status_label
+from tools.benchmatrix.records import error_summary, format_number, rps_label, status_label
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
-TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "req/s", "p50 ms", "p99 ms",
+TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "duration", "req/s", "p50 ms", "p99 ms",
                  "errors", "status", "date")
 
 
@@ -38,14 +38,11 @@ def _sort_key(record: Dict[str, Any]):
     return (rank, -(record.get("rps") or 0.0), record["python"], record["app"], record["server"])
 
 
-def _latency(record: Dict[str, Any], percentile: str) -> str:
-    value = (record.get("latency_ms") or {}).get(percentile)
-    return "-" if value is None else "{:.2f}".format(value)
-
-
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
-    rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"], rps_label(r),
-             _latency(r, "p50"), _latency(r, "p99"), error_summary(r.get("errors") or {}),
+    rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"],
+             "{:g}s".format(r["duration_s"]), rps_label(r),
+             format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
+             error_summary(r.get("errors") or {}),
              status_label(r), r["recorded_at"][:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)

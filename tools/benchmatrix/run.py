@@ -23,7 +23,8 @@ from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, pa
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError, WrkResult
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
-from tools.benchmatrix.records import Record, append_markdown_row, append_record, rps_label, status_label
+from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
+                                       rps_label, status_label)
 from tools.benchmatrix.scenarios import Scenario
 from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
                                         free_port, log_tail)
@@ -127,8 +128,8 @@ class CellRun:
         self.statuses.append(record.status)
         latency = record.latency_ms
         say("{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
-            record.scenario, rps_label(record.__dict__),
-            latency.get("p50", "-"), latency.get("p99", "-"), status_label(record.__dict__)))
+            record.scenario, rps_label(record.__dict__), format_number(latency.get("p50")),
+            format_number(latency.get("p99")), status_label(record.__dict__)))
         for flag in record.flags:
             say("  {}: {}. What to do: {}".format(flag["code"], flag["reason"], flag["hint"]))
 

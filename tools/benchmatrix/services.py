@@ -73,13 +73,27 @@ def _group_alive(pgid: int) -> bool:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends: a second Ctrl-C must not cut a stop short."""
-    deferred = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    """Hold Ctrl-C and SIGTERM until the block ends, then act on them as usual.
+
+    Used where an interrupt would leave a process untracked (between fork and
+    bookkeeping) or half stopped. Handlers are swapped rather than the signal mask
+    blocked, because children inherit a blocked mask and could then not be stopped.
+    """
+    received: List[int] = []
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in watched}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), received[0])
 
 
 def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
@@ -112,16 +126,28 @@ def spawn(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] 
                                 cwd=str(cwd) if cwd else None, start_new_session=True)
 
 
+@contextlib.contextmanager
+def started(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
+            cwd: Optional[Path] = None, grace_s: float = 10.0) -> Iterator[subprocess.Popen]:
+    """A child in its own process group, stopped with its whole group however the block ends."""
+    process = None
+    try:
+        with signals_deferred():  # an interrupt right after fork must not lose the child
+            process = spawn(argv, log_path, env=env, cwd=cwd)
+        yield process
+    finally:
+        if process is not None:
+            stop_group(process, grace_s)
+
+
 def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
                 env: Optional[Mapping[str, str]] = None) -> str:
     """Run a short-lived command to completion (or kill it at the deadline); return its output."""
-    process = spawn(argv, log_path, env=env)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise ServiceError("{} did not finish within {:.0f} s and was killed".format(argv[0], timeout_s))
-    finally:
-        stop_group(process, grace_s=2.0)
+    with started(argv, log_path, env=env, grace_s=2.0) as process:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ServiceError("{} did not finish within {:.0f} s and was killed".format(argv[0], timeout_s))
     return log_path.read_text(encoding="utf-8", errors="replace")
 
 
@@ -174,9 +200,6 @@ class HttpService:
     def running(self) -> Iterator["HttpService"]:
         env = dict(os.environ)
         env.update(self.env)
-        self.process = spawn(self.argv, self.log_path, env=env, cwd=self.cwd)
-        try:
+        with started(self.argv, self.log_path, env=env, cwd=self.cwd) as self.process:
             self.wait_ready()
             yield self
-        finally:
-            stop_group(self.process)
