@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import subprocess
 import sys
 from typing import Any, Dict, Iterable, Optional
@@ -69,7 +70,7 @@ def cpu_model() -> Optional[str]:
 def git_state() -> Dict[str, Any]:
     sha = _command_output(["git", "rev-parse", "HEAD"])
     status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
-    if sha is None or not all(c in "0123456789abcdef" for c in sha) or not sha:
+    if sha is None or not re.fullmatch(r"[0-9a-f]{40}", sha):  # not a checkout, or no git
         return {"sha": None, "dirty": None}
     return {"sha": sha, "dirty": bool(status)}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence
 
-RUN_MARKER_VARIABLE = "BENCHMATRIX_RUN"  # set in every child: lets tests find strays
+RUN_MARKER_VARIABLE = "BENCHMATRIX_RUN"  # the run id, in the server's environment: finds its processes
 
 
 class ServiceError(RuntimeError):
