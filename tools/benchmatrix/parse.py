@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 _MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 _COUNT_SCALE = {"": 1, "k": 1000, "M": 1000 ** 2, "G": 1000 ** 3, "T": 1000 ** 4}
@@ -163,3 +163,29 @@ def parse_wrk(text: str) -> WrkResult:
         non2xx=int(non2xx.group(1)) if non2xx else 0,
         socket_errors=SocketErrors(*(int(g) for g in sock.groups())) if sock else SocketErrors(),
     )
+
+
+@dataclass(frozen=True)
+class FixedRateResult:
+    """An open-loop run at a planned request rate, from wrk2 or the built-in Lua driver.
+
+    Latencies are measured from each request's planned send time, so a stall
+    shows up in full instead of being hidden by the requests never sent during it.
+    """
+
+    driver: str  # "wrk2" or "wrk-fixed-rate" (tools/benchmatrix/fixed_rate.lua on Debian's wrk)
+    planned_rate: float  # requests per second asked for
+    achieved_rate: float  # completed requests per second over the measured window
+    requests: int  # completed requests in the measured window
+    duration_s: float  # the measured window (wrk2 drops its first 10 s on longer runs)
+    latency: Latency  # corrected: from the planned send time
+    non2xx: int
+    socket_errors: SocketErrors
+    p999_ms: Optional[float] = None
+    max_is_exact: bool = True
+    spectrum: Tuple[Tuple[float, float], ...] = ()  # (percentile 0..100, latency ms), ascending
+    uncorrected: Optional[Latency] = None  # wrk2 -U: from the actual send time
+
+    @property
+    def successful_requests(self) -> int:
+        return max(self.requests - self.non2xx, 0)
