@@ -182,7 +182,6 @@ class FixedRateResult:
     non2xx: int
     socket_errors: SocketErrors
     p999_ms: Optional[float] = None
-    max_is_exact: bool = True
     spectrum: Tuple[Tuple[float, float], ...] = ()  # (percentile 0..100, latency ms), ascending
     uncorrected: Optional[Latency] = None  # wrk2 -U: from the actual send time
 
