@@ -61,7 +61,8 @@ class Harness:
 
     def bench(self, server: str, app: str, *options: str, **env: str) -> subprocess.CompletedProcess:
         return self.run("run", "--server", server, "--app", app, "--duration", "1s",
-                        "--warmup", "0", "--primer", "1s", "--connections", "8",
+                        "--warmup", "0", "--primer", "1s", "--trials", "1", "--connections", "8",
+                        "--max-busy", "1",  # tests that want the machine-busy flag lower it
                         "--results-dir", str(self.results_dir), *options, **env)
 
     def records(self) -> List[dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -22,10 +24,33 @@ def test_a_real_cell_appends_an_ok_record_per_scenario(harness):
         assert record["latency_ms"]["p99"] >= record["latency_ms"]["p50"] > 0
         assert record["meta"]["packages"]["gunicorn"]
         assert record["meta"]["load_command"][0].endswith("wrk")
-        assert (harness.results_dir / record["raw_output"]).is_file()
+        assert (harness.results_dir / record["raw_output"] / "server.log").is_file()
+        (trial,) = record["trials"]
+        assert (harness.results_dir / trial["raw_output"]).is_file()
+        assert trial["resources"]["server_cpu_s"] > 0 and trial["resources"]["server_peak_rss_mb"] > 10
+        assert trial["resources"]["load_generator_cpu_s"] > 0
     table = (harness.results_dir / "results.md").read_text().splitlines()
     assert sum(1 for line in table if line.startswith("| date")) == 1
     assert sum(1 for line in table if "| flask " in line) == 2
+
+
+def test_trials_give_a_median_and_its_spread(harness):
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--trials", "3")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    rates = sorted(t["rps"] for t in record["trials"])
+    assert len(rates) == 3 and record["rps"] == rates[1]
+    assert record["spread"]["rps"]["min"] == rates[0] and record["spread"]["rps"]["max"] == rates[2]
+    assert record["spread"]["latency_ms"]["p99"]["median"] == record["latency_ms"]["p99"]
+
+
+def test_trials_that_disagree_are_flagged_unstable(harness):
+    # A limit of zero variation cannot hold for three real runs.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--trials", "3", "--max-cv", "0")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] == "flagged"
+    assert [f["code"] for f in record["flags"]] == ["unstable-trials"]
 
 
 def test_a_second_run_keeps_the_rows_of_the_first(harness):
@@ -97,7 +122,7 @@ def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
                             start_new_session=True)
     try:
         for line in process.stdout:
-            if "measuring" in line:
+            if "trial 1/" in line:
                 break
         time.sleep(0.5)  # wrk is mid-run now
         assert len(harness.strays()) >= 3  # harness, server master and workers, wrk
@@ -117,7 +142,7 @@ def test_sigterm_stops_the_run_like_ctrl_c(harness):
                             "30s", "--warmup", "0", "--primer", "0", "--results-dir",
                             str(harness.results_dir))
     for line in process.stdout:
-        if "measuring" in line:
+        if "trial 1/" in line:
             break
     process.terminate()
     assert process.wait(timeout=30) == 130
@@ -145,3 +170,25 @@ def test_ctrl_c_at_any_phase_leaves_nothing_behind(harness, delay_s):
     assert process.returncode in (130, 0), output
     assert harness.strays() == []
     assert all(r["status"] in ("ok", "failed") for r in harness.records())
+
+
+def test_a_worker_replaced_mid_run_flags_the_record(harness):
+    result = harness.bench("gunicorn", "flask", "--app-target", "tests.apps.crashy:app",
+                           "--scenarios", "json", "--primer", "0", "--duration", "2s")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert "server-restarted" in [f["code"] for f in record["flags"]]
+    assert record["status"] == "flagged"
+
+
+def test_a_busy_machine_is_flagged(harness):
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--max-busy", "0.25")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    (record,) = harness.records()
+    assert "machine-busy" in [f["code"] for f in record["flags"]], result.stdout
+    assert record["meta"]["machine"]["busy_share_before_start"] > 0.25

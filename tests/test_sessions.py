@@ -63,10 +63,11 @@ def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
         pytest.skip("Python {} is not installed here".format(python))
     session = "bench-{}(server='gunicorn', app='flask')".format(python)
     result = nox("-s", session, "--", "--duration", "1s", "--warmup", "0", "--scenarios", "json",
-                 "--connections", "8", "--results-dir", str(tmp_path))
+                 "--trials", "1", "--max-busy", "1", "--connections", "8", "--results-dir", str(tmp_path))
     assert result.returncode == 0, result.stdout
     (record,) = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert record["python"] == python and record["status"] == "ok" and record["rps"] > 0
+    assert record["python"] == python and record["rps"] > 0
+    assert record["status"] == "ok", record["flags"]
     assert record["meta"]["python"]["version"].startswith(python + ".")
 
 
@@ -80,7 +81,7 @@ def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):
         text=True, start_new_session=True)
     try:
         for line in process.stdout:
-            if "measuring" in line:
+            if "trial 1/" in line:
                 break
         assert len(harness.strays()) >= 4  # nox, harness, gunicorn master and workers, wrk
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole group

@@ -6,7 +6,8 @@ import pytest
 
 from tools.benchmatrix.parse import parse_wrk
 from tools.benchmatrix.records import rps_label
-from tools.benchmatrix.validity import FLAG_KINDS, assess_wrk, make_flag, status_for
+from tools.benchmatrix.validity import (FLAG_KINDS, assess_load_generator, assess_wrk, make_flag,
+                                        status_for)
 
 
 def assess(shared, name):
@@ -40,3 +41,8 @@ def test_every_flag_carries_a_hint():
 def test_flags_outside_the_closed_set_are_refused():
     with pytest.raises(KeyError):
         make_flag("felt-slow", "")
+
+
+def test_a_load_generator_on_the_cpu_the_whole_run_is_saturated():
+    assert assess_load_generator(cpu_s=1.9, duration_s=1.0, threads=2)[0]["code"] == "load-generator-saturated"
+    assert assess_load_generator(cpu_s=0.4, duration_s=1.0, threads=2) == []

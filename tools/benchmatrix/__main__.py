@@ -15,7 +15,7 @@ from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
 from tools.benchmatrix.parse import parse_duration_s
 from tools.benchmatrix.scenarios import SCENARIOS, select_scenarios
 
-DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "connections": 64, "threads": 2,
+DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "connections": 64, "threads": 2,
             "timeout": "2s", "scenarios": ",".join(SCENARIOS), "boot_timeout": "30s"}
 
 
@@ -60,6 +60,13 @@ def add_run_parser(commands) -> None:
     run.add_argument("--primer", type=whole_seconds, default=DEFAULTS["primer"],
                      help="short checked burst before the warmup; a scenario that gets no "
                           "successful response in it fails at once; 0 skips it")
+    run.add_argument("--trials", type=positive_int, default=DEFAULTS["trials"],
+                     help="measured runs per scenario; the record holds their median and spread")
+    run.add_argument("--max-cv", type=float, default=0.10,
+                     help="flag a scenario whose req/s varies more than this between trials (0.10 = 10%%)")
+    run.add_argument("--max-busy", type=float, default=0.25,
+                     help="flag the cell when more than this share of all CPUs is busy in the "
+                          "0.5 s before its server starts (0.25 = 25%%)")
     run.add_argument("--connections", type=positive_int, default=DEFAULTS["connections"],
                      help="open connections wrk keeps busy")
     run.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
@@ -116,7 +123,8 @@ def command_run(args: argparse.Namespace) -> int:
             duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
             connections=args.connections, threads=args.threads, timeout_s=args.timeout,
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
-            results_dir=args.results_dir.resolve(), app_target=args.app_target)
+            results_dir=args.results_dir.resolve(), app_target=args.app_target,
+            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy)
         if options.duration_s < 1:
             raise ValueError("--duration must be at least 1s")
         return run_cell(options)

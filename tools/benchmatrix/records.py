@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 
 from tabulate import tabulate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: trials, spread and resources
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,10 @@ class Record:
     status: str  # "ok", "flagged" or "failed"
     flags: List[Dict[str, str]]
     meta: Dict[str, Any]
-    raw_output: Optional[str]  # path of the load generator's own output, relative to the results dir
+    raw_output: Optional[str]  # the run's raw folder (wrk outputs, server log), relative to the results dir
+    spread: Dict[str, Any] = field(default_factory=dict)  # median, min, max, cv of req/s and latencies
+    trials: List[Dict[str, Any]] = field(default_factory=list)  # each measured run as it was
+    resources: Dict[str, Any] = field(default_factory=dict)  # server CPU and memory, load generator CPU
     schema: int = field(default=SCHEMA_VERSION)
 
     def to_json_line(self) -> str:
@@ -78,7 +81,8 @@ def load_records(path: Path) -> List[Dict[str, Any]]:
 
 
 MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "mode", "conn",
-                    "duration", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "status")
+                    "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
+                    "errors", "server CPU s", "server RSS MB", "wrk CPU s", "status")
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -96,20 +100,32 @@ def status_label(record: Dict[str, Any]) -> str:
 
 
 def rps_label(record: Dict[str, Any]) -> str:
+    """Median req/s with the range of the trials; `(!)` when flagged, `-` when failed."""
     # A failed run's req/s would be an error rate; it is never shown as throughput.
     if record["status"] == "failed" or record.get("rps") is None:
         return "-"
-    return "{:.0f}".format(record["rps"]) + (" (!)" if record["status"] == "flagged" else "")
+    label = "{:.0f}".format(record["rps"])
+    rps_spread = (record.get("spread") or {}).get("rps")
+    if rps_spread and rps_spread["min"] != rps_spread["max"]:
+        label += " ({:.0f}-{:.0f})".format(rps_spread["min"], rps_spread["max"])
+    return label + (" (!)" if record["status"] == "flagged" else "")
 
 
 def markdown_cells(record: Dict[str, Any]) -> List[str]:
     latency = record.get("latency_ms") or {}
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
             record["server"], str(record["workers"]), record["scenario"], record["mode"],
-            str(record["connections"]), "{:g}s".format(record["duration_s"]), rps_label(record),
+            str(record["connections"]), "{:g}s".format(record["duration_s"]),
+            str(len(record.get("trials") or [])), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
-            format_number(latency.get("p99")), format_number(latency.get("max")), error_summary(record.get("errors") or {}),
-            status_label(record)]
+            format_number(latency.get("p99")), format_number(latency.get("max")),
+            error_summary(record.get("errors") or {}), *resource_cells(record), status_label(record)]
+
+
+def resource_cells(record: Dict[str, Any]) -> List[str]:
+    usage = record.get("resources") or {}
+    return [format_number(usage.get("server_cpu_s"), 1), format_number(usage.get("server_peak_rss_mb"), 0),
+            format_number(usage.get("load_generator_cpu_s"), 1)]
 
 
 def append_markdown_row(path: Path, record: Record) -> None:

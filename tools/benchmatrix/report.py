@@ -14,13 +14,15 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.records import error_summary, format_number, rps_label, status_label
+from tools.benchmatrix.records import (error_summary, format_number, resource_cells, rps_label,
+                                       status_label)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
-TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "duration", "req/s", "p50 ms", "p99 ms",
-                 "errors", "status", "date")
+TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "duration", "trials", "req/s (min-max)",
+                 "p50 ms", "p99 ms", "errors", "server CPU s", "server RSS MB", "wrk CPU s", "status",
+                 "date")
 
 
 def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -40,10 +42,10 @@ def _sort_key(record: Dict[str, Any]):
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
     rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"],
-             "{:g}s".format(r["duration_s"]), rps_label(r),
+             "{:g}s".format(r["duration_s"]), len(r.get("trials") or []), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
-             error_summary(r.get("errors") or {}),
-             status_label(r), r["recorded_at"][:10]]
+             error_summary(r.get("errors") or {}), *resource_cells(r), status_label(r),
+             r["recorded_at"][:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
     return "### Scenario `{}`\n\n{}\n".format(scenario, table)

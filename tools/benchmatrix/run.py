@@ -21,14 +21,16 @@ from typing import Any, Dict, List, Optional, Sequence
 from tools.benchmatrix.load import LoadSettings, require_wrk, run_wrk
 from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, package_name, requirements
 from tools.benchmatrix.metadata import collect_run_metadata
-from tools.benchmatrix.parse import WrkOutputError, WrkResult
+from tools.benchmatrix.parse import WrkOutputError
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
+from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, machine_busy_share
 from tools.benchmatrix.scenarios import Scenario
 from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
                                         free_port, log_tail)
-from tools.benchmatrix.validity import assess_wrk, make_flag, status_for
+from tools.benchmatrix.trials import resource_summary, summarize, unstable
+from tools.benchmatrix.validity import assess_load_generator, assess_wrk, make_flag, status_for
 from tools.benchmatrix.verify import verify_endpoints
 
 MODE = "closed-loop"
@@ -50,6 +52,9 @@ class RunOptions:
     boot_timeout_s: float
     results_dir: Path
     app_target: Optional[str]
+    trials: int = 3
+    max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
+    max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
 
 
 def say(message: str) -> None:
@@ -89,6 +94,8 @@ class CellRun:
                                      duration_s=options.duration_s, timeout_s=options.timeout_s)
         self.meta: Dict[str, Any] = {}
         self.statuses: List[str] = []
+        self.cell_flags: List[Dict[str, str]] = []
+        self.server_pgid = 0
 
     def _base_meta(self) -> Dict[str, Any]:
         packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
@@ -99,28 +106,22 @@ class CellRun:
         meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
         return meta
 
-    def _record(self, scenario: Scenario, flags: List[Dict[str, str]], result: Optional[WrkResult],
-                load_argv: Optional[List[str]], raw_output: Optional[Path]) -> Record:
-        meta = dict(self.meta, load_command=load_argv)
-        latency: Dict[str, Optional[float]] = {}
-        errors = {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0}
-        rps = rps_all = None
-        if result is not None:
-            lat = result.latency
-            latency = {"avg": lat.avg_ms, "stdev": lat.stdev_ms, "p50": lat.p50_ms, "p75": lat.p75_ms,
-                       "p90": lat.p90_ms, "p99": lat.p99_ms, "max": lat.max_ms}
-            sock = result.socket_errors
-            errors = {"non2xx": result.non2xx, "connect": sock.connect, "read": sock.read,
-                      "write": sock.write, "timeout": sock.timeout}
-            rps_all, rps = result.rps, result.successful_rps
+    def _record(self, scenario: Scenario, flags: List[Dict[str, str]],
+                trials: Sequence[Dict[str, Any]] = (), load_argv: Optional[List[str]] = None) -> Record:
+        summary = summarize(trials) if trials else {
+            "rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
+            "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0}}
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=self.cell.python, app=self.app_label,
             server=self.cell.server.name, scenario=scenario.name, mode=MODE,
             connections=self.settings.connections, threads=self.settings.threads,
-            duration_s=float(self.settings.duration_s), workers=self.workers, rps=rps, rps_all=rps_all,
-            requests=result.requests if result else 0, latency_ms=latency, errors=errors,
-            status=status_for(flags), flags=flags, meta=meta,
-            raw_output=os.path.relpath(str(raw_output), str(self.options.results_dir)) if raw_output else None)
+            duration_s=float(self.settings.duration_s), workers=self.workers,
+            rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
+            latency_ms=summary["latency_ms"], errors=summary["errors"],
+            status=status_for(flags), flags=flags, meta=dict(self.meta, load_command=load_argv),
+            raw_output=os.path.relpath(str(self.raw_dir), str(self.options.results_dir)),
+            spread=summary["spread"], trials=list(trials),
+            resources=resource_summary(trials))
 
     def _save(self, record: Record) -> None:
         append_record(self.options.results_dir / "results.jsonl", record)
@@ -140,29 +141,78 @@ class CellRun:
         argv, result = run_wrk(self.wrk, settings, "http://127.0.0.1:{}{}".format(self.port, scenario.path), raw)
         return argv, result, raw
 
+    def _trial(self, scenario: Scenario, number: int):
+        """One measured run with what it cost the server and the load generator."""
+        with GroupSampler(self.server_pgid) as server, ChildrenCpu() as load_generator:
+            argv, result, raw = self._load(scenario, "trial{}".format(number), self.options.duration_s)
+        lat, sock = result.latency, result.socket_errors
+        trial = {
+            "rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
+            "latency_ms": {"avg": lat.avg_ms, "stdev": lat.stdev_ms, "p50": lat.p50_ms, "p75": lat.p75_ms,
+                           "p90": lat.p90_ms, "p99": lat.p99_ms, "max": lat.max_ms},
+            "errors": {"non2xx": result.non2xx, "connect": sock.connect, "read": sock.read,
+                       "write": sock.write, "timeout": sock.timeout},
+            "resources": {"server_cpu_s": round(server.usage.cpu_s, 3),
+                          "server_peak_rss_mb": round(server.usage.peak_rss_bytes / 2 ** 20, 1),
+                          "load_generator_cpu_s": round(load_generator.cpu_s, 3)},
+            "server_restarted": server.usage.restarted,
+            "raw_output": os.path.relpath(str(raw), str(self.options.results_dir)),
+        }
+        threads = min(self.settings.threads, self.settings.connections)
+        flags = assess_wrk(result) + assess_load_generator(load_generator.cpu_s, self.options.duration_s, threads)
+        return argv, trial, flags
+
+    def _primer_failed(self, scenario: Scenario) -> bool:
+        say("{}: primer {} s".format(scenario.name, self.options.primer_s))
+        _, primer, _ = self._load(scenario, "primer", self.options.primer_s)
+        if primer.successful_requests:
+            return False
+        flags = assess_wrk(primer) or [make_flag("load-failed", "the primer got no response")]
+        for flag in flags:
+            flag["reason"] = "primer: " + flag["reason"]
+        self._save(self._record(scenario, flags))
+        return True
+
     def _measure(self, scenario: Scenario) -> None:
-        raw = None
+        trials, flags, argv = [], [], None
         try:
-            if self.options.primer_s:
-                say("{}: primer {} s".format(scenario.name, self.options.primer_s))
-                _, primer, raw = self._load(scenario, "primer", self.options.primer_s)
-                if primer.successful_requests == 0:
-                    flags = assess_wrk(primer) or [make_flag("load-failed", "the primer got no response")]
-                    for flag in flags:
-                        flag["reason"] = "primer: " + flag["reason"]
-                    self._save(self._record(scenario, flags, None, None, raw))
-                    return
+            if self.options.primer_s and self._primer_failed(scenario):
+                return
             if self.options.warmup_s:
                 say("{}: warmup {} s (discarded)".format(scenario.name, self.options.warmup_s))
                 self._load(scenario, "warmup", self.options.warmup_s)
-            say("{}: measuring {} s at {} connections".format(
-                scenario.name, self.options.duration_s, self.settings.connections))
-            argv, result, raw = self._load(scenario, "measure", self.options.duration_s)
+            for number in range(1, self.options.trials + 1):
+                say("{}: trial {}/{}, {} s at {} connections".format(
+                    scenario.name, number, self.options.trials, self.options.duration_s,
+                    self.settings.connections))
+                argv, trial, trial_flags = self._trial(scenario, number)
+                trials.append(trial)
+                flags += [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in trial_flags]
         except (WrkOutputError, ServiceError) as error:
-            flag = make_flag("load-failed", str(error).splitlines()[0])
-            self._save(self._record(scenario, [flag], None, None, raw))
+            self._save(self._record(scenario, [make_flag("load-failed", str(error).splitlines()[0])], trials))
             return
-        self._save(self._record(scenario, assess_wrk(result), result, argv, raw))
+        self._save(self._record(scenario, flags + self._run_flags(trials), trials, argv))
+
+    def _run_flags(self, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
+        """Flags that judge the trials together rather than one by one."""
+        flags = list(self.cell_flags)
+        reason = unstable(summarize(trials), self.options.max_cv)
+        if reason:
+            flags.append(make_flag("unstable-trials", reason))
+        restarted = [str(i + 1) for i, t in enumerate(trials) if t["server_restarted"]]
+        if restarted:
+            flags.append(make_flag("server-restarted", "the server's processes changed during trial(s) "
+                                   + ", ".join(restarted)))
+        return flags
+
+    def _machine_flags(self) -> List[Dict[str, str]]:
+        """Checked once before the server starts, so the server's own work is not counted."""
+        busy = machine_busy_share()
+        self.meta["machine"]["busy_share_before_start"] = round(busy, 3)
+        if busy > self.options.max_busy:
+            return [make_flag("machine-busy", "{:.0%} of the CPUs were busy before the start "
+                              "(limit {:.0%})".format(busy, self.options.max_busy))]
+        return []
 
     def execute(self) -> int:
         say("cell: python {} ({}), server {}, app {}; {} workers; results in {}".format(
@@ -174,9 +224,11 @@ class CellRun:
         service = HttpService(name=self.cell.server.name, argv=self.plan.argv, port=self.port,
                               log_path=self.raw_dir / "server.log", ready_path=self.options.scenarios[0].path,
                               env=env, cwd=REPO_ROOT, boot_timeout_s=self.options.boot_timeout_s)
+        self.cell_flags = self._machine_flags()
         started = time.monotonic()
         say("booting on 127.0.0.1:{}".format(self.port))
         with service.running():
+            self.server_pgid = service.process.pid
             say("ready after {:.2f} s; verifying {} endpoint(s)".format(
                 time.monotonic() - started, len(self.options.scenarios)))
             problems = {p.scenario: p for p in verify_endpoints(self.port, self.options.scenarios)}
@@ -184,7 +236,7 @@ class CellRun:
                 for scenario in self.options.scenarios:
                     problem = problems.get(scenario.name)
                     reason = problem.message if problem else "another endpoint of this cell failed verification"
-                    self._save(self._record(scenario, [make_flag("verification-failed", reason)], None, None, None))
+                    self._save(self._record(scenario, [make_flag("verification-failed", reason)]))
                 say("verification failed; server log tail ({}):\n{}".format(
                     service.log_path, log_tail(service.log_path, 15)))
                 return 1

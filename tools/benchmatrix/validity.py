@@ -33,6 +33,15 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "connections failed or were reset; check the server's backlog and worker limits, or lower --connections"),
     FlagKind("timeouts", False,
              "requests took longer than wrk's --timeout; raise --timeout or lower --connections, the server is saturated"),
+    FlagKind("unstable-trials", False,
+             "the trials disagree; rerun with more --trials or a longer --duration on a quieter machine"),
+    FlagKind("server-restarted", False,
+             "a server process died or was replaced mid-run (crash, timeout or max-requests); read the server log"),
+    FlagKind("machine-busy", False,
+             "something else was using the CPUs before the start; stop it, or wait, and rerun"),
+    FlagKind("load-generator-saturated", False,
+             "wrk needed all the CPU its threads could get, so it, not the server, may set the pace; "
+             "give it more --threads or its own CPUs (--pin)"),
 )}
 
 
@@ -65,3 +74,17 @@ def assess_wrk(result: WrkResult) -> List[Dict[str, str]]:
     if result.requests == 0:
         flags.append(make_flag("load-failed", "wrk completed no request"))
     return flags
+
+
+def assess_load_generator(cpu_s: float, duration_s: float, threads: int,
+                          limit: float = 0.9) -> List[Dict[str, str]]:
+    """Flag a run in which wrk's threads were busy nearly the whole time.
+
+    A wrk thread waits in epoll while the server is the bottleneck; one that is on
+    the CPU for almost all of the run was itself the limit.
+    """
+    share = cpu_s / (duration_s * threads) if duration_s > 0 and threads > 0 else 0.0
+    if share < limit:
+        return []
+    return [make_flag("load-generator-saturated", "wrk used {:.0%} of {} thread(s) x {:g} s of CPU".format(
+        share, threads, duration_s))]
