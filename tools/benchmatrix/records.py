@@ -116,10 +116,15 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
             record["server"], str(record["workers"]), record["scenario"], record["mode"],
             str(record["connections"]), "{:g}s".format(record["duration_s"]),
-            str(len(record.get("trials") or [])), rps_label(record),
+            str(trial_count(record)), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
             format_number(latency.get("p99")), format_number(latency.get("max")),
             error_summary(record.get("errors") or {}), *resource_cells(record), status_label(record)]
+
+
+def trial_count(record: Dict[str, Any]) -> int:
+    # Schema 1 records hold a single measured run and no trials list.
+    return len(record.get("trials") or []) or (1 if record.get("rps") is not None else 0)
 
 
 def resource_cells(record: Dict[str, Any]) -> List[str]:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 from tabulate import tabulate
 
 from tools.benchmatrix.records import (error_summary, format_number, resource_cells, rps_label,
-                                       status_label)
+                                       status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
@@ -42,7 +42,7 @@ def _sort_key(record: Dict[str, Any]):
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
     rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"],
-             "{:g}s".format(r["duration_s"]), len(r.get("trials") or []), rps_label(r),
+             "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
              error_summary(r.get("errors") or {}), *resource_cells(r), status_label(r),
              r["recorded_at"][:10]]
