@@ -67,6 +67,9 @@ def add_run_parser(commands) -> None:
     run.add_argument("--max-busy", type=float, default=0.25,
                      help="flag the cell when more than this share of all CPUs is busy in the "
                           "0.5 s before its server starts (0.25 = 25%%)")
+    run.add_argument("--pin", default="auto",
+                     help="CPU placement: off; auto (on 4+ CPUs, first half to the server, the rest "
+                          "to wrk); or SERVER:LOAD CPU lists, e.g. 0:1")
     run.add_argument("--connections", type=positive_int, default=DEFAULTS["connections"],
                      help="open connections wrk keeps busy")
     run.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
@@ -124,7 +127,7 @@ def command_run(args: argparse.Namespace) -> int:
             connections=args.connections, threads=args.threads, timeout_s=args.timeout,
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
             results_dir=args.results_dir.resolve(), app_target=args.app_target,
-            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy)
+            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin)
         if options.duration_s < 1:
             raise ValueError("--duration must be at least 1s")
         return run_cell(options)

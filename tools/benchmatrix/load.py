@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from tools.benchmatrix.parse import WrkResult, parse_wrk
 from tools.benchmatrix.services import run_bounded
@@ -40,9 +40,13 @@ def wrk_argv(wrk: str, settings: LoadSettings, url: str) -> List[str]:
             "--timeout", "{:g}s".format(settings.timeout_s), "--latency", url]
 
 
-def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path) -> Tuple[List[str], WrkResult]:
-    """Run wrk once; the raw output stays at raw_path. Raises WrkOutputError if it has no result."""
-    argv = wrk_argv(wrk, settings, url)
+def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
+            prefix: Sequence[str] = ()) -> Tuple[List[str], WrkResult]:
+    """Run wrk once (after `prefix`, e.g. taskset); the raw output stays at raw_path.
+
+    Raises WrkOutputError if the output holds no result.
+    """
+    argv = list(prefix) + wrk_argv(wrk, settings, url)
     # wrk stops itself after --duration; the margin covers start-up and its final timeouts.
     output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path)
     return argv, parse_wrk(output)

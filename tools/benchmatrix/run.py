@@ -22,6 +22,7 @@ from tools.benchmatrix.load import LoadSettings, require_wrk, run_wrk
 from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, package_name, requirements
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError
+from tools.benchmatrix.pinning import resolve_pinning
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
@@ -55,6 +56,7 @@ class RunOptions:
     trials: int = 3
     max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
+    pin: str = "auto"  # see pinning.resolve_pinning
 
 
 def say(message: str) -> None:
@@ -90,6 +92,8 @@ class CellRun:
         self.app_label = cell.app.name if options.app_target is None else options.app_target
         self.plan: LaunchPlan = launch_plan(cell, self.port, self.workers,
                                             load_matrix().threads_per_worker, target)
+        self.pinning = resolve_pinning(options.pin)
+        self.server_argv = (self.pinning.server_prefix() if self.pinning else []) + self.plan.argv
         self.settings = LoadSettings(threads=options.threads, connections=options.connections,
                                      duration_s=options.duration_s, timeout_s=options.timeout_s)
         self.meta: Dict[str, Any] = {}
@@ -100,7 +104,9 @@ class CellRun:
     def _base_meta(self) -> Dict[str, Any]:
         packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
         meta = collect_run_metadata(packages, self.wrk)
-        meta["server"] = {"command": self.plan.argv, "workers": self.plan.workers,
+        meta["pinning"] = {"server_cpus": self.pinning.server_cpus, "load_cpus": self.pinning.load_cpus} \
+            if self.pinning else None
+        meta["server"] = {"command": self.server_argv, "workers": self.plan.workers,
                           "threads_per_worker": self.plan.threads,
                           "worker_class": self.cell.server.worker_class}
         meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
@@ -138,7 +144,9 @@ class CellRun:
         settings = LoadSettings(self.settings.threads, self.settings.connections, duration_s,
                                 self.settings.timeout_s)
         raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
-        argv, result = run_wrk(self.wrk, settings, "http://127.0.0.1:{}{}".format(self.port, scenario.path), raw)
+        url = "http://127.0.0.1:{}{}".format(self.port, scenario.path)
+        argv, result = run_wrk(self.wrk, settings, url, raw,
+                               prefix=self.pinning.load_prefix() if self.pinning else ())
         return argv, result, raw
 
     def _trial(self, scenario: Scenario, number: int):
@@ -221,7 +229,7 @@ class CellRun:
         self.meta = self._base_meta()
         env = dict(self.plan.env)
         env[RUN_MARKER_VARIABLE] = self.run_id
-        service = HttpService(name=self.cell.server.name, argv=self.plan.argv, port=self.port,
+        service = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.port,
                               log_path=self.raw_dir / "server.log", ready_path=self.options.scenarios[0].path,
                               env=env, cwd=REPO_ROOT, boot_timeout_s=self.options.boot_timeout_s)
         self.cell_flags = self._machine_flags()
