@@ -192,3 +192,31 @@ def test_a_busy_machine_is_flagged(harness):
     (record,) = harness.records()
     assert "machine-busy" in [f["code"] for f in record["flags"]], result.stdout
     assert record["meta"]["machine"]["busy_share_before_start"] > 0.25
+
+
+def test_a_fixed_rate_run_records_its_plan_and_corrected_latency(harness):
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--rate", "100", "--duration", "2s")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()  # an absolute rate needs no closed-loop run first
+    assert record["mode"] == "fixed-rate" and record["planned_rate"] == 100
+    assert record["status"] == "ok", record["flags"]
+    assert abs(record["achieved_rate"] - 100) <= 1
+    assert record["meta"]["load_driver"] == "wrk-fixed-rate"
+    assert record["spectrum"][-1][0] == 100 and record["latency_ms"]["p99.9"] >= record["latency_ms"]["p50"]
+
+
+def test_a_relative_rate_follows_the_closed_loop_maximum(harness):
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--rate", "10%")
+    assert result.returncode == 0, result.stdout
+    closed, fixed = harness.records()
+    assert closed["mode"] == "closed-loop" and fixed["mode"] == "fixed-rate"
+    assert fixed["planned_rate"] == pytest.approx(closed["rps"] * 0.10, abs=0.1)
+
+
+def test_a_rate_the_server_cannot_keep_is_flagged(harness):
+    # One connection to sync gunicorn cannot carry 20k req/s: the plan is not met.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--rate", "20000", "--threads", "1")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert "rate-not-achieved" in [f["code"] for f in record["flags"]]
+    assert record["status"] == "flagged"

@@ -6,12 +6,12 @@ import pytest
 
 from tools.benchmatrix.parse import parse_wrk
 from tools.benchmatrix.records import rps_label
-from tools.benchmatrix.validity import (FLAG_KINDS, assess_load_generator, assess_wrk, make_flag,
+from tools.benchmatrix.validity import (FLAG_KINDS, assess_load_generator, assess_responses, make_flag,
                                         status_for)
 
 
 def assess(shared, name):
-    flags = assess_wrk(parse_wrk((shared / "fixtures" / "wrk" / name).read_text()))
+    flags = assess_responses(parse_wrk((shared / "fixtures" / "wrk" / name).read_text()))
     return [f["code"] for f in flags], status_for(flags)
 
 

@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
 from tools.benchmatrix.parse import parse_duration_s
+from tools.benchmatrix.rates import parse_rates
 from tools.benchmatrix.scenarios import SCENARIOS, select_scenarios
 
 DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "connections": 64, "threads": 2,
@@ -67,6 +68,11 @@ def add_run_parser(commands) -> None:
     run.add_argument("--max-busy", type=float, default=0.25,
                      help="flag the cell when more than this share of all CPUs is busy in the "
                           "0.5 s before its server starts (0.25 = 25%%)")
+    run.add_argument("--rate", default=None,
+                     help="also run fixed-rate (open-loop) trials at these rates: req/s (2000) or "
+                          "shares of this cell's closed-loop maximum (50%%,90%%); uses wrk2 when "
+                          "installed, else the built-in driver on wrk; latency counts from each "
+                          "request's planned send time")
     run.add_argument("--pin", default="auto",
                      help="CPU placement: off; auto (on 4+ CPUs, first half to the server, the rest "
                           "to wrk); or SERVER:LOAD CPU lists, e.g. 0:1")
@@ -127,7 +133,8 @@ def command_run(args: argparse.Namespace) -> int:
             connections=args.connections, threads=args.threads, timeout_s=args.timeout,
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
             results_dir=args.results_dir.resolve(), app_target=args.app_target,
-            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin)
+            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin,
+            rates=parse_rates(args.rate) if args.rate else ())
         if options.duration_s < 1:
             raise ValueError("--duration must be at least 1s")
         return run_cell(options)

@@ -1,13 +1,19 @@
-"""Drive the load generator (Debian's wrk) and keep its raw output next to the results."""
+"""Drive the load generator and keep its raw output next to the results.
+
+Closed-loop runs use wrk as it is. Fixed-rate (open-loop) runs use wrk2 when one is
+installed, and otherwise tools/benchmatrix/fixed_rate.lua on the same wrk.
+"""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from tools.benchmatrix.parse import WrkResult, parse_wrk
+from tools.benchmatrix import fixed_rate
+from tools.benchmatrix.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk, parse_wrk2
 from tools.benchmatrix.services import run_bounded
 
 
@@ -50,3 +56,47 @@ def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
     # wrk stops itself after --duration; the margin covers start-up and its final timeouts.
     output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path)
     return argv, parse_wrk(output)
+
+
+@dataclass(frozen=True)
+class FixedRateDriver:
+    """What runs open-loop load: a real wrk2 when one is installed, else fixed_rate.lua on wrk."""
+    name: str  # "wrk2" or fixed_rate.DRIVER
+    binary: str
+
+
+def usage_text(binary: str) -> str:
+    """What a wrk-like binary prints when run without arguments (its usage)."""
+    try:
+        completed = subprocess.run([binary], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return completed.stdout.decode("utf-8", errors="replace")
+
+
+def find_fixed_rate_driver(wrk: str) -> FixedRateDriver:
+    # A wrk2 build may be installed as wrk2 or in place of wrk; its usage offers --rate.
+    for candidate in (shutil.which("wrk2"), wrk):
+        if candidate and is_wrk2_usage(usage_text(candidate)):
+            return FixedRateDriver("wrk2", candidate)
+    return FixedRateDriver(fixed_rate.DRIVER, wrk)
+
+
+def fixed_rate_command(driver: FixedRateDriver, rate: float, settings: LoadSettings, url: str) -> List[str]:
+    if driver.name == "wrk2":
+        return [driver.binary, "--threads", str(max(1, min(settings.threads, settings.connections))),
+                "--connections", str(settings.connections), "--duration", "{:g}s".format(settings.duration_s),
+                "--timeout", "{:g}s".format(settings.timeout_s), "--rate", "{:.0f}".format(rate),
+                "--latency", "-U", url]
+    return fixed_rate.fixed_rate_argv(driver.binary, rate, settings.threads, int(settings.duration_s),
+                                      int(settings.timeout_s), url)
+
+
+def run_fixed_rate(driver: FixedRateDriver, rate: float, settings: LoadSettings, url: str, raw_path: Path,
+                   prefix: Sequence[str] = ()) -> Tuple[List[str], FixedRateResult]:
+    """One open-loop run at `rate` req/s; raises WrkOutputError if the output holds no result."""
+    argv = list(prefix) + fixed_rate_command(driver, rate, settings, url)
+    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path)
+    if driver.name == "wrk2":
+        return argv, parse_wrk2(output, rate)
+    return argv, fixed_rate.parse_fixed_rate_output(output)

@@ -177,7 +177,7 @@ class FixedRateResult:
     planned_rate: float  # requests per second asked for
     achieved_rate: float  # completed requests per second over the measured window
     requests: int  # completed requests in the measured window
-    duration_s: float  # the measured window (wrk2 drops its first 10 s on longer runs)
+    duration_s: float  # the run's window; wrk2's latencies (only) skip its first 10 s on longer runs
     latency: Latency  # corrected: from the planned send time
     non2xx: int
     socket_errors: SocketErrors

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 
 from tabulate import tabulate
 
-SCHEMA_VERSION = 2  # 2: trials, spread and resources
+SCHEMA_VERSION = 2  # 2: trials, spread, resources, fixed-rate fields
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class Record:
     spread: Dict[str, Any] = field(default_factory=dict)  # median, min, max, cv of req/s and latencies
     trials: List[Dict[str, Any]] = field(default_factory=list)  # each measured run as it was
     resources: Dict[str, Any] = field(default_factory=dict)  # server CPU and memory, load generator CPU
+    planned_rate: Optional[float] = None  # fixed-rate runs: req/s asked for
+    achieved_rate: Optional[float] = None  # fixed-rate runs: median req/s completed
+    spectrum: List[List[float]] = field(default_factory=list)  # fixed-rate: [percentile, ms] of the median trial
     schema: int = field(default=SCHEMA_VERSION)
 
     def to_json_line(self) -> str:
@@ -114,12 +117,17 @@ def rps_label(record: Dict[str, Any]) -> str:
 def markdown_cells(record: Dict[str, Any]) -> List[str]:
     latency = record.get("latency_ms") or {}
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
-            record["server"], str(record["workers"]), record["scenario"], record["mode"],
+            record["server"], str(record["workers"]), record["scenario"], mode_label(record),
             str(record["connections"]), "{:g}s".format(record["duration_s"]),
             str(trial_count(record)), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
             format_number(latency.get("p99")), format_number(latency.get("max")),
             error_summary(record.get("errors") or {}), *resource_cells(record), status_label(record)]
+
+
+def mode_label(record: Dict[str, Any]) -> str:
+    planned = record.get("planned_rate")
+    return record["mode"] if planned is None else "{} {:g}/s".format(record["mode"], planned)
 
 
 def trial_count(record: Dict[str, Any]) -> int:

@@ -29,7 +29,7 @@ def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
     for record in records:
         key = (record["scenario"], record["python"], record["app"], record["server"],
-               record["mode"], record["connections"])
+               record["mode"], record["connections"], record.get("planned_rate"))
         if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
             newest[key] = record
     return list(newest.values())
@@ -38,6 +38,24 @@ def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def _sort_key(record: Dict[str, Any]):
     rank = {"ok": 0, "flagged": 1, "failed": 2}[record["status"]]
     return (rank, -(record.get("rps") or 0.0), record["python"], record["app"], record["server"])
+
+
+FIXED_RATE_COLUMNS = ("python", "app", "server", "workers", "planned req/s", "achieved req/s", "driver",
+                      "trials", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors",
+                      "server CPU s", "status", "date")
+
+
+def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
+    """Open-loop runs: the client sets the rate, so latency at that rate is the result."""
+    ordered = sorted(records, key=lambda r: (r["planned_rate"], r["python"], r["app"], r["server"]))
+    rows = [[r["python"], r["app"], r["server"], r["workers"], "{:g}".format(r["planned_rate"]),
+             format_number(r.get("achieved_rate"), 1), r["meta"].get("load_driver") or "-", trial_count(r),
+             *[format_number(r["latency_ms"].get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")],
+             error_summary(r.get("errors") or {}), resource_cells(r)[0], status_label(r), r["recorded_at"][:10]]
+            for r in ordered]
+    table = tabulate(rows, headers=FIXED_RATE_COLUMNS, tablefmt="github", disable_numparse=True)
+    return ("### Scenario `{}`, fixed rate\n\nLatency counted from each request's planned send "
+            "time (no coordinated omission).\n\n{}\n").format(scenario, table)
 
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
@@ -55,8 +73,12 @@ def render_readme_tables(records: Sequence[Dict[str, Any]]) -> str:
     if not records:
         return "No results yet: run a bench session, then `nox -s report`.\n"
     latest = newest_per_cell(records)
-    scenarios = sorted({r["scenario"] for r in latest})
-    parts = [render_scenario_table(s, [r for r in latest if r["scenario"] == s]) for s in scenarios]
+    parts = []
+    for scenario in sorted({r["scenario"] for r in latest}):
+        closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
+        fixed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is not None]
+        parts += [render_scenario_table(scenario, closed)] if closed else []
+        parts += [render_fixed_rate_table(scenario, fixed)] if fixed else []
     legend = ("req/s counts successful responses only; `(!)` marks a flagged number and `-` a "
               "failed one (the flags say why). Newest record per cell; {} records in "
               "reports/results.jsonl.\n").format(len(records))

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from tools.benchmatrix.load import LoadSettings, require_wrk, run_wrk
+from tools.benchmatrix.fixed_rate import fixed_rate_threads
+from tools.benchmatrix.load import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
+from tools.benchmatrix.rates import RateChoice
 from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, package_name, requirements
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError
@@ -30,11 +32,26 @@ from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, machine_busy_
 from tools.benchmatrix.scenarios import Scenario
 from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
                                         free_port, log_tail)
-from tools.benchmatrix.trials import resource_summary, summarize, unstable
-from tools.benchmatrix.validity import assess_load_generator, assess_wrk, make_flag, status_for
+from tools.benchmatrix.trials import (closed_loop_trial, fixed_rate_trial, resource_summary, summarize,
+                                      unstable)
+from tools.benchmatrix.validity import (assess_load_generator, assess_rate, assess_responses, make_flag,
+                                        status_for)
 from tools.benchmatrix.verify import verify_endpoints
 
-MODE = "closed-loop"
+@dataclass(frozen=True)
+class LoadPlan:
+    """How one record's trials load the server."""
+    mode: str  # "closed-loop" or "fixed-rate"
+    connections: int
+    threads: int
+    planned_rate: Optional[float]  # req/s for fixed-rate runs
+    driver: Optional[str]  # "wrk", "wrk2" or fixed_rate.DRIVER
+
+    def describe(self) -> str:
+        if self.planned_rate is None:
+            return "closed loop at {} connections,".format(self.connections)
+        return "{:g} req/s fixed rate ({}, {} connections),".format(self.planned_rate, self.driver,
+                                                                   self.connections)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,12 @@ class RunOptions:
     max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
     pin: str = "auto"  # see pinning.resolve_pinning
+    rates: Sequence[RateChoice] = ()  # fixed-rate runs after (or instead of) the closed-loop one
+
+    @property
+    def closed_loop_needed(self) -> bool:
+        """Closed-loop trials run unless every fixed rate is absolute."""
+        return not self.rates or any(rate.relative for rate in self.rates)
 
 
 def say(message: str) -> None:
@@ -100,6 +123,9 @@ class CellRun:
         self.statuses: List[str] = []
         self.cell_flags: List[Dict[str, str]] = []
         self.server_pgid = 0
+        self.closed_loop = LoadPlan("closed-loop", options.connections,
+                                    max(1, min(options.threads, options.connections)), None, "wrk")
+        self.driver = find_fixed_rate_driver(wrk) if options.rates else None
 
     def _base_meta(self) -> Dict[str, Any]:
         packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
@@ -113,93 +139,132 @@ class CellRun:
         return meta
 
     def _record(self, scenario: Scenario, flags: List[Dict[str, str]],
-                trials: Sequence[Dict[str, Any]] = (), load_argv: Optional[List[str]] = None) -> Record:
+                trials: Sequence[Dict[str, Any]] = (), load_argv: Optional[List[str]] = None,
+                load: Optional["LoadPlan"] = None) -> Record:
+        load = load or self.closed_loop
         summary = summarize(trials) if trials else {
             "rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
-            "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0}}
+            "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
+            "achieved_rate": None, "spectrum": []}
+        meta = dict(self.meta, load_command=load_argv, load_driver=load.driver)
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=self.cell.python, app=self.app_label,
-            server=self.cell.server.name, scenario=scenario.name, mode=MODE,
-            connections=self.settings.connections, threads=self.settings.threads,
+            server=self.cell.server.name, scenario=scenario.name, mode=load.mode,
+            connections=load.connections, threads=load.threads,
             duration_s=float(self.settings.duration_s), workers=self.workers,
             rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
             latency_ms=summary["latency_ms"], errors=summary["errors"],
-            status=status_for(flags), flags=flags, meta=dict(self.meta, load_command=load_argv),
+            status=status_for(flags), flags=flags, meta=meta,
             raw_output=os.path.relpath(str(self.raw_dir), str(self.options.results_dir)),
-            spread=summary["spread"], trials=list(trials),
-            resources=resource_summary(trials))
+            spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
+            planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
+            spectrum=summary["spectrum"])
 
     def _save(self, record: Record) -> None:
         append_record(self.options.results_dir / "results.jsonl", record)
         append_markdown_row(self.options.results_dir / "results.md", record)
         self.statuses.append(record.status)
         latency = record.latency_ms
-        say("{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
-            record.scenario, rps_label(record.__dict__), format_number(latency.get("p50")),
+        rate = "" if record.planned_rate is None else " at a planned {:g} req/s".format(record.planned_rate)
+        say("{}{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
+            record.scenario, rate, rps_label(record.__dict__), format_number(latency.get("p50")),
             format_number(latency.get("p99")), status_label(record.__dict__)))
         for flag in record.flags:
             say("  {}: {}. What to do: {}".format(flag["code"], flag["reason"], flag["hint"]))
 
-    def _load(self, scenario: Scenario, phase: str, duration_s: int):
+    def _url(self, scenario: Scenario) -> str:
+        return "http://127.0.0.1:{}{}".format(self.port, scenario.path)
+
+    def _load_prefix(self) -> List[str]:
+        return self.pinning.load_prefix() if self.pinning else []
+
+    def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int):
         settings = LoadSettings(self.settings.threads, self.settings.connections, duration_s,
                                 self.settings.timeout_s)
         raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
-        url = "http://127.0.0.1:{}{}".format(self.port, scenario.path)
-        argv, result = run_wrk(self.wrk, settings, url, raw,
-                               prefix=self.pinning.load_prefix() if self.pinning else ())
+        argv, result = run_wrk(self.wrk, settings, self._url(scenario), raw, prefix=self._load_prefix())
         return argv, result, raw
 
-    def _trial(self, scenario: Scenario, number: int):
+    def _trial(self, scenario: Scenario, load: "LoadPlan", number: int):
         """One measured run with what it cost the server and the load generator."""
+        phase = "trial{}".format(number) if load.planned_rate is None else \
+            "rate{:g}.trial{}".format(load.planned_rate, number)
         with GroupSampler(self.server_pgid) as server, ChildrenCpu() as load_generator:
-            argv, result, raw = self._load(scenario, "trial{}".format(number), self.options.duration_s)
-        lat, sock = result.latency, result.socket_errors
-        trial = {
-            "rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
-            "latency_ms": {"avg": lat.avg_ms, "stdev": lat.stdev_ms, "p50": lat.p50_ms, "p75": lat.p75_ms,
-                           "p90": lat.p90_ms, "p99": lat.p99_ms, "max": lat.max_ms},
-            "errors": {"non2xx": result.non2xx, "connect": sock.connect, "read": sock.read,
-                       "write": sock.write, "timeout": sock.timeout},
+            if load.planned_rate is None:
+                argv, result, raw = self._closed_loop_run(scenario, phase, self.options.duration_s)
+                trial = closed_loop_trial(result)
+            else:
+                raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
+                argv, result = run_fixed_rate(self.driver, load.planned_rate, self.settings,
+                                              self._url(scenario), raw, prefix=self._load_prefix())
+                trial = fixed_rate_trial(result)
+        trial.update({
             "resources": {"server_cpu_s": round(server.usage.cpu_s, 3),
                           "server_peak_rss_mb": round(server.usage.peak_rss_bytes / 2 ** 20, 1),
                           "load_generator_cpu_s": round(load_generator.cpu_s, 3)},
             "server_restarted": server.usage.restarted,
-            "raw_output": os.path.relpath(str(raw), str(self.options.results_dir)),
-        }
-        threads = min(self.settings.threads, self.settings.connections)
-        flags = assess_wrk(result) + assess_load_generator(load_generator.cpu_s, self.options.duration_s, threads)
+            "raw_output": os.path.relpath(str(raw), str(self.options.results_dir))})
+        flags = assess_responses(result) + assess_load_generator(
+            load_generator.cpu_s, self.options.duration_s, load.threads)
+        if load.planned_rate is not None:
+            flags += assess_rate(result)
         return argv, trial, flags
 
     def _primer_failed(self, scenario: Scenario) -> bool:
         say("{}: primer {} s".format(scenario.name, self.options.primer_s))
-        _, primer, _ = self._load(scenario, "primer", self.options.primer_s)
+        _, primer, _ = self._closed_loop_run(scenario, "primer", self.options.primer_s)
         if primer.successful_requests:
             return False
-        flags = assess_wrk(primer) or [make_flag("load-failed", "the primer got no response")]
+        flags = assess_responses(primer) or [make_flag("load-failed", "the primer got no response")]
         for flag in flags:
             flag["reason"] = "primer: " + flag["reason"]
         self._save(self._record(scenario, flags))
         return True
 
-    def _measure(self, scenario: Scenario) -> None:
+    def _trials(self, scenario: Scenario, load: "LoadPlan") -> Record:
+        """All trials of one load plan, as one record (failed if the load tool gave no result)."""
         trials, flags, argv = [], [], None
+        try:
+            for number in range(1, self.options.trials + 1):
+                say("{}: {} trial {}/{}, {} s".format(scenario.name, load.describe(), number,
+                                                     self.options.trials, self.options.duration_s))
+                argv, trial, trial_flags = self._trial(scenario, load, number)
+                trials.append(trial)
+                flags += [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in trial_flags]
+        except (WrkOutputError, ServiceError) as error:
+            failure = make_flag("load-failed", str(error).splitlines()[0])
+            return self._record(scenario, [failure], trials, argv, load)
+        return self._record(scenario, flags + self._run_flags(trials), trials, argv, load)
+
+    def _measure(self, scenario: Scenario) -> None:
         try:
             if self.options.primer_s and self._primer_failed(scenario):
                 return
             if self.options.warmup_s:
                 say("{}: warmup {} s (discarded)".format(scenario.name, self.options.warmup_s))
-                self._load(scenario, "warmup", self.options.warmup_s)
-            for number in range(1, self.options.trials + 1):
-                say("{}: trial {}/{}, {} s at {} connections".format(
-                    scenario.name, number, self.options.trials, self.options.duration_s,
-                    self.settings.connections))
-                argv, trial, trial_flags = self._trial(scenario, number)
-                trials.append(trial)
-                flags += [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in trial_flags]
+                self._closed_loop_run(scenario, "warmup", self.options.warmup_s)
         except (WrkOutputError, ServiceError) as error:
-            self._save(self._record(scenario, [make_flag("load-failed", str(error).splitlines()[0])], trials))
+            self._save(self._record(scenario, [make_flag("load-failed", str(error).splitlines()[0])]))
             return
-        self._save(self._record(scenario, flags + self._run_flags(trials), trials, argv))
+        closed_loop_rps = None
+        if self.options.closed_loop_needed:
+            record = self._trials(scenario, self.closed_loop)
+            self._save(record)
+            closed_loop_rps = record.rps if record.status != "failed" else None
+        for rate in self.options.rates:
+            planned = rate.resolve(closed_loop_rps)
+            if planned is None:
+                reason = "no valid closed-loop maximum to take {} of".format(rate.text)
+                self._save(self._record(scenario, [make_flag("load-failed", reason)], load=self._rate_plan(0)))
+                continue
+            self._save(self._trials(scenario, self._rate_plan(planned)))
+
+    def _rate_plan(self, rate: float) -> "LoadPlan":
+        if self.driver.name == "wrk2":
+            threads, connections = min(self.settings.threads, self.settings.connections), self.settings.connections
+        else:
+            threads = connections = fixed_rate_threads(rate, self.settings.threads)
+        return LoadPlan("fixed-rate", connections, threads, rate, self.driver.name)
 
     def _run_flags(self, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
         """Flags that judge the trials together rather than one by one."""

@@ -8,9 +8,39 @@ number can be trusted. Pure functions: trial dicts in, summary dicts out.
 from __future__ import annotations
 
 import statistics
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
-PERCENTILES = ("avg", "p50", "p75", "p90", "p99", "max")
+from tools.benchmatrix.parse import FixedRateResult, Latency, WrkResult
+
+PERCENTILES = ("avg", "p50", "p75", "p90", "p99", "p99.9", "max")
+
+
+def _latency_dict(latency: Latency, p999: Optional[float] = None) -> Dict[str, Optional[float]]:
+    return {"avg": latency.avg_ms, "stdev": latency.stdev_ms, "p50": latency.p50_ms,
+            "p75": latency.p75_ms, "p90": latency.p90_ms, "p99": latency.p99_ms, "p99.9": p999,
+            "max": latency.max_ms}
+
+
+def _error_dict(result: Union[WrkResult, FixedRateResult]) -> Dict[str, int]:
+    sock = result.socket_errors
+    return {"non2xx": result.non2xx, "connect": sock.connect, "read": sock.read,
+            "write": sock.write, "timeout": sock.timeout}
+
+
+def closed_loop_trial(result: WrkResult) -> Dict[str, Any]:
+    return {"rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
+            "latency_ms": _latency_dict(result.latency), "errors": _error_dict(result)}
+
+
+def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
+    """Latencies here are corrected: counted from each request's planned send time."""
+    share_ok = result.successful_requests / result.requests if result.requests else 0.0
+    return {"rps": result.achieved_rate * share_ok, "rps_all": result.achieved_rate,
+            "requests": result.requests, "planned_rate": result.planned_rate,
+            "achieved_rate": result.achieved_rate,
+            "latency_ms": _latency_dict(result.latency, result.p999_ms),
+            "uncorrected_latency_ms": _latency_dict(result.uncorrected) if result.uncorrected else None,
+            "spectrum": [list(point) for point in result.spectrum], "errors": _error_dict(result)}
 
 
 def spread(values: Sequence[Optional[float]]) -> Optional[Dict[str, float]]:
@@ -38,7 +68,15 @@ def summarize(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         "latency_ms": {p: (s["median"] if s else None) for p, s in latency_spread.items()},
         "errors": errors,
         "spread": {"rps": rps, "latency_ms": {p: s for p, s in latency_spread.items() if s}},
+        "achieved_rate": (spread([t.get("achieved_rate") for t in trials]) or {}).get("median"),
+        # The curve of the trial whose p99 is the median one: a real curve, not a blend.
+        "spectrum": median_trial(trials).get("spectrum") or [],
     }
+
+
+def median_trial(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    ranked = sorted(trials, key=lambda t: t["latency_ms"].get("p99") or 0.0)
+    return ranked[(len(ranked) - 1) // 2] if ranked else {}
 
 
 def unstable(summary: Dict[str, Any], max_cv: float) -> Optional[str]:

@@ -8,9 +8,9 @@ otherwise. Reports never show a flagged or failed number as a clean one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Union
 
-from tools.benchmatrix.parse import WrkResult
+from tools.benchmatrix.parse import FixedRateResult, WrkResult
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "a server process died or was replaced mid-run (crash, timeout or max-requests); read the server log"),
     FlagKind("machine-busy", False,
              "something else was using the CPUs before the start; stop it, or wait, and rerun"),
+    FlagKind("rate-not-achieved", False,
+             "the server (or the load generator) could not keep the planned rate; plan a lower --rate, "
+             "or give the driver more --threads (connections) if latency times rate exceeds them"),
     FlagKind("load-generator-saturated", False,
              "wrk needed all the CPU its threads could get, so it, not the server, may set the pace; "
              "give it more --threads or its own CPUs (--pin)"),
@@ -56,8 +59,8 @@ def status_for(flags: List[Dict[str, str]]) -> str:
     return "flagged" if flags else "ok"
 
 
-def assess_wrk(result: WrkResult) -> List[Dict[str, str]]:
-    """Flags for one parsed wrk run."""
+def assess_responses(result: Union[WrkResult, FixedRateResult]) -> List[Dict[str, str]]:
+    """Flags for the responses of one run, closed-loop or fixed-rate."""
     flags = []
     if result.requests > 0 and result.successful_requests == 0:
         flags.append(make_flag("no-successful-responses",
@@ -74,6 +77,14 @@ def assess_wrk(result: WrkResult) -> List[Dict[str, str]]:
     if result.requests == 0:
         flags.append(make_flag("load-failed", "wrk completed no request"))
     return flags
+
+
+def assess_rate(result: FixedRateResult, minimum_share: float = 0.99) -> List[Dict[str, str]]:
+    """A fixed-rate run that fell behind its plan measured a different load than it claims."""
+    if result.achieved_rate >= minimum_share * result.planned_rate:
+        return []
+    return [make_flag("rate-not-achieved", "achieved {:.1f} of a planned {:g} req/s ({:.1%})".format(
+        result.achieved_rate, result.planned_rate, result.achieved_rate / result.planned_rate))]
 
 
 def assess_load_generator(cpu_s: float, duration_s: float, threads: int,

@@ -1,0 +1,502 @@
+-- Open-loop, constant-rate load for Debian's stock wrk 4.1 (LuaJIT), in place of wrk2.
+--
+--   wrk -t2 -c2 -d10s --timeout 2s -s tools/benchmatrix/fixed_rate.lua URL -- RATE
+--
+-- RATE is the planned total in requests per second. -c must equal -t: every wrk
+-- thread drives exactly one connection, so each response answers the one request
+-- that thread sent last, and one thread's schedule is one connection's schedule.
+--
+-- Schedule. With N threads, thread i sends its request k at T0_i + k * N / RATE.
+-- T0_i is the moment thread i is first ready to send plus i / RATE, so the threads
+-- interleave evenly. A thread sends only the requests planned before the window
+-- closes, -d seconds after wrk set up its first thread: that is before wrk stops
+-- any thread (it sleeps -d s after the set-up, then stops each thread on its next
+-- 100 ms tick), so no planned request is cut off by the end of the run, and the
+-- plan is about d * RATE requests (a little less: the threads start a few
+-- milliseconds into the window).
+--
+-- When the server is late, the next request goes out as soon as the previous
+-- answer is in, but its latency still counts from its PLANNED send time: a
+-- stalled server then shows its stall in full, instead of the requests a
+-- closed-loop client never sent during it vanishing from the statistics (wrk2's
+-- coordinated-omission correction).
+--
+-- Output. done() prints one line to stdout, after wrk's own summary:
+--   BENCHMATRIX_FIXED_RATE_JSON {...}
+-- parse_fixed_rate_output() in fixed_rate.py reads it; the fields are listed at
+-- done() below. wrk's own latency statistics are not used: they come from a
+-- closed-loop view of the run plus synthetic samples of its own correction.
+
+local ffi = require("ffi")
+
+local MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
+
+-- Latency histogram: log-linear buckets over nanoseconds, HdrHistogram's layout.
+-- Values below 128 ns get 1 ns buckets; above, every power of two [2^o, 2^(o+1))
+-- is cut into SUB equal buckets, so a bucket is at most 1/64 of its lower edge wide
+-- and its midpoint is within 0.8 % of any value in it. 1984 buckets reach 2^36 ns
+-- (68.7 s); anything beyond is counted in the last one (the exact max is kept).
+local SUB = 64
+local LINEAR = 2 * SUB
+local NBUCKETS = LINEAR + (36 - 7) * SUB
+
+-- A request is "late" when it left more than this after its planned time, i.e.
+-- its latency includes time spent waiting for the previous answer.
+local LATE_S = 0.001
+
+-- One block per thread, allocated by the setup/done environment and written by
+-- the thread through a pointer. wrk 4.1 can hand only flat values between Lua
+-- states (thread:get of a table mangles the stack; a nested one crashes), and it
+-- has no hook at a thread's end where a thread could publish a summary itself.
+-- The threads are joined before done() runs, so reading the blocks there is safe.
+ffi.cdef(string.format([[
+typedef struct { long tv_sec; long tv_nsec; } fr_timespec;
+int clock_gettime(int clk_id, fr_timespec *tp);
+
+typedef struct {
+  double setup;      /* monotonic s when wrk set up its first thread (written by setup) */
+  double started;    /* monotonic s when the thread was first ready to send; 0 = never */
+  double t0;         /* monotonic s of its first planned send */
+  double rate;       /* planned requests per second, all threads together */
+  double interval;   /* s between this thread's planned sends: threads / rate */
+  double window_end; /* monotonic s: setup + the run's -d; nothing planned later is sent */
+  double due;        /* requests planned in [t0, window_end) */
+  double sent;       /* planned requests sent; request k is planned at t0 + k * interval */
+  double completed;  /* responses to them */
+  double non2xx;     /* ... whose status was not 2xx */
+  double late;       /* requests sent more than LATE_S after their planned time */
+  double last_done;  /* monotonic s of the last response */
+  double min_ns, max_ns, sum_ms, sumsq_ms;          /* corrected latency */
+  double u_min_ns, u_max_ns, u_sum_ms, u_sumsq_ms;  /* uncorrected: from the actual send */
+  double counts[%d];
+  double u_counts[%d];
+} fr_stats;
+]], NBUCKETS, NBUCKETS))
+
+local CLOCK_MONOTONIC = 1  -- Linux
+local timespec = ffi.new("fr_timespec")
+
+-- Seconds on the monotonic clock. Not os.clock() (CPU time of the process) nor
+-- os.time() (whole seconds); wrk's own clock is gettimeofday, which can jump.
+local function now()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
+end
+
+local floor, frexp = math.floor, math.frexp
+
+local function bucket(ns)
+  if ns < LINEAR then
+    return floor(ns)
+  end
+  -- ns = m * 2^e with 0.5 <= m < 1, so ns lies in [2^(e-1), 2^e).
+  local m, e = frexp(ns)
+  local i = LINEAR + (e - 8) * SUB + floor(m * 2 * SUB) - SUB
+  return i < NBUCKETS and i or NBUCKETS - 1
+end
+
+-- The value a bucket stands for: its midpoint, in ns.
+local function bucket_value(i)
+  if i < LINEAR then
+    return i + 0.5
+  end
+  local j = i - LINEAR
+  local width = 2 ^ (7 + floor(j / SUB)) / SUB
+  return (SUB + j % SUB) * width + width / 2
+end
+
+local function die(message)
+  io.stderr:write("fixed_rate.lua: ", message, "\n")
+  os.exit(1)
+end
+
+-- wrk keeps -t, -c and -d to itself, and init(args) sees only what follows "--".
+-- The schedule needs all three, so read them from wrk's own command line, the way
+-- wrk's getopt_long does: "-t2", "-t 2", "--threads 2", "--threads=2", prefixes of
+-- long names, clustered flags ("-Lt2"), and wrk's defaults (2 threads, 10
+-- connections, 10 s).
+local function wrk_options()
+  local f = io.open("/proc/self/cmdline", "rb")
+  if not f then
+    die("cannot read /proc/self/cmdline to learn wrk's -t, -c and -d (Linux only)")
+  end
+  local raw = f:read("*a")
+  f:close()
+  local argv = {}
+  for word in raw:gmatch("([^%z]*)%z") do
+    argv[#argv + 1] = word
+  end
+
+  local takes_value = { t = true, c = true, d = true, s = true, H = true, T = true }
+  local long_names = {
+    connections = "c", duration = "d", threads = "t", script = "s", header = "H",
+    latency = "L", timeout = "T", help = "h", version = "v",
+  }
+  local raw_values = { t = "2", c = "10", d = "10" }
+  local i = 2
+  while i <= #argv do
+    local word = argv[i]
+    if word == "--" then
+      break
+    elseif word:sub(1, 2) == "--" then
+      local name, value = word:match("^%-%-([^=]+)=(.*)$")
+      name = name or word:sub(3)
+      local letter = long_names[name]
+      if not letter then
+        for long, short in pairs(long_names) do
+          if long:sub(1, #name) == name then
+            if letter then
+              letter = nil  -- ambiguous prefix: getopt rejects it, and so would wrk
+              break
+            end
+            letter = short
+          end
+        end
+      end
+      if letter and takes_value[letter] and not value then
+        i = i + 1
+        value = argv[i]
+      end
+      if letter then
+        raw_values[letter] = value
+      end
+    elseif word:sub(1, 1) == "-" and #word > 1 then
+      local j = 2
+      while j <= #word do
+        local letter = word:sub(j, j)
+        if takes_value[letter] then
+          local value = word:sub(j + 1)
+          if value == "" then
+            i = i + 1
+            value = argv[i]
+          end
+          raw_values[letter] = value
+          break
+        end
+        j = j + 1
+      end
+    end
+    i = i + 1
+  end
+
+  -- wrk's scan_metric (1k = 1000) and scan_time (s, m, h; a bare number is seconds).
+  local function scaled(text, units, what)
+    local number, unit = tostring(text):match("^(%d+)(%a*)$")
+    unit = unit and unit:lower()
+    if not number or units[unit] == nil then
+      die(string.format("cannot read wrk's %s %q from its command line", what, tostring(text)))
+    end
+    return tonumber(number) * units[unit]
+  end
+  local counts = { [""] = 1, k = 1e3, m = 1e6, g = 1e9 }  -- case-insensitive, as in wrk
+  local times = { [""] = 1, s = 1, m = 60, h = 3600 }
+  return scaled(raw_values.t, counts, "-t"), scaled(raw_values.c, counts, "-c"),
+         scaled(raw_values.d, times, "-d")
+end
+
+---------------------------------------------------------------------------
+-- setup and done: wrk's main environment
+
+local blocks = {}   -- fr_stats per thread, for done()
+local arrays = {}   -- their owning cdata, kept referenced here so the GC never frees them
+local setup_time    -- when wrk set up its first thread
+
+function setup(thread)
+  setup_time = setup_time or now()
+  local array = ffi.new("fr_stats[1]")  -- zero-filled
+  arrays[#arrays + 1] = array
+  blocks[#blocks + 1] = array[0]
+  array[0].setup = setup_time
+  thread:set("fr_index", #blocks - 1)
+  -- A user-space address fits a double exactly (x86-64 and arm64 use 47-48 bits).
+  thread:set("fr_block_address", tonumber(ffi.cast("uintptr_t", array)))
+end
+
+---------------------------------------------------------------------------
+-- init, delay, request, response: each wrk thread's own environment
+
+local stats          -- this thread's fr_stats
+local request_text   -- the request, built once
+local armed = false  -- delay() has released the next planned request
+local in_flight = false
+local start_corrected, start_actual
+
+-- Fix this thread's schedule from the moment t it can first send.
+local function schedule_from(t)
+  stats.t0 = t + fr_index / stats.rate
+  -- Requests k = 0, 1, ... with t0 + k * interval < window_end; the epsilon keeps a
+  -- request planned exactly at the window's end (up to rounding) out of it.
+  stats.due = math.max(0, math.ceil((stats.window_end - stats.t0) / stats.interval - 1e-9))
+end
+
+function init(args)
+  local rate = tonumber(args[1])
+  if not rate or rate <= 0 or rate ~= rate or rate == math.huge then
+    die(string.format("the planned rate must follow \"--\" as a positive number of "
+      .. "requests per second, e.g. wrk -t2 -c2 -d10s -s fixed_rate.lua URL -- 200; got %q",
+      tostring(args[1])))
+  end
+  local threads, connections, duration = wrk_options()
+  if threads < 1 or floor(connections / threads) ~= 1 then
+    -- wrk gives each thread floor(c / t) connections; more than one would break the
+    -- request-to-response pairing, and zero would send nothing.
+    die(string.format("run wrk with as many connections as threads (got -t%d -c%d; use -t%d "
+      .. "-c%d): the fixed-rate schedule needs exactly one connection per thread",
+      threads, connections, threads, threads))
+  end
+
+  stats = ffi.cast("fr_stats *", fr_block_address)
+  stats.rate = rate
+  stats.interval = threads / rate
+  stats.window_end = stats.setup + duration
+  stats.min_ns, stats.u_min_ns = math.huge, math.huge
+  -- Until the thread starts, plan as if it started at once: a thread that never
+  -- gets to send then owes its whole share, which done() reports as unsent.
+  schedule_from(stats.setup)
+  request_text = wrk.format()
+end
+
+-- Planned send time of the next request.
+local function planned()
+  return stats.t0 + stats.sent * stats.interval
+end
+
+-- wrk calls delay() before every request and waits the returned number of
+-- milliseconds on its event loop. Two limits shape this:
+--   * wrk converts the value to an integer by truncation (2.7 waits 2 ms, anything
+--     below 1 waits 0), and its timers tick in whole milliseconds;
+--   * measured on wrk 4.1, a wait of d ms ends d ms plus ~0.1 ms later, and up to
+--     1 ms sooner when the thread wakes for another reason.
+-- So the wait is rounded down: a request leaves at most ~1 ms before its planned
+-- time and never meaningfully after it, and response() counts its latency from
+-- whichever came first, the planned or the actual send. An early send is thus
+-- measured from when it really left; the schedule stays absolute, so the jitter
+-- never accumulates into the rate. Spinning for the sub-millisecond rest would
+-- burn a core that the server under test may need.
+function delay()
+  local t = now()
+  if stats.started == 0 then
+    stats.started = t
+    schedule_from(t)
+  end
+  if stats.sent >= stats.due then
+    armed = false
+    return 3600 * 1000  -- window over: idle until wrk stops the thread
+  end
+  armed = true
+  local wait_ms = (planned() - t) * 1000
+  if wait_ms < 1 then
+    return 0  -- due, or overdue because the server was slow: send at once
+  end
+  return floor(wait_ms)
+end
+
+function request()
+  -- wrk also calls request() once before the run to check the request parses, and
+  -- again without delay() when it resends after a reconnect. Neither is a new
+  -- planned request: the first is never sent, and a resend keeps the start time
+  -- of the request it replaces.
+  if armed then
+    armed = false
+    local t = now()
+    local p = planned()
+    start_actual = t
+    start_corrected = p < t and p or t
+    if t - p > LATE_S then
+      stats.late = stats.late + 1
+    end
+    stats.sent = stats.sent + 1
+    in_flight = true
+  end
+  return request_text
+end
+
+function response(status, headers, body)
+  if not in_flight then
+    return  -- an answer to a resend whose original was already answered
+  end
+  in_flight = false
+  local t = now()
+  stats.completed = stats.completed + 1
+  stats.last_done = t
+  if status < 200 or status > 299 then
+    stats.non2xx = stats.non2xx + 1
+  end
+
+  local ns = (t - start_corrected) * 1e9
+  local ms = ns * 1e-6
+  local i = bucket(ns)
+  stats.counts[i] = stats.counts[i] + 1
+  stats.sum_ms = stats.sum_ms + ms
+  stats.sumsq_ms = stats.sumsq_ms + ms * ms
+  if ns < stats.min_ns then stats.min_ns = ns end
+  if ns > stats.max_ns then stats.max_ns = ns end
+
+  ns = (t - start_actual) * 1e9
+  ms = ns * 1e-6
+  i = bucket(ns)
+  stats.u_counts[i] = stats.u_counts[i] + 1
+  stats.u_sum_ms = stats.u_sum_ms + ms
+  stats.u_sumsq_ms = stats.u_sumsq_ms + ms * ms
+  if ns < stats.u_min_ns then stats.u_min_ns = ns end
+  if ns > stats.u_max_ns then stats.u_max_ns = ns end
+end
+
+---------------------------------------------------------------------------
+-- done: merge the threads' blocks and print the JSON line
+
+-- Numbers as JSON: finite only, compact, C locale (wrk never calls setlocale).
+local function num(x, digits)
+  if x ~= x or x == math.huge or x == -math.huge then
+    return "null"
+  end
+  if x == floor(x) and math.abs(x) < 2 ^ 53 then
+    return string.format("%d", x)
+  end
+  return string.format("%." .. (digits or 6) .. "g", x)
+end
+
+local PERCENTILES = { { "p50", 50 }, { "p75", 75 }, { "p90", 90 }, { "p99", 99 },
+                      { "p99.9", 99.9 }, { "p99.99", 99.99 } }
+
+-- A merged histogram: counts[0..NBUCKETS-1], total, min/max (ns), sum/sumsq (ms).
+local function merged(prefix)
+  local h = { counts = {}, total = 0, min = math.huge, max = 0, sum = 0, sumsq = 0 }
+  for i = 0, NBUCKETS - 1 do
+    h.counts[i] = 0
+  end
+  for _, block in ipairs(blocks) do
+    local counts = block[prefix .. "counts"]
+    for i = 0, NBUCKETS - 1 do
+      local c = counts[i]
+      if c > 0 then
+        h.counts[i] = h.counts[i] + c
+        h.total = h.total + c
+      end
+    end
+    h.min = math.min(h.min, block[prefix .. "min_ns"])
+    h.max = math.max(h.max, block[prefix .. "max_ns"])
+    h.sum = h.sum + block[prefix .. "sum_ms"]
+    h.sumsq = h.sumsq + block[prefix .. "sumsq_ms"]
+  end
+  return h
+end
+
+-- Latency at percentile p in ms: the bucket holding the ceil(p% * total)-th
+-- smallest sample, clamped to the exact min and max.
+local function value_at(h, p)
+  if p >= 100 then
+    return h.max / 1e6
+  end
+  local rank = math.max(1, math.ceil(p / 100 * h.total - 1e-9))
+  local seen = 0
+  for i = 0, NBUCKETS - 1 do
+    seen = seen + h.counts[i]
+    if seen >= rank then
+      return math.min(math.max(bucket_value(i), h.min), h.max) / 1e6
+    end
+  end
+  return h.max / 1e6
+end
+
+local function latency_json(h)
+  if h.total == 0 then
+    return "null"
+  end
+  local mean = h.sum / h.total
+  local variance = math.max(0, h.sumsq / h.total - mean * mean)
+  local parts = {
+    '"min":' .. num(h.min / 1e6), '"avg":' .. num(mean), '"stdev":' .. num(math.sqrt(variance)),
+    '"max":' .. num(h.max / 1e6),
+  }
+  for _, entry in ipairs(PERCENTILES) do
+    parts[#parts + 1] = string.format('"%s":%s', entry[1], num(value_at(h, entry[2])))
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- HdrHistogram's percentile spectrum with 5 ticks per half distance (as wrk2
+-- prints): steps of 10 % up to 50, 5 % up to 75, 2.5 % up to 87.5, and so on,
+-- while at least one sample lies above the percentile; then 100 % = the max.
+-- Every step is a binary fraction, so the sums stay exact.
+local function spectrum_json(h)
+  if h.total == 0 then
+    return "[]"
+  end
+  local rows, p = {}, 0
+  while (100 - p) / 100 * h.total >= 1 do
+    rows[#rows + 1] = "[" .. num(p, 10) .. "," .. num(value_at(h, p)) .. "]"
+    local level = 1
+    while (100 - p) * 2 ^ level <= 100 do
+      level = level + 1
+    end
+    p = p + 100 / (5 * 2 ^ level)
+  end
+  rows[#rows + 1] = "[100," .. num(h.max / 1e6) .. "]"
+  return "[" .. table.concat(rows, ",") .. "]"
+end
+
+-- JSON fields:
+--   driver "wrk-fixed-rate"; planned_rate (req/s); threads (= connections)
+--   duration_s    from the first planned send to the window's end (about -d s), or
+--                 to the last answer when the server answered a backlog after it
+--   planned       requests planned in the window, about d * rate
+--   sent, requests (completed), achieved_rate = requests / duration_s
+--   unsent        planned requests never sent: still due when wrk stopped the threads
+--   in_flight     sent but unanswered when wrk stopped
+--   late_sends    sent more than 1 ms after their planned time (waited for the server)
+--   non2xx        responses outside 200..299 (wrk's errors.status counts only >= 400)
+--   errors        wrk's summary.errors: connect, read, write, timeout, status
+--   latency_ms    corrected (from the planned send): min avg stdev max p50 p75 p90
+--                 p99 p99.9 p99.99; null when nothing completed
+--   uncorrected_ms the same from the actual send time
+--   spectrum      [[percentile, ms], ...] ascending, HdrHistogram-style, corrected
+function done(summary, latency, requests)
+  local first, overshoot = math.huge, 0
+  local planned_total, sent, completed, non2xx, late = 0, 0, 0, 0, 0
+  local rate, window_end = 0, 0
+  for _, block in ipairs(blocks) do
+    if block.started > 0 then
+      first = math.min(first, block.t0)
+      -- Answers after the window closed: the server fell behind.
+      overshoot = math.max(overshoot, block.last_done - block.window_end)
+    end
+    planned_total = planned_total + block.due
+    sent = sent + block.sent
+    completed = completed + block.completed
+    non2xx = non2xx + block.non2xx
+    late = late + block.late
+    rate, window_end = block.rate, block.window_end
+  end
+  local threads = #blocks
+  -- From the first planned send to the window's end, or to the last answer after it.
+  local duration = window_end - first + overshoot
+  if first == math.huge then
+    duration = summary.duration / 1e6  -- no thread ever got to send: wrk's run time
+  end
+
+  local e = summary.errors
+  local corrected = merged("")
+  local fields = {
+    '"driver":"wrk-fixed-rate"',
+    '"planned_rate":' .. num(rate, 10),
+    '"threads":' .. num(threads),
+    '"duration_s":' .. num(duration, 10),
+    '"planned":' .. num(planned_total),
+    '"sent":' .. num(sent),
+    '"requests":' .. num(completed),
+    '"achieved_rate":' .. num(duration > 0 and completed / duration or 0, 10),
+    '"unsent":' .. num(planned_total - sent),
+    '"in_flight":' .. num(sent - completed),
+    '"late_sends":' .. num(late),
+    '"non2xx":' .. num(non2xx),
+    string.format('"errors":{"connect":%s,"read":%s,"write":%s,"timeout":%s,"status":%s}',
+      num(e.connect), num(e.read), num(e.write), num(e.timeout), num(e.status)),
+    '"wrk_duration_s":' .. num(summary.duration / 1e6, 10),
+    '"latency_ms":' .. latency_json(corrected),
+    '"uncorrected_ms":' .. latency_json(merged("u_")),
+    '"spectrum":' .. spectrum_json(corrected),
+  }
+  io.stdout:write(MARKER, "{", table.concat(fields, ","), "}\n")
+  io.stdout:flush()
+end

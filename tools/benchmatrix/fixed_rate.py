@@ -1,0 +1,186 @@
+"""Open-loop, constant-rate runs on Debian's stock wrk 4.1, driven by fixed_rate.lua.
+
+wrk2 (the open-loop fork) is not packaged here, so fixed_rate.lua rebuilds its
+essentials on wrk's Lua hooks: one connection per thread, each request sent at its
+planned time, and every latency counted from that planned time, so that a server
+stall shows up in full instead of hiding behind requests a closed-loop client never
+sent (coordinated omission). The script prints one JSON line, marked with MARKER,
+after wrk's own summary; parse_fixed_rate_output turns it into a FixedRateResult.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from tools.benchmatrix.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError
+
+SCRIPT = Path(__file__).with_name("fixed_rate.lua")
+MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
+DRIVER = "wrk-fixed-rate"
+
+# Each thread is one connection that carries one request at a time, so the thread
+# count is the run's concurrency ceiling: at rate R and latency L it needs more than
+# R * L threads to keep up, and more threads also drain a backlog faster after a
+# stall. Below this many requests per second per thread, though, extra threads only
+# spread a small rate thinner: each would wait over 100 ms between its requests and
+# send a handful in a short run, for nothing that one connection could not carry.
+MIN_RATE_PER_THREAD = 10.0
+
+
+def fixed_rate_threads(rate: float, threads: int) -> int:
+    """The thread (= connection) count for a run: `threads`, but never more than
+    one per MIN_RATE_PER_THREAD requests per second of the plan, and at least 1."""
+    if not (isinstance(threads, int) and threads >= 1):
+        raise ValueError("threads must be a positive integer, not %r" % (threads,))
+    return max(1, min(threads, int(math.floor(rate / MIN_RATE_PER_THREAD))))
+
+
+def fixed_rate_argv(wrk: str, rate: float, threads: int, duration_s: int, timeout_s: int,
+                    url: str) -> List[str]:
+    """The wrk command line for `rate` requests per second for `duration_s` seconds.
+
+    threads is an upper bound: fixed_rate_threads() lowers it for small rates. wrk
+    gets as many connections as threads, which fixed_rate.lua requires. A request
+    slower than timeout_s counts as a wrk timeout error but is still measured.
+    """
+    rate = float(rate)
+    if not (0 < rate < math.inf):
+        raise ValueError("rate must be a positive number of requests per second, not %r" % (rate,))
+    for name, value in (("duration_s", duration_s), ("timeout_s", timeout_s)):
+        # wrk reads whole seconds ("2.5s" would be cut to 2 s without a word).
+        if not (isinstance(value, int) and value >= 1):
+            raise ValueError("%s must be a whole number of seconds >= 1, not %r" % (name, value))
+    n = fixed_rate_threads(rate, threads)
+    return [wrk, "--threads", str(n), "--connections", str(n),
+            "--duration", "%ds" % duration_s, "--timeout", "%ds" % timeout_s,
+            "--script", str(SCRIPT), url, "--", repr(rate)]
+
+
+def _first_lines(text: str, n: int = 3) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[:n]) if lines else "(nothing at all)"
+
+
+def _missing_marker(text: str) -> WrkOutputError:
+    refused = re.search(r"^.*unable to connect to .*$", text, re.M)
+    if refused:
+        # wrk probes the address before the run and exits when nothing answers.
+        return WrkOutputError("wrk could not connect: %s; check that the server is up and "
+                              "listening on that address" % refused.group(0).strip())
+    script_error = re.search(r"^.*(?:fixed_rate\.lua|PANIC).*$", text, re.M)
+    if script_error:
+        return WrkOutputError("wrk's fixed-rate script failed: %s"
+                              % script_error.group(0).strip())
+    if re.search(r"^\s*Usage: wrk\b", text, re.M):
+        return WrkOutputError("wrk printed its usage instead of running: check its arguments; "
+                              "first lines: " + _first_lines(text))
+    return WrkOutputError(
+        "wrk printed no fixed-rate result (no %r line): was it run with -s %s? "
+        "first lines: %s" % (MARKER.strip(), SCRIPT.name, _first_lines(text)))
+
+
+def _number(data: Dict[str, Any], key: str, where: str = "") -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WrkOutputError("fixed-rate result has no number %r%s (got %r)"
+                             % (key, where, value))
+    return float(value)
+
+
+def _latency(data: Dict[str, Any], key: str) -> Tuple[Latency, float]:
+    block = data.get(key)
+    if not isinstance(block, dict):
+        raise WrkOutputError("fixed-rate result has no %r object (got %r)" % (key, block))
+    where = " in %r" % key
+    latency = Latency(
+        avg_ms=_number(block, "avg", where),
+        stdev_ms=_number(block, "stdev", where),
+        max_ms=_number(block, "max", where),
+        p50_ms=_number(block, "p50", where),
+        p75_ms=_number(block, "p75", where),
+        p90_ms=_number(block, "p90", where),
+        p99_ms=_number(block, "p99", where),
+    )
+    return latency, _number(block, "p99.9", where)
+
+
+def _spectrum(data: Dict[str, Any]) -> Tuple[Tuple[float, float], ...]:
+    rows = data.get("spectrum")
+    if not isinstance(rows, list) or not rows:
+        raise WrkOutputError("fixed-rate result has no 'spectrum' rows (got %r)" % (rows,))
+    spectrum = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)):
+            raise WrkOutputError("fixed-rate spectrum row is not [percentile, ms]: %r" % (row,))
+        spectrum.append((float(row[0]), float(row[1])))
+    for (p1, v1), (p2, v2) in zip(spectrum, spectrum[1:]):
+        if p2 <= p1 or v2 < v1:
+            raise WrkOutputError("fixed-rate spectrum is not ascending at %.4f%%" % p2)
+    return tuple(spectrum)
+
+
+def read_fixed_rate_json(text: str) -> Dict[str, Any]:
+    """The JSON object fixed_rate.lua printed among wrk's output, with the fields a
+    FixedRateResult has no place for (planned, sent, unsent, in_flight, late_sends,
+    wrk's errors.status, p99.99). Raises WrkOutputError like parse_fixed_rate_output."""
+    lines = re.findall(r"^%s(.*)$" % re.escape(MARKER), text, re.M)
+    if not lines:
+        raise _missing_marker(text)
+    if len(lines) > 1:
+        raise WrkOutputError("wrk output holds %d fixed-rate results; parse one run at a time"
+                             % len(lines))
+    try:
+        data = json.loads(lines[0])
+    except ValueError as exc:
+        raise WrkOutputError("fixed-rate result line is not valid JSON (%s); the output seems "
+                             "cut short: %.200s" % (exc, lines[0])) from None
+    if not isinstance(data, dict) or data.get("driver") != DRIVER:
+        raise WrkOutputError("fixed-rate result line is not from %s: %.200s" % (DRIVER, lines[0]))
+    return data
+
+
+def parse_fixed_rate_output(text: str) -> FixedRateResult:
+    """Read the result line fixed_rate.lua printed among wrk's output.
+
+    Raises WrkOutputError when there is none (naming wrk's own complaint, such as
+    "unable to connect to ..."), when there are several, or when no request completed.
+    non2xx counts every status outside 200..299.
+    """
+    data = read_fixed_rate_json(text)
+    errors = data.get("errors")
+    if not isinstance(errors, dict):
+        raise WrkOutputError("fixed-rate result has no 'errors' object (got %r)" % (errors,))
+    socket_errors = SocketErrors(*(int(_number(errors, k, " in 'errors'"))
+                                   for k in ("connect", "read", "write", "timeout")))
+    requests = int(_number(data, "requests"))
+    if requests == 0:
+        # Its latency fields are then null; zeros would read as a perfect server.
+        raise WrkOutputError(
+            "wrk completed no requests in %.1f s at a planned %g req/s (%d sent; socket errors: "
+            "connect %d, read %d, write %d, timeout %d); check that the server is up and "
+            "answers the URL" % (_number(data, "duration_s"), _number(data, "planned_rate"),
+                                 int(_number(data, "sent")), socket_errors.connect,
+                                 socket_errors.read, socket_errors.write, socket_errors.timeout))
+
+    latency, p999 = _latency(data, "latency_ms")
+    uncorrected = None  # type: Optional[Latency]
+    if data.get("uncorrected_ms") is not None:
+        uncorrected = _latency(data, "uncorrected_ms")[0]
+    return FixedRateResult(
+        driver=DRIVER,
+        planned_rate=_number(data, "planned_rate"),
+        achieved_rate=_number(data, "achieved_rate"),
+        requests=requests,
+        duration_s=_number(data, "duration_s"),
+        latency=latency,
+        non2xx=int(_number(data, "non2xx")),
+        socket_errors=socket_errors,
+        p999_ms=p999,
+        spectrum=_spectrum(data),
+        uncorrected=uncorrected,
+    )
