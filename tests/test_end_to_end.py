@@ -220,3 +220,22 @@ def test_a_rate_the_server_cannot_keep_is_flagged(harness):
     (record,) = harness.records()
     assert "rate-not-achieved" in [f["code"] for f in record["flags"]]
     assert record["status"] == "flagged"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs a CPU for the server and one for wrk")
+def test_a_load_generator_starved_of_cpu_is_flagged(harness):
+    # Pin wrk apart from the server, then crowd its CPU with busy loops: wrk, not the
+    # server, now sets the pace, and the record must say so.
+    last = str((os.cpu_count() or 2) - 1)
+    hogs = [subprocess.Popen(["taskset", "-c", last, sys.executable, "-c", "while True: pass"])
+            for _ in range(3)]
+    try:
+        result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--pin", "0:" + last,
+                               "--duration", "3s", "--connections", "64")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    (record,) = harness.records()
+    assert "load-generator-saturated" in [f["code"] for f in record["flags"]], result.stdout
+    assert record["trials"][0]["resources"]["load_generator_wait_s"] > 0

@@ -44,5 +44,13 @@ def test_flags_outside_the_closed_set_are_refused():
 
 
 def test_a_load_generator_on_the_cpu_the_whole_run_is_saturated():
-    assert assess_load_generator(cpu_s=1.9, duration_s=1.0, threads=2)[0]["code"] == "load-generator-saturated"
-    assert assess_load_generator(cpu_s=0.4, duration_s=1.0, threads=2) == []
+    (flag,) = assess_load_generator(cpu_s=1.9, wait_s=0.0, duration_s=1.0, threads=2)
+    assert flag["code"] == "load-generator-saturated" and "95%" in flag["reason"]
+    assert assess_load_generator(cpu_s=0.4, wait_s=0.01, duration_s=1.0, threads=2) == []
+
+
+def test_a_load_generator_starved_of_cpu_is_saturated_too():
+    (flag,) = assess_load_generator(cpu_s=0.9, wait_s=1.8, duration_s=5.0, threads=2)
+    assert "waited 1.80 s" in flag["reason"]
+    # A few milliseconds of waiting in a short quiet run is not starvation.
+    assert assess_load_generator(cpu_s=0.002, wait_s=0.004, duration_s=5.0, threads=2) == []

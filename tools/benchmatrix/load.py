@@ -47,14 +47,15 @@ def wrk_argv(wrk: str, settings: LoadSettings, url: str) -> List[str]:
 
 
 def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
-            prefix: Sequence[str] = ()) -> Tuple[List[str], WrkResult]:
+            prefix: Sequence[str] = (), observer=None) -> Tuple[List[str], WrkResult]:
     """Run wrk once (after `prefix`, e.g. taskset); the raw output stays at raw_path.
 
     Raises WrkOutputError if the output holds no result.
     """
     argv = list(prefix) + wrk_argv(wrk, settings, url)
     # wrk stops itself after --duration; the margin covers start-up and its final timeouts.
-    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path)
+    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path,
+                         observer=observer)
     return argv, parse_wrk(output)
 
 
@@ -93,10 +94,11 @@ def fixed_rate_command(driver: FixedRateDriver, rate: float, settings: LoadSetti
 
 
 def run_fixed_rate(driver: FixedRateDriver, rate: float, settings: LoadSettings, url: str, raw_path: Path,
-                   prefix: Sequence[str] = ()) -> Tuple[List[str], FixedRateResult]:
+                   prefix: Sequence[str] = (), observer=None) -> Tuple[List[str], FixedRateResult]:
     """One open-loop run at `rate` req/s; raises WrkOutputError if the output holds no result."""
     argv = list(prefix) + fixed_rate_command(driver, rate, settings, url)
-    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path)
+    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path,
+                         observer=observer)
     if driver.name == "wrk2":
         return argv, parse_wrk2(output, rate)
     return argv, fixed_rate.parse_fixed_rate_output(output)

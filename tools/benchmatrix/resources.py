@@ -121,3 +121,51 @@ def machine_busy_share(window_s: float = 0.5) -> float:
     busy_after, total_after = _cpu_times()
     total = total_after - total_before
     return (busy_after - busy_before) / total if total else 0.0
+
+
+class RunQueueWait:
+    """Seconds a process's threads spent runnable but waiting for a CPU.
+
+    Read from /proc/<pid>/task/*/schedstat, sampled while the process runs (the
+    last sample can be up to one interval old: the process is gone at the end).
+    A load generator that waits for CPUs as long as it computes is not setting
+    the pace it was asked to; something else on the machine is.
+    """
+
+    def __init__(self, pid: int, interval_s: float = 0.1):
+        self.pid = pid
+        self.interval_s = interval_s
+        self._first: Dict[str, int] = {}
+        self._last: Dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    def _sample(self) -> None:
+        try:
+            tasks = list(Path("/proc/{}/task".format(self.pid)).iterdir())
+        except OSError:
+            return
+        for task in tasks:
+            try:
+                wait_ns = int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            self._first.setdefault(task.name, wait_ns)
+            self._last[task.name] = wait_ns
+
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    @property
+    def wait_s(self) -> float:
+        return sum(self._last[tid] - self._first[tid] for tid in self._last) / 1e9
+
+    def __enter__(self) -> "RunQueueWait":
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -28,7 +28,7 @@ from tools.benchmatrix.pinning import resolve_pinning
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
-from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, machine_busy_share
+from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, RunQueueWait, machine_busy_share
 from tools.benchmatrix.scenarios import Scenario
 from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
                                         free_port, log_tail)
@@ -178,34 +178,45 @@ class CellRun:
     def _load_prefix(self) -> List[str]:
         return self.pinning.load_prefix() if self.pinning else []
 
-    def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int):
+    def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int, observer=None):
         settings = LoadSettings(self.settings.threads, self.settings.connections, duration_s,
                                 self.settings.timeout_s)
         raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
-        argv, result = run_wrk(self.wrk, settings, self._url(scenario), raw, prefix=self._load_prefix())
+        argv, result = run_wrk(self.wrk, settings, self._url(scenario), raw, prefix=self._load_prefix(),
+                               observer=observer)
         return argv, result, raw
 
     def _trial(self, scenario: Scenario, load: "LoadPlan", number: int):
         """One measured run with what it cost the server and the load generator."""
         phase = "trial{}".format(number) if load.planned_rate is None else \
             "rate{:g}.trial{}".format(load.planned_rate, number)
+        waits: List[RunQueueWait] = []
+
+        def observe_load_generator(pid: int) -> RunQueueWait:
+            waits.append(RunQueueWait(pid))
+            return waits[-1]
+
         with GroupSampler(self.server_pgid) as server, ChildrenCpu() as load_generator:
             if load.planned_rate is None:
-                argv, result, raw = self._closed_loop_run(scenario, phase, self.options.duration_s)
+                argv, result, raw = self._closed_loop_run(scenario, phase, self.options.duration_s,
+                                                          observe_load_generator)
                 trial = closed_loop_trial(result)
             else:
                 raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
                 argv, result = run_fixed_rate(self.driver, load.planned_rate, self.settings,
-                                              self._url(scenario), raw, prefix=self._load_prefix())
+                                              self._url(scenario), raw, prefix=self._load_prefix(),
+                                              observer=observe_load_generator)
                 trial = fixed_rate_trial(result)
+        wait_s = waits[0].wait_s if waits else 0.0
         trial.update({
             "resources": {"server_cpu_s": round(server.usage.cpu_s, 3),
                           "server_peak_rss_mb": round(server.usage.peak_rss_bytes / 2 ** 20, 1),
-                          "load_generator_cpu_s": round(load_generator.cpu_s, 3)},
+                          "load_generator_cpu_s": round(load_generator.cpu_s, 3),
+                          "load_generator_wait_s": round(wait_s, 3)},
             "server_restarted": server.usage.restarted,
             "raw_output": os.path.relpath(str(raw), str(self.options.results_dir))})
         flags = assess_responses(result) + assess_load_generator(
-            load_generator.cpu_s, self.options.duration_s, load.threads)
+            load_generator.cpu_s, wait_s, self.options.duration_s, load.threads)
         if load.planned_rate is not None:
             flags += assess_rate(result)
         return argv, trial, flags

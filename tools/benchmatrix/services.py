@@ -17,7 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional, Sequence
 
 RUN_MARKER_VARIABLE = "BENCHMATRIX_RUN"  # the run id, in the server's environment: finds its processes
 
@@ -141,13 +141,18 @@ def started(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]
 
 
 def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
-                env: Optional[Mapping[str, str]] = None) -> str:
-    """Run a short-lived command to completion (or kill it at the deadline); return its output."""
+                env: Optional[Mapping[str, str]] = None,
+                observer: Optional[Callable[[int], ContextManager[Any]]] = None) -> str:
+    """Run a short-lived command to completion (or kill it at the deadline); return its output.
+
+    observer(pid), if given, is a context manager held while the command runs.
+    """
     with started(argv, log_path, env=env, grace_s=2.0) as process:
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise ServiceError("{} did not finish within {:.0f} s and was killed".format(argv[0], timeout_s))
+        with observer(process.pid) if observer else contextlib.nullcontext():
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                raise ServiceError("{} did not finish within {:.0f} s and was killed".format(argv[0], timeout_s))
     return log_path.read_text(encoding="utf-8", errors="replace")
 
 
