@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.parse import parse_wrk
+from tools.benchmatrix.parse import Latency, SocketErrors, WrkResult, parse_wrk
 from tools.benchmatrix.records import rps_label
 from tools.benchmatrix.validity import (FLAG_KINDS, assess_load_generator, assess_responses, make_flag,
                                         status_for)
@@ -54,3 +54,25 @@ def test_a_load_generator_starved_of_cpu_is_saturated_too():
     assert "waited 1.80 s" in flag["reason"]
     # A few milliseconds of waiting in a short quiet run is not starvation.
     assert assess_load_generator(cpu_s=0.002, wait_s=0.004, duration_s=5.0, threads=2) == []
+
+
+def wrk_result(requests=1000, non2xx=0, **socket_errors):
+    return WrkResult(url="http://127.0.0.1:1/", threads=2, connections=8, requests=requests,
+                     elapsed_s=1.0, bytes_read=0, rps=float(requests), latency=Latency(1.0, 0.1, 2.0),
+                     non2xx=non2xx, socket_errors=SocketErrors(**socket_errors))
+
+
+def test_connection_resets_flag_socket_errors():
+    flags = assess_responses(wrk_result(read=12, connect=1))
+    assert [f["code"] for f in flags] == ["socket-errors"] and "connect 1, read 12" in flags[0]["reason"]
+
+
+def test_a_run_with_no_completed_request_failed_to_load():
+    flags = assess_responses(wrk_result(requests=0, connect=8))
+    assert "load-failed" in [f["code"] for f in flags] and status_for(flags) == "failed"
+
+
+@pytest.mark.parametrize("code, status", [("verification-failed", "failed"), ("load-failed", "failed"),
+                                          ("machine-busy", "flagged"), ("unstable-trials", "flagged")])
+def test_each_flag_sets_its_status(code, status):
+    assert status_for([make_flag(code, "")]) == status

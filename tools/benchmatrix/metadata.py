@@ -10,6 +10,7 @@ import hashlib
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from typing import Any, Dict, Iterable, Optional
@@ -80,6 +81,15 @@ def wrk_version(wrk: str) -> Optional[str]:
     return output.splitlines()[0] if output else None
 
 
+def service_versions() -> Dict[str, Optional[str]]:
+    """Versions of the system services a cell may put in its path (None when not installed)."""
+    versions: Dict[str, Optional[str]] = {}
+    for name, argv in (("nginx", ["nginx", "-v"]), ("postgresql", ["postgres", "--version"])):
+        output = _command_output(argv) if shutil.which(argv[0]) else None
+        versions[name] = output.splitlines()[0] if output else None
+    return versions
+
+
 def machine_info() -> Dict[str, Any]:
     return {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
             "kernel": platform.release(), "os": platform.platform(terse=True),
@@ -89,4 +99,5 @@ def machine_info() -> Dict[str, Any]:
 def collect_run_metadata(package_names: Iterable[str], wrk: str) -> Dict[str, Any]:
     return {"python": python_info(), "packages": package_versions(package_names),
             "freeze_sha": freeze_fingerprint(), "load_tool": {"name": "wrk", "version": wrk_version(wrk)},
+            "services": service_versions(),
             "machine": machine_info(), "git": git_state()}

@@ -136,6 +136,8 @@ class CellRun:
                           "threads_per_worker": self.plan.threads,
                           "worker_class": self.cell.server.worker_class}
         meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
+        if self.driver:
+            meta["load_tool"]["fixed_rate_driver"] = {"name": self.driver.name, "binary": self.driver.binary}
         return meta
 
     def _record(self, scenario: Scenario, flags: List[Dict[str, str]],
