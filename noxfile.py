@@ -30,13 +30,25 @@ NEWEST = max(FOUND, key=version_key) if FOUND else None
 VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
 
 
+def matrix_position(session):
+    """["--progress", "i/N"] among the bench sessions of this nox run, when nox lets us see them."""
+    try:  # nox has no public API for the queue; without it the run just shows no i/N
+        manifest = session._runner.manifest
+        done = [s for s in manifest._consumed if s.name.startswith("bench")]
+        queued = [s for s in manifest._queue if s.name.startswith("bench")]
+    except AttributeError:
+        return []
+    total = len(done) + len(queued)
+    return ["--progress", "{}/{}".format(len(done), total)] if total > 1 else []
+
+
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
     session.install("-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell))
     # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
     # needs up to its stop grace (10 s per service) to take the server down first.
     session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
-                *session.posargs, interrupt_timeout=60, terminate_timeout=30)
+                *matrix_position(session), *session.posargs, interrupt_timeout=60, terminate_timeout=30)
 
 
 def cell_params(cells):
@@ -77,9 +89,16 @@ for _version in MATRIX.pythons:
 
 @nox.session(python=FOUND[NEWEST].path if NEWEST else None)
 def report(session):
-    """Regenerate the README results tables from reports/results.jsonl."""
-    session.install("-c", str(constraints_file(NEWEST)), *MATRIX.harness_requirements)
+    """Regenerate the README tables and charts from reports/results.jsonl (--filter, --csv, --json)."""
+    session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/report.txt")
     session.run("python", "-m", "tools.benchmatrix", "report", *session.posargs)
+
+
+@nox.session(python=FOUND[NEWEST].path if NEWEST else None, default=False)
+def compare(session):
+    """Compare two result files or two cells: nox -s compare -- A B (ratio of medians, p-value)."""
+    session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/report.txt")
+    session.run("python", "-m", "tools.benchmatrix", "compare", *session.posargs)
 
 
 @nox.session(python=FOUND[NEWEST].path if NEWEST else None)

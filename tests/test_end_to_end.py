@@ -12,6 +12,15 @@ import time
 import pytest
 
 
+def codes(record):
+    return [f["code"] for f in record["flags"]]
+
+
+def response_flags(record):
+    """Flags about the server's answers, as opposed to the machine or the load generator."""
+    return [c for c in codes(record) if c in ("non-2xx", "socket-errors", "timeouts", "no-successful-responses")]
+
+
 def test_a_real_cell_appends_an_ok_record_per_scenario(harness):
     result = harness.bench("gunicorn", "flask")
     assert result.returncode == 0, result.stdout
@@ -50,7 +59,7 @@ def test_trials_that_disagree_are_flagged_unstable(harness):
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     assert record["status"] == "flagged"
-    assert [f["code"] for f in record["flags"]] == ["unstable-trials"]
+    assert "unstable-trials" in codes(record) and not response_flags(record)
 
 
 def test_a_second_run_keeps_the_rows_of_the_first(harness):
@@ -77,7 +86,7 @@ def test_errors_under_load_flag_the_record(harness):
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     assert record["status"] == "flagged"
-    assert [f["code"] for f in record["flags"]] == ["non-2xx"]
+    assert response_flags(record) == ["non-2xx"]
     assert record["errors"]["non2xx"] > 0
     assert record["rps"] < record["rps_all"]
 
@@ -134,7 +143,7 @@ def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
     assert process.returncode == 130, output
     assert "interrupted" in output
     assert harness.strays() == []
-    assert all(r["status"] == "ok" for r in harness.records())  # whole records only
+    assert all(r["status"] in ("ok", "flagged") for r in harness.records())  # whole records only
 
 
 def test_sigterm_stops_the_run_like_ctrl_c(harness):
@@ -154,7 +163,8 @@ def test_uwsgi_serves_every_request_without_socket_errors(harness):
     result = harness.bench("uwsgi", "django", "--scenarios", "plaintext")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
-    assert record["status"] == "ok", record["flags"]
+    # On 2 cores uWSGI keeps both CPUs busy and wrk may be flagged short of CPU; that is not this test.
+    assert not response_flags(record), record["flags"]
     assert record["meta"]["server"]["command"][0].endswith("uwsgi")
 
 
@@ -228,7 +238,7 @@ def test_a_load_generator_starved_of_cpu_is_flagged(harness):
     # server, now sets the pace, and the record must say so.
     last = str((os.cpu_count() or 2) - 1)
     hogs = [subprocess.Popen(["taskset", "-c", last, sys.executable, "-c", "while True: pass"])
-            for _ in range(3)]
+            for _ in range(5)]
     try:
         result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--pin", "0:" + last,
                                "--duration", "3s", "--connections", "64")

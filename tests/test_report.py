@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_records import make_record
-from tools.benchmatrix.report import (END_MARKER, START_MARKER, render_readme_tables,
+from tools.benchmatrix.report import (END_MARKER, START_MARKER, render_readme_tables, stale_reasons,
                                       update_readme)
 
 FLAG = [{"code": "non-2xx", "reason": "", "hint": ""}]
@@ -55,3 +55,19 @@ def test_a_readme_without_markers_gets_a_clear_error(tmp_path):
     readme.write_text("# Title\n")
     with pytest.raises(ValueError, match="add the two markers"):
         update_readme(readme, records())
+
+
+def test_rows_measured_with_other_load_flags_than_the_newest_run_are_stale():
+    old = make_record(server="uwsgi", duration_s=5.0).__dict__
+    new = make_record(server="gunicorn", recorded_at="2026-11-22T08:00:00+00:00").__dict__
+    rows = table_rows(render_readme_tables([old, new]), "json")
+    uwsgi, gunicorn = sorted(rows, key=lambda row: "gunicorn" in row)
+    assert "STALE: other load flags than the newest run" in uwsgi and "STALE" not in gunicorn
+
+
+def test_rows_whose_pins_changed_since_are_stale():
+    from tools.benchmatrix.matrix import constraints_fingerprint
+    current = constraints_fingerprint("3.12", "default")
+    changed = make_record(meta={"constraints": dict(current, sha="0" * 16)}).__dict__
+    assert stale_reasons(changed, changed) == ["pins changed since"]
+    assert stale_reasons(make_record(meta={"constraints": current}).__dict__, changed) == []

@@ -7,12 +7,14 @@ well by hand inside any virtualenv that has the cell's packages, for debugging.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
 from tools.benchmatrix.parse import parse_duration_s
+from tools.benchmatrix.progress import parse_position
 from tools.benchmatrix.rates import parse_rates
 from tools.benchmatrix.scenarios import SCENARIOS, select_scenarios
 
@@ -93,6 +95,9 @@ def add_run_parser(commands) -> None:
                      help="how long the server may take to answer before the cell fails")
     run.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports",
                      help="where results.jsonl, results.md and raw/ live")
+    run.add_argument("--progress", default=None, metavar="CELL/CELLS",
+                     help="this cell's place in a matrix run (the bench sessions pass it), for the "
+                          "'[cell 3/10, ~4m10s left]' prefix")
     run.add_argument("--app-target", default=None, metavar="MODULE:CALLABLE",
                      help="serve this importable callable instead of the app's own "
                           "(benchmark your own app with the same servers and checks)")
@@ -104,6 +109,28 @@ def add_report_parser(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     report.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports")
     report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    report.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
+                        help="show only matching records, e.g. server=uwsgi,gunicorn or status!=failed "
+                             "(fields: python, app, server, scenario, mode, status, connections); repeatable")
+    report.add_argument("--csv", type=Path, default=None, help="also export the shown records as CSV here")
+    report.add_argument("--json", type=Path, default=None, help="also export the shown records as JSON here")
+    report.add_argument("--charts-dir", type=Path, default=REPO_ROOT / "reports" / "charts",
+                        help="where the PNG charts embedded in the README go")
+    report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+
+
+def add_compare_parser(commands) -> None:
+    compare = commands.add_parser(
+        "compare", help="compare two result files, or two cells of one file",
+        usage="nox -s compare -- A B [--results-dir DIR]",
+        description="A and B are either two results.jsonl files (matched by scenario, python, app, "
+                    "server, mode, connections) or two cells SERVER/APP[/PYTHON] of the results in "
+                    "--results-dir. Prints a markdown table: ratio of median req/s (B / A) per "
+                    "scenario and an exact permutation test on the trials.",
+        allow_abbrev=False)
+    compare.add_argument("baseline", metavar="A")
+    compare.add_argument("candidate", metavar="B")
+    compare.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports")
 
 
 def add_lock_parser(commands) -> None:
@@ -117,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_report_parser(commands)
     add_lock_parser(commands)
+    add_compare_parser(commands)
     return parser
 
 
@@ -134,7 +162,7 @@ def command_run(args: argparse.Namespace) -> int:
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
             results_dir=args.results_dir.resolve(), app_target=args.app_target,
             trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin,
-            rates=parse_rates(args.rate) if args.rate else ())
+            rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress))
         if options.duration_s < 1:
             raise ValueError("--duration must be at least 1s")
         return run_cell(options)
@@ -147,18 +175,59 @@ def command_run(args: argparse.Namespace) -> int:
         return 130
 
 
+def render_charts(records, charts_dir: Path, readme: Path):
+    """Charts per scenario, as links relative to the README; charts no longer made are removed."""
+    from tools.benchmatrix.charts import render_all
+
+    paths = render_all(records, charts_dir) if records else []
+    for old in list(charts_dir.glob("rps-*.png")) + list(charts_dir.glob("latency-*.png")):
+        if old not in paths:
+            old.unlink()
+    links = {}
+    for path in sorted(paths, key=lambda p: (p.stem.split("-", 1)[1], not p.stem.startswith("rps"))):
+        scenario = path.stem.split("-", 1)[1]
+        links.setdefault(scenario, []).append(os.path.relpath(str(path), str(readme.parent)))
+    return links
+
+
 def command_report(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.export import export_csv, export_json, select_records
     from tools.benchmatrix.records import load_records
     from tools.benchmatrix.report import update_readme
 
-    records = load_records(args.results_dir / "results.jsonl")
     try:
-        changed = update_readme(args.readme, records)
-    except ValueError as error:
+        records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
+        if args.csv:
+            print("benchmatrix: exported {} records to {}".format(len(records), export_csv(records, args.csv)))
+        if args.json:
+            print("benchmatrix: exported {} records to {}".format(len(records), export_json(records, args.json)))
+        links = {} if args.no_charts else render_charts(records, args.charts_dir, args.readme)
+        changed = update_readme(args.readme, records, links)
+    except (ValueError, OSError) as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 2
     print("benchmatrix: {} from {} records".format(
         "README tables updated" if changed else "README tables already up to date", len(records)))
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.compare import compare, compare_cells, render_comparison_markdown
+    from tools.benchmatrix.records import load_records
+
+    try:
+        if Path(args.baseline).is_file() and Path(args.candidate).is_file():
+            comparisons = compare(load_records(Path(args.baseline)), load_records(Path(args.candidate)))
+        else:
+            records = load_records(args.results_dir / "results.jsonl")
+            comparisons = compare_cells(records, args.baseline, args.candidate)
+    except ValueError as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    if not comparisons:
+        print("benchmatrix: error: nothing to compare: no scenario was measured on both sides", file=sys.stderr)
+        return 2
+    print(render_comparison_markdown(comparisons))
     return 0
 
 
@@ -170,7 +239,9 @@ def command_lock(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"run": command_run, "report": command_report, "lock": command_lock}[args.command](args)
+    commands = {"run": command_run, "report": command_report, "lock": command_lock,
+                "compare": command_compare}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

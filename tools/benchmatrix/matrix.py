@@ -9,6 +9,7 @@ sessions and listing must stay instant and offline.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -182,3 +183,13 @@ def lock_groups(matrix: Matrix) -> Dict[str, List[str]]:
 
 def constraints_file(python: str, lock: str = "default") -> Path:
     return CONSTRAINTS_DIR / "py{}-{}.txt".format(python, lock)
+
+
+def constraints_fingerprint(python: str, lock: str) -> Dict[str, Optional[str]]:
+    """Which pins file a cell installed from, and a hash of its content (None if absent)."""
+    path = constraints_file(python, lock)
+    try:
+        digest: Optional[str] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        digest = None
+    return {"file": path.name, "sha": digest}

@@ -16,18 +16,19 @@ from typing import Dict, List
 from tools.benchmatrix import interpreters
 from tools.benchmatrix.matrix import REPO_ROOT, constraints_file, load_matrix, lock_groups
 
-TEST_REQUIREMENTS = REPO_ROOT / "configs" / "requirements" / "tests.txt"
+SESSION_REQUIREMENTS = [REPO_ROOT / "configs" / "requirements" / name for name in ("tests.txt", "report.txt")]
 
 
-def test_specs() -> List[str]:
-    lines = TEST_REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+def requirement_specs(path: Path) -> List[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def lock_inputs() -> Dict[str, List[str]]:
     groups = lock_groups(load_matrix())
-    # The tests session installs from the default group, so its tools are pinned there too.
-    groups["default"] = list(dict.fromkeys(groups["default"] + test_specs()))
+    # The tests and report sessions install from the default group, so their tools are pinned there too.
+    extra = [spec for path in SESSION_REQUIREMENTS for spec in requirement_specs(path)]
+    groups["default"] = list(dict.fromkeys(groups["default"] + extra))
     return groups
 
 

@@ -8,12 +8,14 @@ failed rows stay visible, marked, and sort after the clean ones.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
+from tools.benchmatrix.matrix import CONSTRAINTS_DIR
 from tools.benchmatrix.records import (error_summary, format_number, resource_cells, rps_label,
                                        status_label, trial_count)
 
@@ -35,6 +37,39 @@ def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return list(newest.values())
 
 
+def load_conditions(record: Dict[str, Any]) -> Tuple[Any, ...]:
+    """What must match for two records to be comparable: the load flags and the tool."""
+    tool = ((record.get("meta") or {}).get("load_tool") or {}).get("version")
+    rate_plan = None if record.get("planned_rate") is None else "fixed-rate"
+    return (record["duration_s"], record["connections"] if rate_plan is None else None,
+            record.get("threads"), trial_count(record), tool, rate_plan)
+
+
+def stale_reasons(record: Dict[str, Any], newest: Dict[str, Any]) -> List[str]:
+    """Why a record cannot be compared with the newest run of its table ([] when it can)."""
+    reasons = []
+    if load_conditions(record) != load_conditions(newest):
+        reasons.append("other load flags than the newest run")
+    pins = (record.get("meta") or {}).get("constraints")
+    if pins and pins.get("sha") != current_pins_sha(pins["file"]):
+        reasons.append("pins changed since")
+    return reasons
+
+
+def current_pins_sha(file_name: str) -> Optional[str]:
+    path = CONSTRAINTS_DIR / file_name
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else None
+
+
+def marked_status(record: Dict[str, Any], newest: Dict[str, Any]) -> str:
+    reasons = stale_reasons(record, newest)
+    return status_label(record) + ("; STALE: " + ", ".join(reasons) if reasons else "")
+
+
+def newest_of(records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    return max(records, key=lambda r: r["recorded_at"])
+
+
 def _sort_key(record: Dict[str, Any]):
     rank = {"ok": 0, "flagged": 1, "failed": 2}[record["status"]]
     return (rank, -(record.get("rps") or 0.0), record["python"], record["app"], record["server"])
@@ -48,10 +83,12 @@ FIXED_RATE_COLUMNS = ("python", "app", "server", "workers", "planned req/s", "ac
 def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
     """Open-loop runs: the client sets the rate, so latency at that rate is the result."""
     ordered = sorted(records, key=lambda r: (r["planned_rate"], r["python"], r["app"], r["server"]))
+    newest = newest_of(records)
     rows = [[r["python"], r["app"], r["server"], r["workers"], "{:g}".format(r["planned_rate"]),
              format_number(r.get("achieved_rate"), 1), r["meta"].get("load_driver") or "-", trial_count(r),
              *[format_number(r["latency_ms"].get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")],
-             error_summary(r.get("errors") or {}), resource_cells(r)[0], status_label(r), r["recorded_at"][:10]]
+             error_summary(r.get("errors") or {}), resource_cells(r)[0], marked_status(r, newest),
+             r["recorded_at"][:10]]
             for r in ordered]
     table = tabulate(rows, headers=FIXED_RATE_COLUMNS, tablefmt="github", disable_numparse=True)
     return ("### Scenario `{}`, fixed rate\n\nLatency counted from each request's planned send "
@@ -59,19 +96,27 @@ def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) ->
 
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
+    newest = newest_of(records)
     rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"],
              "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
-             error_summary(r.get("errors") or {}), *resource_cells(r), status_label(r),
+             error_summary(r.get("errors") or {}), *resource_cells(r), marked_status(r, newest),
              r["recorded_at"][:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
     return "### Scenario `{}`\n\n{}\n".format(scenario, table)
 
 
-def render_readme_tables(records: Sequence[Dict[str, Any]]) -> str:
+def chart_markdown(scenario: str, chart_links: Dict[str, List[str]]) -> List[str]:
+    return ["![{}]({})\n".format(Path(link).stem.replace("-", " "), link) for link in chart_links.get(scenario, [])]
+
+
+def render_readme_tables(records: Sequence[Dict[str, Any]],
+                         chart_links: Optional[Dict[str, List[str]]] = None) -> str:
+    """Per scenario: the closed-loop table, the fixed-rate table, then its charts."""
     if not records:
         return "No results yet: run a bench session, then `nox -s report`.\n"
+    chart_links = chart_links or {}
     latest = newest_per_cell(records)
     parts = []
     for scenario in sorted({r["scenario"] for r in latest}):
@@ -79,9 +124,12 @@ def render_readme_tables(records: Sequence[Dict[str, Any]]) -> str:
         fixed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is not None]
         parts += [render_scenario_table(scenario, closed)] if closed else []
         parts += [render_fixed_rate_table(scenario, fixed)] if fixed else []
+        parts += chart_markdown(scenario, chart_links)
     legend = ("req/s counts successful responses only; `(!)` marks a flagged number and `-` a "
               "failed one (the flags say why). Newest record per cell; {} records in "
-              "reports/results.jsonl.\n").format(len(records))
+              "reports/results.jsonl. STALE marks a row measured with other load flags than the "
+              "newest run of its table, or with pins that have changed since: rerun it before "
+              "comparing.\n").format(len(records))
     return legend + "\n" + "\n".join(parts)
 
 
@@ -94,10 +142,11 @@ def replace_between_markers(document: str, block: str) -> str:
     return pattern.sub(lambda _match: replacement, document, count=1)
 
 
-def update_readme(readme: Path, records: Sequence[Dict[str, Any]]) -> bool:
+def update_readme(readme: Path, records: Sequence[Dict[str, Any]],
+                  chart_links: Optional[Dict[str, List[str]]] = None) -> bool:
     """Rewrite the README's results section; True if the file changed."""
     before = readme.read_text(encoding="utf-8")
-    after = replace_between_markers(before, render_readme_tables(records))
+    after = replace_between_markers(before, render_readme_tables(records, chart_links))
     if after != before:
         readme.write_text(after, encoding="utf-8")
     return after != before

@@ -16,15 +16,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tools.benchmatrix.fixed_rate import fixed_rate_threads
 from tools.benchmatrix.load import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
 from tools.benchmatrix.rates import RateChoice
-from tools.benchmatrix.matrix import REPO_ROOT, Cell, find_cell, load_matrix, package_name, requirements
+from tools.benchmatrix.matrix import (REPO_ROOT, Cell, constraints_fingerprint, find_cell, load_matrix,
+                                      package_name, requirements)
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError
 from tools.benchmatrix.pinning import resolve_pinning
+from tools.benchmatrix.progress import Progress, planned_cell_seconds
 from tools.benchmatrix.recipes import LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
@@ -74,6 +76,7 @@ class RunOptions:
     max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
     pin: str = "auto"  # see pinning.resolve_pinning
+    position: Optional[Tuple[int, int]] = None  # (cell i, of N) in a matrix run
     rates: Sequence[RateChoice] = ()  # fixed-rate runs after (or instead of) the closed-loop one
 
     @property
@@ -82,8 +85,11 @@ class RunOptions:
         return not self.rates or any(rate.relative for rate in self.rates)
 
 
+PROGRESS: Optional[Progress] = None  # set for matrix runs: prefixes every line with i/N and time left
+
+
 def say(message: str) -> None:
-    print("benchmatrix: " + message, flush=True)
+    print("benchmatrix: " + (PROGRESS.prefix() if PROGRESS else "") + message, flush=True)
 
 
 def current_python() -> str:
@@ -136,6 +142,7 @@ class CellRun:
                           "threads_per_worker": self.plan.threads,
                           "worker_class": self.cell.server.worker_class}
         meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
+        meta["constraints"] = constraints_fingerprint(self.cell.python, self.cell.server.lock)
         if self.driver:
             meta["load_tool"]["fixed_rate_driver"] = {"name": self.driver.name, "binary": self.driver.binary}
         return meta
@@ -333,9 +340,20 @@ class CellRun:
         return 1 if "failed" in self.statuses else 0
 
 
+def start_progress(options: RunOptions) -> None:
+    global PROGRESS
+    if options.position:
+        planned = planned_cell_seconds(len(options.scenarios), options.primer_s, options.warmup_s,
+                                       options.trials, options.duration_s, len(options.rates),
+                                       options.closed_loop_needed)
+        PROGRESS = Progress(options.position[0], options.position[1], planned)
+        PROGRESS.start()
+
+
 def run_cell(options: RunOptions) -> int:
     matrix = load_matrix()
     cell = find_cell(matrix, current_python(), options.server, options.app)  # ValueError: user error
+    start_progress(options)
     wrk = require_wrk()
     if options.port:
         ensure_port_free(options.port)

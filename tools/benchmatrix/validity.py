@@ -43,8 +43,8 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "the server (or the load generator) could not keep the planned rate; plan a lower --rate, "
              "or give the driver more --threads (connections) if latency times rate exceeds them"),
     FlagKind("load-generator-saturated", False,
-             "wrk needed all the CPU its threads could get, so it, not the server, may set the pace; "
-             "give it more --threads or its own CPUs (--pin)"),
+             "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs "
+             "(--pin, automatic on 4+ CPUs) or more --threads, and compare only cells measured alike"),
 )}
 
 
@@ -95,7 +95,9 @@ def assess_load_generator(cpu_s: float, wait_s: float, duration_s: float, thread
     most of the time they were ready to run waiting for a CPU that something else
     held (starved). A thread merely waiting for responses is neither. Measured on
     2 cores: wrk waits 9-10% of its demand when pinned apart from the server, 15%
-    unpinned, 39% with two busy loops on its CPU (and then delivers 23% fewer req/s).
+    unpinned against gunicorn, 39% with two busy loops on its CPU (and then delivers
+    23% fewer req/s), and 42-44% unpinned against uWSGI or gevent workers that keep
+    both cores busy: there too the generator competes with the server for the CPUs.
     """
     capacity = duration_s * threads
     if capacity <= 0:

@@ -1,0 +1,33 @@
+"""The plan behind "[cell 3/10, ~4m10s left]"."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.benchmatrix.progress import (OVERHEAD_PER_CELL_S, Progress, format_duration, parse_position,
+                                        planned_cell_seconds)
+
+
+def test_a_cell_plans_its_load_and_an_allowance():
+    # 2 scenarios x (1 s primer + 2 s warmup + 3 trials x (closed loop + 2 rates) x 10 s)
+    assert planned_cell_seconds(2, 1, 2, 3, 10, rates=2, closed_loop=True) == OVERHEAD_PER_CELL_S + 2 * 93
+
+
+def test_time_left_counts_the_cells_still_to_come():
+    progress = Progress(cell_index=3, cell_count=10, planned_cell_s=30.0)
+    progress.start()
+    assert 7 * 30.0 < progress.seconds_left() <= 8 * 30.0
+    assert progress.prefix().startswith("[cell 3/10, ~")
+
+
+@pytest.mark.parametrize("seconds, text", [(42, "42s"), (250, "4m10s"), (7325, "2h02m")])
+def test_durations_read_like_a_clock(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_positions_are_checked():
+    assert parse_position("3/10") == (3, 10) and parse_position(None) is None
+    with pytest.raises(ValueError, match="CELL/CELLS"):
+        parse_position("three")
+    with pytest.raises(ValueError, match="between 1"):
+        parse_position("11/10")

@@ -1,0 +1,175 @@
+"""Records out of results.jsonl: filtered, as CSV (one flat row each) or as a JSON array.
+
+Filters are `field=value` or `field!=value` on a record's top-level fields, with
+comma-separated alternatives (`server=uwsgi,gunicorn`); several filters must all
+hold. Values compare as text, so `connections=64` matches the number 64.
+
+Both writers are deterministic: the same records give the same bytes (columns
+in a fixed order, JSON keys sorted, "\\n" line ends), so an export kept in git
+only changes when the records do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+
+FILTER_FIELDS = ("python", "app", "server", "scenario", "mode", "status", "connections")
+
+# Scalar fields in the order a reader scans a row: what, how, how fast, how it went.
+# Fields not listed (newer schemas add some) follow in alphabetical order.
+LEADING_COLUMNS = ("recorded_at", "run_id", "python", "app", "server", "scenario", "mode", "connections",
+                   "threads", "workers", "duration_s", "planned_rate", "achieved_rate", "rps", "rps_all",
+                   "requests", "status")
+LATENCY_ORDER = ("avg", "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "stdev")
+ERROR_ORDER = ("connect", "read", "write", "timeout", "non2xx")
+# Structured fields that have their own flattened columns, or none (meta, trials, spectrum).
+NOT_SCALAR = ("latency_ms", "errors", "resources", "flags", "spread", "trials", "meta", "spectrum")
+
+
+# --- filters ---------------------------------------------------------------------
+
+def parse_filter(text: str) -> Tuple[str, bool, Tuple[str, ...]]:
+    """"field=a,b" -> (field, True, ("a", "b")); "field!=a" -> (field, False, ("a",))."""
+    if "!=" in text:
+        field, value = text.split("!=", 1)
+        wanted = False
+    elif "=" in text:
+        field, value = text.split("=", 1)
+        wanted = True
+    else:
+        raise ValueError("filter {!r} is not field=value or field!=value".format(text))
+    field = field.strip()
+    if field not in FILTER_FIELDS:
+        raise ValueError("unknown filter field {!r} in {!r}; valid fields: {}".format(
+            field, text, ", ".join(FILTER_FIELDS)))
+    alternatives = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not alternatives:
+        raise ValueError("filter {!r} has no value after the '{}'".format(text, "=" if wanted else "!="))
+    return field, wanted, alternatives
+
+
+def _matcher(text: str) -> Callable[[Dict[str, Any]], bool]:
+    field, wanted, alternatives = parse_filter(text)
+    return lambda record: (str(record.get(field)) in alternatives) == wanted
+
+
+def select_records(records: Iterable[Dict[str, Any]], filters: Sequence[str]) -> List[Dict[str, Any]]:
+    """The records every filter accepts, in their original order.
+
+    All filters are parsed before any record is looked at, so a typo fails at once.
+    """
+    matchers = [_matcher(text) for text in filters]
+    return [record for record in records if all(match(record) for match in matchers)]
+
+
+# --- CSV -------------------------------------------------------------------------
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _flatten(prefix: str, value: Any) -> Dict[str, Any]:
+    """Nested dicts as prefix_key columns (resources may grow sub-objects)."""
+    if isinstance(value, dict):
+        flat: Dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten("{}_{}".format(prefix, key), inner))
+        return flat
+    return {prefix: value} if _is_scalar(value) else {}
+
+
+def _trial_count(record: Dict[str, Any]) -> int:
+    # Schema 1 records hold one measured run and no trials list.
+    return len(record.get("trials") or []) or (1 if record.get("rps") is not None else 0)
+
+
+def _row_groups(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """A record's flat columns, by group; the groups give the CSV its column order."""
+    rps_spread = (record.get("spread") or {}).get("rps") or {}
+    spread = {"trials": _trial_count(record)}
+    spread.update({"rps_" + s: rps_spread[s] for s in ("min", "max", "cv") if s in rps_spread})
+    return {
+        "scalars": {key: value for key, value in record.items()
+                    if key not in NOT_SCALAR and _is_scalar(value)},
+        "spread": spread,
+        "latency": {"{}_ms".format(p): v for p, v in (record.get("latency_ms") or {}).items()},
+        "errors": _flatten("errors", record.get("errors") or {}),
+        "resources": _flatten("resources", record.get("resources") or {}),
+        "flags": {"flags": ";".join(flag["code"] for flag in record.get("flags") or [])},
+    }
+
+
+def flat_row(record: Dict[str, Any]) -> Dict[str, Any]:
+    """One record as flat columns: scalars, latency as p50_ms etc., errors_*, resources_*, flags."""
+    row: Dict[str, Any] = {}
+    for columns in _row_groups(record).values():
+        row.update(columns)
+    return row
+
+
+def _rank(order: Sequence[str], name: str) -> Tuple[int, str]:
+    return (order.index(name) if name in order else len(order), name)
+
+
+# How each group's columns are ordered; names a list does not know go last, alphabetically.
+GROUP_ORDER: Dict[str, Callable[[str], Tuple[int, str]]] = {
+    "scalars": lambda name: _rank(LEADING_COLUMNS, name),
+    "spread": lambda name: _rank(("trials", "rps_min", "rps_max", "rps_cv"), name),
+    "latency": lambda name: _rank(LATENCY_ORDER, name[:-len("_ms")]),
+    "errors": lambda name: _rank(ERROR_ORDER, name[len("errors_"):]),
+    "resources": lambda name: (0, name),
+    "flags": lambda name: (0, name),
+}
+
+
+def csv_columns(records: Sequence[Dict[str, Any]]) -> List[str]:
+    """Every column any record has, grouped and in a fixed order."""
+    present: Dict[str, set] = {group: set() for group in GROUP_ORDER}
+    for record in records:
+        for group, columns in _row_groups(record).items():
+            present[group].update(columns)
+    return [name for group, order in GROUP_ORDER.items() for name in sorted(present[group], key=order)]
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def render_csv(records: Sequence[Dict[str, Any]]) -> str:
+    columns = csv_columns(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in map(flat_row, records):
+        writer.writerow([_csv_value(row.get(name)) for name in columns])
+    return buffer.getvalue()
+
+
+def export_csv(records: Sequence[Dict[str, Any]], path: Path) -> Path:
+    """One row per record, in the given order; returns the path written."""
+    return _write(Path(path), render_csv(records))
+
+
+# --- JSON ------------------------------------------------------------------------
+
+def render_json(records: Sequence[Dict[str, Any]]) -> str:
+    return json.dumps(list(records), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def export_json(records: Sequence[Dict[str, Any]], path: Path) -> Path:
+    """The records as one JSON array, keys sorted, indented by 2; returns the path written."""
+    return _write(Path(path), render_json(records))
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # newline="" keeps "\n" on every platform, so the bytes never depend on the OS.
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    return path
