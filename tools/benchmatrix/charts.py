@@ -104,7 +104,8 @@ def bar_label(record: Dict[str, Any], with_connections: bool) -> str:
 
 
 def value_label(record: Dict[str, Any]) -> str:
-    codes = ", ".join(flag["code"] for flag in record.get("flags") or [])
+    # One mention per kind: a flag raised in every trial is still one reason.
+    codes = ", ".join(dict.fromkeys(flag["code"] for flag in record.get("flags") or []))
     if is_failed(record):
         return "failed" + (" ({})".format(codes) if codes else "")
     text = "{:,.0f}".format(record["rps"])
@@ -159,10 +160,10 @@ def spectrum_points(spectrum: Sequence[Sequence[float]]) -> Tuple[List[float], L
 
 
 def curve_label(record: Dict[str, Any]) -> str:
-    label = "{} @ {:g} req/s".format(cell_label(record), record["planned_rate"])
+    label = "{} @ {:,.0f} req/s".format(cell_label(record), record["planned_rate"])
     achieved = record.get("achieved_rate")
-    if achieved is not None:
-        label += " (achieved {:,.0f})".format(achieved)
+    if achieved is not None and abs(achieved - record["planned_rate"]) >= 0.01 * record["planned_rate"]:
+        label += " (achieved {:,.0f})".format(achieved)  # only when it fell short: the rest is noise
     if record["status"] != "ok":
         label += " ({})".format(record["status"])
     return label

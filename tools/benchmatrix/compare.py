@@ -29,6 +29,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tools.benchmatrix.records import status_label
+
 ALPHA = 0.05
 
 # Record fields that identify "the same measurement" in two result files.
@@ -216,8 +218,7 @@ def _notes(baseline_record: Dict[str, Any], candidate_record: Dict[str, Any],
     notes = []
     for side, record in (("baseline", baseline_record), ("candidate", candidate_record)):
         if record.get("status") in ("flagged", "failed"):
-            codes = ", ".join(flag["code"] for flag in record.get("flags") or [])
-            notes.append("{} {}{}".format(side, record["status"], " ({})".format(codes) if codes else ""))
+            notes.append("{} {}".format(side, status_label(record)))
     n, m = len(baseline), len(candidate)
     needed = trials_needed_per_side(alpha)
     if n < 2 or m < 2:

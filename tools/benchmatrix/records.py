@@ -98,7 +98,7 @@ def error_summary(errors: Dict[str, int]) -> str:
 
 
 def status_label(record: Dict[str, Any]) -> str:
-    codes = [flag["code"] for flag in record.get("flags", [])]
+    codes = list(dict.fromkeys(flag["code"] for flag in record.get("flags", [])))  # one per kind
     return record["status"] + (" ({})".format(", ".join(codes)) if codes else "")
 
 
