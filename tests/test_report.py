@@ -71,3 +71,10 @@ def test_rows_whose_pins_changed_since_are_stale():
     changed = make_record(meta={"constraints": dict(current, sha="0" * 16)}).__dict__
     assert stale_reasons(changed, changed) == ["pins changed since"]
     assert stale_reasons(make_record(meta={"constraints": current}).__dict__, changed) == []
+
+
+def test_the_summary_names_the_fastest_clean_stack_and_counts_faster_flagged_ones():
+    text = render_readme_tables(records())
+    summary = text.split("**Fastest valid stack per scenario**")[1].split("###")[0]
+    assert "- `json`: flask on uwsgi (Python 3.12, direct), 6000 req/s" in summary
+    assert "1 flagged row(s) measured faster" in summary  # gunicorn-gevent at 9000, flagged

@@ -22,7 +22,7 @@ from tools.benchmatrix.records import (error_summary, format_number, resource_ce
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
-TABLE_COLUMNS = ("python", "app", "server", "workers", "conn", "duration", "trials", "req/s (min-max)",
+TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
                  "p50 ms", "p99 ms", "errors", "server CPU s", "server RSS MB", "wrk CPU s", "status",
                  "date")
 
@@ -95,9 +95,40 @@ def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) ->
             "time (no coordinated omission).\n\n{}\n").format(scenario, table)
 
 
+def topology(record: Dict[str, Any]) -> str:
+    """What sits between wrk and the app: the part of the server name after "+", else direct."""
+    return record["server"].partition("+")[2] or "direct"
+
+
+def fastest_valid(records: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The highest req/s among clean rows measured like the newest one: no flag, not stale."""
+    if not records:
+        return None
+    newest = newest_of(records)
+    valid = [r for r in records if r["status"] == "ok" and not stale_reasons(r, newest)]
+    return max(valid, key=lambda r: r["rps"]) if valid else None
+
+
+def render_summary(latest: Sequence[Dict[str, Any]]) -> str:
+    lines = []
+    for scenario in sorted({r["scenario"] for r in latest}):
+        closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
+        best = fastest_valid(closed)
+        if best is None:
+            lines.append("- `{}`: no clean, current row yet".format(scenario))
+        else:
+            flagged_faster = [r for r in closed if r["status"] == "flagged" and (r.get("rps") or 0) > best["rps"]]
+            lines.append("- `{}`: {} on {} (Python {}, {}), {:.0f} req/s, p99 {} ms{}".format(
+                scenario, best["app"], best["server"], best["python"], topology(best), best["rps"],
+                format_number(best["latency_ms"].get("p99")),
+                "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
+                if flagged_faster else ""))
+    return "**Fastest valid stack per scenario** (closed loop, no flag, not stale):\n\n" + "\n".join(lines) + "\n"
+
+
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
     newest = newest_of(records)
-    rows = [[r["python"], r["app"], r["server"], r["workers"], r["connections"],
+    rows = [[r["python"], r["app"], r["server"], topology(r), r["workers"], r["connections"],
              "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
              error_summary(r.get("errors") or {}), *resource_cells(r), marked_status(r, newest),
@@ -130,7 +161,7 @@ def render_readme_tables(records: Sequence[Dict[str, Any]],
               "reports/results.jsonl. STALE marks a row measured with other load flags than the "
               "newest run of its table, or with pins that have changed since: rerun it before "
               "comparing.\n").format(len(records))
-    return legend + "\n" + "\n".join(parts)
+    return legend + "\n" + render_summary(latest) + "\n" + "\n".join(parts)
 
 
 def replace_between_markers(document: str, block: str) -> str:
