@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -191,14 +192,22 @@ def test_a_worker_replaced_mid_run_flags_the_record(harness):
     assert record["status"] == "flagged"
 
 
-def test_a_busy_machine_is_flagged(harness):
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+@contextlib.contextmanager
+def busy_loops(count, cpu=None):
+    """Real CPU hogs for the duration of the block, optionally all on one CPU."""
+    prefix = ["taskset", "-c", cpu] if cpu is not None else []
+    hogs = [subprocess.Popen(prefix + [sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
-        result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--max-busy", "0.25")
+        yield
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
+
+
+def test_a_busy_machine_is_flagged(harness):
+    with busy_loops(os.cpu_count() or 1):
+        result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--max-busy", "0.25")
     (record,) = harness.records()
     assert "machine-busy" in [f["code"] for f in record["flags"]], result.stdout
     assert record["meta"]["machine"]["busy_share_before_start"] > 0.25
@@ -237,15 +246,9 @@ def test_a_load_generator_starved_of_cpu_is_flagged(harness):
     # Pin wrk apart from the server, then crowd its CPU with busy loops: wrk, not the
     # server, now sets the pace, and the record must say so.
     last = str((os.cpu_count() or 2) - 1)
-    hogs = [subprocess.Popen(["taskset", "-c", last, sys.executable, "-c", "while True: pass"])
-            for _ in range(5)]
-    try:
+    with busy_loops(5, cpu=last):
         result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--pin", "0:" + last,
                                "--duration", "3s", "--connections", "64")
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
     (record,) = harness.records()
     assert "load-generator-saturated" in [f["code"] for f in record["flags"]], result.stdout
     assert record["trials"][0]["resources"]["load_generator_wait_s"] > 0
