@@ -64,3 +64,14 @@ def test_the_row_never_shows_a_failed_number_as_throughput(status, rps, shown):
     cells = markdown_cells(make_record(status=status, rps=rps, flags=flags).__dict__)
     assert cells[MARKDOWN_COLUMNS.index("req/s (min-max)")] == shown
     assert cells[-1] == status + ("" if status == "ok" else " (non-2xx)")
+
+
+def test_a_table_with_other_columns_gets_a_new_header_instead_of_misaligned_rows(tmp_path):
+    path = tmp_path / "results.md"
+    path.write_text("# old\n\n| date | python | req/s |\n|---|---|---|\n| 2026-01-01 | 3.9 | 5 |\n")
+    append_markdown_row(path, make_record())
+    append_markdown_row(path, make_record(server="uwsgi"))
+    lines = path.read_text().splitlines()
+    assert lines[2] == "| date | python | req/s |"  # the old table is kept as it was
+    assert sum(line.startswith("| date ") for line in lines) == 2
+    assert len([line for line in lines if "| flask " in line]) == 2

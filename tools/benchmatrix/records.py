@@ -142,13 +142,24 @@ def resource_cells(record: Dict[str, Any]) -> List[str]:
 
 
 def append_markdown_row(path: Path, record: Record) -> None:
-    """Append one row; the header is written only when the table does not exist yet."""
+    """Append one row; a header is written when the table is new or its columns changed.
+
+    Rows under a header of other columns would land in the wrong columns, so a
+    change of columns (a newer harness) starts a new table below the old one.
+    """
     table = tabulate([markdown_cells(asdict(record))], headers=MARKDOWN_COLUMNS,
                      tablefmt="github", disable_numparse=True).splitlines()
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    if existing.strip():
+    headers = [line for line in existing.splitlines() if line.startswith("| date")]
+    if headers and _columns(headers[-1]) == list(MARKDOWN_COLUMNS):
         text = ("" if existing.endswith("\n") else "\n") + table[-1] + "\n"
+    elif existing.strip():
+        text = ("" if existing.endswith("\n") else "\n") + "\n" + "\n".join(table) + "\n"
     else:
         text = "# benchmatrix results\n\nOne row per measurement, newest last. " \
                "See README.md for how to read a row.\n\n" + "\n".join(table) + "\n"
     _append_text(path, text)
+
+
+def _columns(header_line: str) -> List[str]:
+    return [cell.strip() for cell in header_line.strip().strip("|").split("|")]
