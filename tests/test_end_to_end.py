@@ -178,7 +178,7 @@ def test_ctrl_c_at_any_phase_leaves_nothing_behind(harness, delay_s):
     time.sleep(delay_s)
     os.killpg(process.pid, signal.SIGINT)
     output = process.communicate(timeout=30)[0]
-    assert process.returncode in (130, 0), output
+    assert process.returncode in (130, -2), output  # interrupted, by the handler or before it was set
     assert harness.strays() == []
     assert all(r["status"] in ("ok", "failed") for r in harness.records())
 

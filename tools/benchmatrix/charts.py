@@ -25,9 +25,10 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.compare import cell_label, newest_by
+from tools.benchmatrix.compare import cell_label
+from tools.benchmatrix.records import CELL_KEY_FIELDS, newest_by, trial_count
 
-CHART_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate")
+CHART_KEY_FIELDS = CELL_KEY_FIELDS
 FIXED_RATE = "fixed-rate"
 
 DPI = 100
@@ -86,11 +87,6 @@ def rps_range(record: Dict[str, Any]) -> Optional[Tuple[float, float]]:
             return None
         low, high = min(values), max(values)
     return (low, high) if low != high else None
-
-
-def trial_count(record: Dict[str, Any]) -> int:
-    # Schema 1 records hold one measured run and no trials list.
-    return len(record.get("trials") or []) or (0 if record.get("rps") is None else 1)
 
 
 def bar_order(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:

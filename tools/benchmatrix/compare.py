@@ -29,7 +29,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.records import status_label
+from tools.benchmatrix.records import newest_by, record_key, status_label
 
 ALPHA = 0.05
 
@@ -72,24 +72,6 @@ class Comparison:
 
 
 # --- selecting records ---------------------------------------------------------
-
-def record_key(record: Dict[str, Any], fields: Sequence[str]) -> Tuple[Any, ...]:
-    return tuple(record.get(name) for name in fields)
-
-
-def newest_by(records: Iterable[Dict[str, Any]], fields: Sequence[str]) -> List[Dict[str, Any]]:
-    """The newest record per key, in the order each key first appears.
-
-    recorded_at is ISO 8601 UTC, so strings compare in time order; on a tie the
-    later line of the file wins, as it does in the README tables.
-    """
-    newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
-    for record in records:
-        key = record_key(record, fields)
-        if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
-            newest[key] = record
-    return list(newest.values())
-
 
 def sortable_key(key: Tuple[Any, ...]) -> Tuple[Tuple[bool, Any], ...]:
     """A key that sorts even with None in it (planned_rate of closed-loop records), numbers as numbers."""

@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
+from tools.benchmatrix.records import trial_count
+
 FILTER_FIELDS = ("python", "app", "server", "scenario", "mode", "status", "connections")
 
 # Scalar fields in the order a reader scans a row: what, how, how fast, how it went.
@@ -82,15 +84,10 @@ def _flatten(prefix: str, value: Any) -> Dict[str, Any]:
     return {prefix: value} if _is_scalar(value) else {}
 
 
-def _trial_count(record: Dict[str, Any]) -> int:
-    # Schema 1 records hold one measured run and no trials list.
-    return len(record.get("trials") or []) or (1 if record.get("rps") is not None else 0)
-
-
 def _row_groups(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     """A record's flat columns, by group; the groups give the CSV its column order."""
     rps_spread = (record.get("spread") or {}).get("rps") or {}
-    spread = {"trials": _trial_count(record)}
+    spread = {"trials": trial_count(record)}
     spread.update({"rps_" + s: rps_spread[s] for s in ("min", "max", "cv") if s in rps_spread})
     return {
         "scalars": {key: value for key, value in record.items()

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from tools.benchmatrix.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError
+from tools.benchmatrix.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError, first_lines
 
 SCRIPT = Path(__file__).with_name("fixed_rate.lua")
 MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
@@ -60,11 +60,6 @@ def fixed_rate_argv(wrk: str, rate: float, threads: int, duration_s: int, timeou
             "--script", str(SCRIPT), url, "--", repr(rate)]
 
 
-def _first_lines(text: str, n: int = 3) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[:n]) if lines else "(nothing at all)"
-
-
 def _missing_marker(text: str) -> WrkOutputError:
     refused = re.search(r"^.*unable to connect to .*$", text, re.M)
     if refused:
@@ -77,10 +72,10 @@ def _missing_marker(text: str) -> WrkOutputError:
                               % script_error.group(0).strip())
     if re.search(r"^\s*Usage: wrk\b", text, re.M):
         return WrkOutputError("wrk printed its usage instead of running: check its arguments; "
-                              "first lines: " + _first_lines(text))
+                              "first lines: " + first_lines(text))
     return WrkOutputError(
         "wrk printed no fixed-rate result (no %r line): was it run with -s %s? "
-        "first lines: %s" % (MARKER.strip(), SCRIPT.name, _first_lines(text)))
+        "first lines: %s" % (MARKER.strip(), SCRIPT.name, first_lines(text)))
 
 
 def _number(data: Dict[str, Any], key: str, where: str = "") -> float:
@@ -168,7 +163,7 @@ def parse_fixed_rate_output(text: str) -> FixedRateResult:
                                  socket_errors.read, socket_errors.write, socket_errors.timeout))
 
     latency, p999 = _latency(data, "latency_ms")
-    uncorrected = None  # type: Optional[Latency]
+    uncorrected: Optional[Latency] = None
     if data.get("uncorrected_ms") is not None:
         uncorrected = _latency(data, "uncorrected_ms")[0]
     return FixedRateResult(

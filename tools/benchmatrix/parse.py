@@ -99,7 +99,7 @@ def parse_duration_s(text: str) -> float:
     return latency_ms(m.group(1), m.group(2) or "s") / 1000.0
 
 
-def _first_lines(text: str, n: int = 3) -> str:
+def first_lines(text: str, n: int = 3) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return " | ".join(lines[:n]) if lines else "(nothing at all)"
 
@@ -109,7 +109,7 @@ def _find(pattern: str, text: str, what: str):
     if m is None:
         raise WrkOutputError(
             "wrk output has a result but no %s line; it may be cut short or "
-            "reshaped by a Lua script; first lines: %s" % (what, _first_lines(text))
+            "reshaped by a Lua script; first lines: %s" % (what, first_lines(text))
         )
     return m
 
@@ -129,7 +129,7 @@ def parse_wrk(text: str) -> WrkResult:
         if refused:
             raise WrkOutputError("wrk could not connect: " + refused.group(0).strip())
         raise WrkOutputError(
-            "wrk printed no result (no 'Requests/sec' line); first lines: " + _first_lines(text)
+            "wrk printed no result (no 'Requests/sec' line); first lines: " + first_lines(text)
         )
     if len(rps) > 1:
         # Mixing fields from different runs would give plausible nonsense.
@@ -231,7 +231,7 @@ def _wrk2_block(text: str, title: str) -> Optional[str]:
     if end is None:
         raise WrkOutputError(
             "wrk2's %r latency block has no closing line of dashes; the output "
-            "seems cut short; first lines: %s" % (title, _first_lines(text))
+            "seems cut short; first lines: %s" % (title, first_lines(text))
         )
     return text[start.end():end.start()]
 
@@ -302,10 +302,10 @@ def parse_wrk2(text: str, planned_rate: float) -> FixedRateResult:
         if is_wrk2_usage(text) or re.search(r"--rate or -R option", text):
             raise WrkOutputError(
                 "wrk2 printed its usage instead of a result: check its arguments "
-                "(it needs -R RATE and a URL); first lines: " + _first_lines(text)
+                "(it needs -R RATE and a URL); first lines: " + first_lines(text)
             )
         raise WrkOutputError(
-            "wrk2 printed no result (no 'Requests/sec' line); first lines: " + _first_lines(text)
+            "wrk2 printed no result (no 'Requests/sec' line); first lines: " + first_lines(text)
         )
     if len(rps) > 1:
         raise WrkOutputError("wrk2 output holds %d results; parse one run at a time" % len(rps))

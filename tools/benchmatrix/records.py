@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
@@ -128,6 +128,28 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
 def mode_label(record: Dict[str, Any]) -> str:
     planned = record.get("planned_rate")
     return record["mode"] if planned is None else "{} {:g}/s".format(record["mode"], planned)
+
+
+# A cell's measurement under one load plan: what "the newest record" is newest of.
+CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate")
+
+
+def record_key(record: Dict[str, Any], fields: Sequence[str]) -> Tuple[Any, ...]:
+    return tuple(record.get(name) for name in fields)
+
+
+def newest_by(records: Iterable[Dict[str, Any]], fields: Sequence[str]) -> List[Dict[str, Any]]:
+    """The newest record per key, in the order each key first appears.
+
+    recorded_at is ISO 8601 UTC, so strings compare in time order; on a tie the
+    later line of the file wins.
+    """
+    newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
+    for record in records:
+        key = record_key(record, fields)
+        if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
+            newest[key] = record
+    return list(newest.values())
 
 
 def trial_count(record: Dict[str, Any]) -> int:

@@ -16,7 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from tabulate import tabulate
 
 from tools.benchmatrix.matrix import CONSTRAINTS_DIR
-from tools.benchmatrix.records import (error_summary, format_number, resource_cells, rps_label,
+from tools.benchmatrix.records import (CELL_KEY_FIELDS, error_summary, format_number, newest_by,
+                                       resource_cells, rps_label,
                                        status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
@@ -28,13 +29,7 @@ TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "dura
 
 
 def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
-    for record in records:
-        key = (record["scenario"], record["python"], record["app"], record["server"],
-               record["mode"], record["connections"], record.get("planned_rate"))
-        if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
-            newest[key] = record
-    return list(newest.values())
+    return newest_by(records, CELL_KEY_FIELDS)
 
 
 def load_conditions(record: Dict[str, Any]) -> Tuple[Any, ...]:
