@@ -8,12 +8,13 @@ listing needs no subprocess and no network.
 """
 
 import sys
+import time
 from pathlib import Path
 
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tools.benchmatrix import interpreters  # noqa: E402
+from tools.benchmatrix import interpreters, smoke as smoke_table  # noqa: E402
 from tools.benchmatrix.matrix import (  # noqa: E402
     all_cells, constraints_file, default_cells, find_cell, load_matrix, requirements, version_key)
 
@@ -49,6 +50,25 @@ def run_bench(session, server, app):
     # needs up to its stop grace (10 s per service) to take the server down first.
     session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
                 *matrix_position(session), *session.posargs, interrupt_timeout=60, terminate_timeout=30)
+
+
+def run_smoke(session):
+    every_python = "--all-pythons" in session.posargs
+    nox_args = [arg for arg in session.posargs if arg != "--all-pythons"]
+    families = ["bench-" + v for v in sorted(FOUND, key=version_key)] if every_python else ["bench"]
+    out = Path(__file__).parent / ".nox" / "smoke" / time.strftime("%Y%m%dT%H%M%S")
+    out.mkdir(parents=True)
+    started = time.monotonic()
+    # A nested nox gives each cell its own virtualenv exactly as `nox -s bench(...)` would, and
+    # its --report says which sessions passed; failures are tabulated, not raised, so all run.
+    session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--report", str(out / "nox-report.json"),
+                "-s", *families, *nox_args, "--", *smoke_table.BENCH_OPTIONS, "--results-dir", str(out),
+                success_codes=[0, 1], external=True)
+    table, passed = smoke_table.summarize(out / "nox-report.json", out, time.monotonic() - started)
+    (out / "smoke.md").write_text(table, encoding="utf-8")
+    print(table)
+    if not passed:
+        session.error("some cells failed the smoke run; see the table above and {}".format(out))
 
 
 def cell_params(cells):
@@ -113,3 +133,12 @@ def lock(session):
     """Re-resolve the pins in configs/constraints/ for every Python found (needs PyPI)."""
     session.install("uv", *MATRIX.harness_requirements)
     session.run("python", "-m", "tools.benchmatrix", "lock")
+
+
+@nox.session(python=False, default=False)
+def smoke(session):
+    """One 1 s measurement of every listed (server, app) pair on its default Python; a pass/fail table.
+
+    `-- --all-pythons` runs every cell of every Python; other arguments go to nox (e.g. `-- -k nginx`).
+    """
+    run_smoke(session)

@@ -4,8 +4,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# wrk drives the load; gcc and the Python headers build uWSGI; python3-venv holds nox.
-packages=(wrk build-essential python3 python3-venv python3-dev git ca-certificates)
+# wrk drives the load; gcc and the Python headers build uWSGI; python3-venv holds nox;
+# nginx fronts the +nginx cells; postgresql gives the embedded throwaway clusters their binaries.
+packages=(wrk build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -15,7 +16,23 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]} with apt-get" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Debian's nginx and postgresql packages start system services on install (nginx on port 80,
+  # a cluster on 5432). The harness runs its own, so keep the machine quiet: no cluster is
+  # created and no service is started (policy-rc.d exit 101 is Debian's "do not start").
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    $sudo mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2 \
+    || { [ -z "$policy_added" ] || $sudo rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ -z "$policy_added" ] || $sudo rm -f /usr/sbin/policy-rc.d
 fi
 
 # nox and uv live in a private environment: Debian's system Python refuses pip installs (PEP 668).

@@ -16,10 +16,10 @@ from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
 from tools.benchmatrix.parse import parse_duration_s
 from tools.benchmatrix.progress import parse_position
 from tools.benchmatrix.rates import parse_rates
-from tools.benchmatrix.scenarios import SCENARIOS, select_scenarios
+from tools.benchmatrix.scenarios import DEFAULT_SCENARIOS, GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
 
-DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "connections": 64, "threads": 2,
-            "timeout": "2s", "scenarios": ",".join(SCENARIOS), "boot_timeout": "30s"}
+DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "threads": 2,
+            "scenarios": DEFAULT_SCENARIOS, "boot_timeout": "30s"}
 
 
 def whole_seconds(text: str) -> int:
@@ -78,14 +78,24 @@ def add_run_parser(commands) -> None:
     run.add_argument("--pin", default="auto",
                      help="CPU placement: off; auto (on 4+ CPUs, first half to the server, the rest "
                           "to wrk); or SERVER:LOAD CPU lists, e.g. 0:1")
-    run.add_argument("--connections", type=positive_int, default=DEFAULTS["connections"],
-                     help="open connections wrk keeps busy")
+    run.add_argument("--connections", type=positive_int, default=None,
+                     help="open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, "
+                          "as the seeds ran them)".format(IO_CONNECTIONS))
     run.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
                      help="wrk threads (capped at --connections)")
-    run.add_argument("--timeout", type=whole_seconds, default=DEFAULTS["timeout"],
-                     help="a response slower than this counts as a timeout error")
+    run.add_argument("--timeout", type=whole_seconds, default=None,
+                     help="a response slower than this counts as a timeout error (default: 2s, or "
+                          "{}s for I/O-bound scenarios)".format(IO_TIMEOUT_S))
     run.add_argument("--scenarios", default=DEFAULTS["scenarios"],
-                     help="comma-separated endpoints to measure, from: " + ", ".join(SCENARIOS))
+                     help="comma-separated endpoints to measure, from: {}; or groups: {}".format(
+                         ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names))
+                                                         for g, names in GROUPS.items() if g != "all") + "; all"))
+    run.add_argument("--coop-check", choices=("auto", "on", "off"), default="auto",
+                     help="send N concurrent requests to /db_sleep?s=1 and /upstream before the load and "
+                          "record whether the stack overlapped them (~1 s) or queued them (~N s per worker); "
+                          "auto: when a chosen scenario needs the database or the upstream")
+    run.add_argument("--coop-requests", type=positive_int, default=10, metavar="N",
+                     help="concurrent requests of the cooperative-I/O check")
     run.add_argument("--workers", type=positive_int, default=None,
                      help="server workers (default: configs/matrix.json, i.e. CPU count: {})".format(
                          matrix.worker_count()))
@@ -156,13 +166,14 @@ def command_run(args: argparse.Namespace) -> int:
     raise_on_sigterm()
     try:
         options = RunOptions(
-            server=args.server, app=args.app, scenarios=select_scenarios(args.scenarios.split(",")),
+            server=args.server, app=args.app, scenarios=select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
             duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
             connections=args.connections, threads=args.threads, timeout_s=args.timeout,
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
             results_dir=args.results_dir.resolve(), app_target=args.app_target,
             trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin,
-            rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress))
+            rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress),
+            coop_check=args.coop_check, coop_requests=args.coop_requests)
         if options.duration_s < 1:
             raise ValueError("--duration must be at least 1s")
         return run_cell(options)

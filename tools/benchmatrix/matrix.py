@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -23,14 +23,33 @@ CONSTRAINTS_DIR = REPO_ROOT / "configs" / "constraints"
 
 
 @dataclass(frozen=True)
+class Front:
+    """A reverse proxy in front of the app server: the part of a server name after "+"."""
+    name: str  # "nginx", "nginx-unix", "nginx-uwsgi"
+    upstream: str  # "tcp" or "unix": how nginx reaches the app server
+    protocol: str  # "http" or "uwsgi": what the app server speaks to nginx
+    summary: str
+
+
+@dataclass(frozen=True)
 class Server:
-    name: str
+    name: str  # "gunicorn-gevent", or "gunicorn-gevent+nginx" when fronted
     recipe: str  # how it is launched: a function of that name in recipes.py
     worker_class: str
-    interface: str  # "wsgi" or "asgi": what it can serve
+    interface: str  # what it can serve: "wsgi", "asgi", "aiohttp" (an aiohttp app), "api-hour" (a Container)
     requirements: Tuple[str, ...]  # pip specifiers, e.g. "gunicorn[gevent]"
     lock: str  # which constraints file pins it: servers with conflicting pins differ
     summary: str
+    front: Optional[Front] = None
+    environment: Mapping[str, str] = field(default_factory=dict)  # e.g. which psycogreen patch gunicorn applies
+
+    @property
+    def base(self) -> str:
+        """The app server's own name, without the topology."""
+        return self.name.split("+")[0]
+
+    def uses(self, package: str) -> bool:
+        return any(package_name(spec) == package for spec in self.requirements)
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,7 @@ class App:
     targets: Mapping[str, str]  # interface -> "module:attribute"
     environment: Mapping[str, str]
     requirements: Tuple[str, ...]
+    scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/scenarios.py); () = all
 
 
 @dataclass(frozen=True)
@@ -78,27 +98,46 @@ class Rule:
     excludes: Callable[[Cell], bool]
 
 
-# Each rule drops the cells for which `excludes` is true; the reason says why.
+def _py(cell: Cell) -> Tuple[int, ...]:
+    return version_key(cell.python)
+
+
+# Each rule drops the cells for which `excludes` is true; the reason says why. Python
+# limits were measured on this project's machines (pip/uv install, boot, verified answers).
 RULES: Tuple[Rule, ...] = (
-    # A WSGI server cannot call an app that only exposes an ASGI callable.
+    # A WSGI server cannot call an app that only exposes an ASGI callable, and so on.
     Rule("the app has no entry point for this server's interface",
          lambda cell: cell.server.interface not in cell.app.targets),
+    Rule("meinheld 1.0.2 installs only with greenlet 0.4.x, which builds on Python 3.9 and older",
+         lambda cell: cell.server.uses("meinheld") and _py(cell) > (3, 9)),
+    Rule("api-hour 0.8.2 passes loop= to asyncio calls that Python 3.10 removed",
+         lambda cell: cell.server.uses("api-hour") and _py(cell) > (3, 9)),
+    Rule("the uwsgi protocol is spoken by uWSGI only",
+         lambda cell: cell.server.front is not None and cell.server.front.protocol == "uwsgi"
+         and cell.server.recipe != "uwsgi"),
 )
 
 
 @functools.lru_cache(maxsize=None)
 def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    servers = {
-        name: Server(name=name, recipe=s["recipe"], worker_class=s["worker_class"],
-                     interface=s["interface"], requirements=tuple(s["requirements"]),
-                     lock=s["lock"], summary=s["summary"])
-        for name, s in data["servers"].items()
-    }
+    fronts = {name: Front(name=name, upstream=f["upstream"], protocol=f["protocol"], summary=f["summary"])
+              for name, f in data.get("fronts", {}).items()}
+    servers: Dict[str, Server] = {}
+    for name, s in data["servers"].items():
+        server = Server(name=name, recipe=s["recipe"], worker_class=s["worker_class"],
+                        interface=s["interface"], requirements=tuple(s["requirements"]),
+                        lock=s["lock"], summary=s["summary"], environment=dict(s.get("environment", {})))
+        servers[name] = server
+        for front_name in s.get("fronts", ()):
+            front = fronts[front_name]  # KeyError: configs/matrix.json names an undefined front
+            servers[name + "+" + front_name] = replace(
+                server, name=name + "+" + front_name, front=front,
+                summary="{}; {}".format(server.summary, front.summary))
     apps = {
         name: App(name=name, targets=dict(a["interfaces"]),
                   environment=dict(a.get("environment", {})),
-                  requirements=tuple(a["requirements"]))
+                  requirements=tuple(a["requirements"]), scenarios=tuple(a.get("scenarios", ())))
         for name, a in data["apps"].items()
     }
     return Matrix(pythons=tuple(data["pythons"]), servers=servers, apps=apps,
@@ -171,13 +210,15 @@ def package_name(spec: str) -> str:
     return re.match(r"[A-Za-z0-9._-]+", spec).group(0).lower()
 
 
-def lock_groups(matrix: Matrix) -> Dict[str, List[str]]:
-    """Every lock group with the specifiers its constraints file must resolve together."""
-    app_specs = [spec for app in matrix.apps.values() for spec in app.requirements]
+def lock_groups(matrix: Matrix, python: str) -> Dict[str, List[str]]:
+    """Every lock group that has cells on this Python, with the specifiers it must resolve together.
+
+    Only runnable cells count: the API-Hour app's old aiohttp must not drag the
+    default group down, and meinheld has no group on Pythons it does not build on.
+    """
     groups: Dict[str, List[str]] = {}
-    for server in matrix.servers.values():
-        specs = groups.setdefault(server.lock, list(matrix.harness_requirements) + app_specs)
-        specs.extend(server.requirements)
+    for cell in all_cells(matrix, [python]):
+        groups.setdefault(cell.server.lock, list(matrix.harness_requirements)).extend(requirements(matrix, cell))
     return {name: list(dict.fromkeys(specs)) for name, specs in groups.items()}
 
 

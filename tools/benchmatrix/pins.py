@@ -24,11 +24,11 @@ def requirement_specs(path: Path) -> List[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def lock_inputs() -> Dict[str, List[str]]:
-    groups = lock_groups(load_matrix())
+def lock_inputs(python: str) -> Dict[str, List[str]]:
+    groups = lock_groups(load_matrix(), python)
     # The tests and report sessions install from the default group, so their tools are pinned there too.
     extra = [spec for path in SESSION_REQUIREMENTS for spec in requirement_specs(path)]
-    groups["default"] = list(dict.fromkeys(groups["default"] + extra))
+    groups["default"] = list(dict.fromkeys(groups.get("default", []) + extra))
     return groups
 
 
@@ -52,7 +52,7 @@ def lock_all() -> int:
         if found is None:
             print("benchmatrix: skipping {}: {}".format(version, interpreters.missing_message(version)))
             continue
-        for group, specs in lock_inputs().items():
+        for group, specs in lock_inputs(version).items():
             output = constraints_file(version, group)
             compile_constraints(uv, found.path, specs, output)
             print("benchmatrix: pinned {} for Python {} in {}".format(group, version, output.name))

@@ -1,8 +1,9 @@
 """How each server is launched: one function per recipe named in configs/matrix.json.
 
-Each returns the argv and extra environment for one cell, bound to a loopback
-port. Servers run from the cell's own virtualenv, i.e. next to sys.executable,
-because the harness runs inside that virtualenv.
+Each returns the argv and extra environment for one cell, bound where the cell's
+topology wants it: a loopback port when wrk or nginx connects over TCP, a unix
+socket when nginx does. Servers run from the cell's own virtualenv, i.e. next to
+sys.executable, because the harness runs inside that virtualenv.
 """
 
 from __future__ import annotations
@@ -10,11 +11,31 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from tools.benchmatrix.matrix import REPO_ROOT, Cell
 
 CONFIGS = REPO_ROOT / "configs"
+UWSGI_ASYNC_CORES = 100  # uWSGI's documented example value for --gevent: greenlets per process
+
+
+@dataclass(frozen=True)
+class Bind:
+    """Where the app server listens: a loopback TCP port or a unix socket path."""
+    port: Optional[int] = None
+    socket_path: Optional[str] = None
+    protocol: str = "http"  # or "uwsgi" (uWSGI's binary protocol, for nginx's uwsgi_pass)
+    host: str = "127.0.0.1"
+
+    @property
+    def is_unix(self) -> bool:
+        return self.socket_path is not None
+
+    def address(self, unix_prefix: str = "unix:") -> str:
+        """"127.0.0.1:PORT" or "<unix_prefix>PATH", the form most servers' --bind takes."""
+        if self.is_unix:
+            return unix_prefix + self.socket_path
+        return "{}:{}".format(self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -23,31 +44,85 @@ class LaunchPlan:
     env: Dict[str, str]
     workers: int
     threads: int  # per worker; 1 where the server has no thread setting
+    async_cores: int = 0  # greenlets per worker where the server has such a setting
+
+
+def _environment(cell: Cell) -> Dict[str, str]:
+    env = dict(cell.app.environment)
+    env.update(cell.server.environment)
+    return env
+
+
+def _python_module(module: str) -> List[str]:
+    return [sys.executable, "-m", module]
 
 
 def _venv_script(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def gunicorn(cell: Cell, port: int, workers: int, threads: int, target: str) -> LaunchPlan:
+def gunicorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     threads = threads if cell.server.worker_class == "gthread" else 1
-    argv = [sys.executable, "-m", "gunicorn", "--config", str(CONFIGS / "gunicorn.conf.py"),
-            "--bind", "127.0.0.1:{}".format(port), "--workers", str(workers),
-            "--worker-class", cell.server.worker_class, "--threads", str(threads),
-            "--chdir", str(REPO_ROOT), target]
-    return LaunchPlan(argv, dict(cell.app.environment), workers, threads)
+    argv = _python_module("gunicorn") + [
+        "--config", str(CONFIGS / "gunicorn.conf.py"), "--bind", bind.address(),
+        "--workers", str(workers), "--worker-class", cell.server.worker_class, "--threads", str(threads),
+        "--chdir", str(REPO_ROOT), target]
+    return LaunchPlan(argv, _environment(cell), workers, threads)
 
 
-def uwsgi(cell: Cell, port: int, workers: int, threads: int, target: str) -> LaunchPlan:
+def uwsgi(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    socket_option = "--socket" if bind.protocol == "uwsgi" else "--http-socket"
     argv = [_venv_script("uwsgi"), "--ini", str(CONFIGS / "uwsgi.ini"),
-            "--http-socket", "127.0.0.1:{}".format(port), "--processes", str(workers),
+            socket_option, bind.address(unix_prefix=""), "--processes", str(workers),
             "--home", sys.prefix, "--chdir", str(REPO_ROOT), "--pythonpath", str(REPO_ROOT),
             "--module", target]
-    return LaunchPlan(argv, dict(cell.app.environment), workers, 1)
+    cores = 0
+    if cell.server.worker_class == "gevent":
+        cores = UWSGI_ASYNC_CORES
+        argv += ["--gevent", str(cores)]
+    return LaunchPlan(argv, _environment(cell), workers, 1, cores)
 
 
-RECIPES = {"gunicorn": gunicorn, "uwsgi": uwsgi}
+def meinheld(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    # meinheld ships no command line; a small launcher does what its README shows, once per worker.
+    argv = _python_module("tools.benchmatrix.serve_meinheld") + [
+        "--bind", bind.address(), "--workers", str(workers), target]
+    return LaunchPlan(argv, _environment(cell), workers, 1)
 
 
-def launch_plan(cell: Cell, port: int, workers: int, threads: int, target: str) -> LaunchPlan:
-    return RECIPES[cell.server.recipe](cell, port, workers, threads, target)
+def uvicorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    where = ["--uds", bind.socket_path] if bind.is_unix else ["--host", bind.host, "--port", str(bind.port)]
+    argv = _python_module("uvicorn") + where + [
+        "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", target]
+    return LaunchPlan(argv, _environment(cell), workers, 1)
+
+
+def hypercorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    # Hypercorn writes no access log unless --access-logfile is given.
+    argv = _python_module("hypercorn") + [
+        "--bind", bind.address(), "--workers", str(workers), "--worker-class", cell.server.worker_class,
+        "--log-level", "warning", target]
+    return LaunchPlan(argv, _environment(cell), workers, 1)
+
+
+def aiohttp(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    # aiohttp's own server is one process: its docs scale out with gunicorn (gunicorn-aiohttp) instead.
+    where = ["-U", bind.socket_path] if bind.is_unix else ["-H", bind.host, "-P", str(bind.port)]
+    argv = _python_module("aiohttp.web") + where + [target]
+    return LaunchPlan(argv, _environment(cell), 1, 1)
+
+
+def api_hour(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    # API-Hour is gunicorn underneath: the shared gunicorn config keeps its stop within the harness grace.
+    argv = [_venv_script("api_hour"), "-c", str(CONFIGS / "gunicorn.conf.py"), "-b", bind.address(),
+            "-w", str(workers), target]
+    return LaunchPlan(argv, _environment(cell), workers, 1)
+
+
+RECIPES = {"gunicorn": gunicorn, "uwsgi": uwsgi, "meinheld": meinheld, "uvicorn": uvicorn,
+           "hypercorn": hypercorn, "aiohttp": aiohttp, "api-hour": api_hour}
+
+
+def launch_plan(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    return RECIPES[cell.server.recipe](cell, bind, workers, threads, target)

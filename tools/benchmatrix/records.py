@@ -48,6 +48,7 @@ class Record:
     planned_rate: Optional[float] = None  # fixed-rate runs: req/s asked for
     achieved_rate: Optional[float] = None  # fixed-rate runs: median req/s completed
     spectrum: List[List[float]] = field(default_factory=list)  # fixed-rate: [percentile, ms] of the median trial
+    in_flight: Optional[float] = None  # closed loop: requests the server held at once (req/s x mean latency)
     schema: int = field(default=SCHEMA_VERSION)
 
     def to_json_line(self) -> str:
@@ -85,7 +86,7 @@ def load_records(path: Path) -> List[Dict[str, Any]]:
 
 MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "mode", "conn",
                     "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                    "errors", "server CPU s", "server RSS MB", "wrk CPU s", "status")
+                    "errors", "in flight", "server CPU s", "server RSS MB", "wrk CPU s", "coop check", "status")
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -122,7 +123,19 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
             str(trial_count(record)), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
             format_number(latency.get("p99")), format_number(latency.get("max")),
-            error_summary(record.get("errors") or {}), *resource_cells(record), status_label(record)]
+            error_summary(record.get("errors") or {}), format_number(record.get("in_flight")),
+            *resource_cells(record), coop_summary(record), status_label(record)]
+
+
+def coop_summary(record: Dict[str, Any]) -> str:
+    """The cell's cooperative-I/O check, on the rows of the scenarios it probed."""
+    checks = [c for c in (record.get("meta") or {}).get("coop_check") or [] if c["scenario"] == record["scenario"]]
+    if not checks:
+        return "-"
+    check = checks[0]
+    if check["verdict"] == "failed":
+        return "failed ({}/{} ok)".format(check["ok"], check["requests"])
+    return "{} in {:.2f} s: {}".format(check["requests"], check["wall_s"], check["verdict"])
 
 
 def mode_label(record: Dict[str, Any]) -> str:

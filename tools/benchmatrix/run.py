@@ -9,15 +9,20 @@ a record; every load generator output is kept under the run's raw folder.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from tools.benchmatrix import coop
+from tools.benchmatrix.coop import DEFAULT_REQUESTS
 from tools.benchmatrix.fixed_rate import fixed_rate_threads
 from tools.benchmatrix.load import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
 from tools.benchmatrix.rates import RateChoice
@@ -27,11 +32,11 @@ from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError
 from tools.benchmatrix.pinning import resolve_pinning
 from tools.benchmatrix.progress import Progress, planned_cell_seconds
-from tools.benchmatrix.recipes import LaunchPlan, launch_plan
+from tools.benchmatrix.recipes import Bind, LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
 from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, RunQueueWait, machine_busy_share
-from tools.benchmatrix.scenarios import Scenario
+from tools.benchmatrix.scenarios import SCENARIOS, UPSTREAM_DELAY_MS, Scenario, services_needed
 from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
                                         free_port, log_tail)
 from tools.benchmatrix.trials import (closed_loop_trial, fixed_rate_trial, resource_summary, summarize,
@@ -39,6 +44,10 @@ from tools.benchmatrix.trials import (closed_loop_trial, fixed_rate_trial, resou
 from tools.benchmatrix.validity import (assess_load_generator, assess_rate, assess_responses, make_flag,
                                         status_for)
 from tools.benchmatrix.verify import verify_endpoints
+
+DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
+DEFAULT_TIMEOUT_S = 2
+
 
 @dataclass(frozen=True)
 class LoadPlan:
@@ -64,9 +73,9 @@ class RunOptions:
     duration_s: int
     warmup_s: int
     primer_s: int
-    connections: int
+    connections: Optional[int]  # None: each scenario's profile (scenarios.py), else DEFAULT_CONNECTIONS
     threads: int
-    timeout_s: int
+    timeout_s: Optional[int]
     workers: Optional[int]
     port: Optional[int]
     boot_timeout_s: float
@@ -78,6 +87,8 @@ class RunOptions:
     pin: str = "auto"  # see pinning.resolve_pinning
     position: Optional[Tuple[int, int]] = None  # (cell i, of N) in a matrix run
     rates: Sequence[RateChoice] = ()  # fixed-rate runs after (or instead of) the closed-loop one
+    coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
+    coop_requests: int = DEFAULT_REQUESTS
 
     @property
     def closed_loop_needed(self) -> bool:
@@ -115,23 +126,43 @@ class CellRun:
         self.wrk = wrk
         self.run_id = new_run_id(cell)
         self.raw_dir = options.results_dir / "raw" / self.run_id
-        self.port = options.port or free_port()
+        self.port = options.port or free_port()  # where wrk connects: the server, or nginx in front of it
+        # AF_UNIX paths are limited to 107 bytes, too short for the raw folder; a short temp path it is.
+        self.socket_dir = Path(tempfile.gettempdir()) / "benchmatrix-{}".format(secrets.token_hex(4))
+        self.bind = self._server_bind()
         self.workers = options.workers or load_matrix().worker_count()
         target = options.app_target or cell.target
         self.app_label = cell.app.name if options.app_target is None else options.app_target
-        self.plan: LaunchPlan = launch_plan(cell, self.port, self.workers,
+        self.plan: LaunchPlan = launch_plan(cell, self.bind, self.workers,
                                             load_matrix().threads_per_worker, target)
         self.pinning = resolve_pinning(options.pin)
         self.server_argv = (self.pinning.server_prefix() if self.pinning else []) + self.plan.argv
-        self.settings = LoadSettings(threads=options.threads, connections=options.connections,
-                                     duration_s=options.duration_s, timeout_s=options.timeout_s)
         self.meta: Dict[str, Any] = {}
         self.statuses: List[str] = []
         self.cell_flags: List[Dict[str, str]] = []
         self.server_pgid = 0
-        self.closed_loop = LoadPlan("closed-loop", options.connections,
-                                    max(1, min(options.threads, options.connections)), None, "wrk")
         self.driver = find_fixed_rate_driver(wrk) if options.rates else None
+
+    def _settings(self, scenario: Scenario, duration_s: Optional[int] = None) -> LoadSettings:
+        """The scenario's load profile, unless the command line set connections or timeout."""
+        connections = self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
+        timeout_s = self.options.timeout_s or scenario.timeout_s or DEFAULT_TIMEOUT_S
+        return LoadSettings(threads=min(self.options.threads, connections), connections=connections,
+                            duration_s=self.options.duration_s if duration_s is None else duration_s,
+                            timeout_s=timeout_s)
+
+    def _closed_loop(self, scenario: Scenario) -> LoadPlan:
+        settings = self._settings(scenario)
+        return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk")
+
+    def _server_bind(self) -> Bind:
+        """Where the app server listens: wrk's port when direct, else where its front reaches it."""
+        front = self.cell.server.front
+        if front is None:
+            return Bind(port=self.port)
+        if front.upstream == "tcp":
+            return Bind(port=free_port(), protocol=front.protocol)
+        return Bind(socket_path=str(self.socket_dir / "app.sock"), protocol=front.protocol)
 
     def _base_meta(self) -> Dict[str, Any]:
         packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
@@ -140,7 +171,10 @@ class CellRun:
             if self.pinning else None
         meta["server"] = {"command": self.server_argv, "workers": self.plan.workers,
                           "threads_per_worker": self.plan.threads,
-                          "worker_class": self.cell.server.worker_class}
+                          "worker_class": self.cell.server.worker_class,
+                          "async_cores": self.plan.async_cores or None,
+                          "listens_on": self.bind.address(), "protocol": self.bind.protocol}
+        meta["front"] = None  # filled in when nginx starts
         meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
         meta["constraints"] = constraints_fingerprint(self.cell.python, self.cell.server.lock)
         if self.driver:
@@ -150,7 +184,7 @@ class CellRun:
     def _record(self, scenario: Scenario, flags: List[Dict[str, str]],
                 trials: Sequence[Dict[str, Any]] = (), load_argv: Optional[List[str]] = None,
                 load: Optional["LoadPlan"] = None) -> Record:
-        load = load or self.closed_loop
+        load = load or self._closed_loop(scenario)
         summary = summarize(trials) if trials else {
             "rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
             "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
@@ -160,14 +194,14 @@ class CellRun:
             run_id=self.run_id, recorded_at=utc_now(), python=self.cell.python, app=self.app_label,
             server=self.cell.server.name, scenario=scenario.name, mode=load.mode,
             connections=load.connections, threads=load.threads,
-            duration_s=float(self.settings.duration_s), workers=self.workers,
+            duration_s=float(self.options.duration_s), workers=self.plan.workers,
             rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
             latency_ms=summary["latency_ms"], errors=summary["errors"],
             status=status_for(flags), flags=flags, meta=meta,
             raw_output=os.path.relpath(str(self.raw_dir), str(self.options.results_dir)),
             spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
-            spectrum=summary["spectrum"])
+            spectrum=summary["spectrum"], in_flight=summary.get("in_flight"))
 
     def _save(self, record: Record) -> None:
         append_record(self.options.results_dir / "results.jsonl", record)
@@ -188,8 +222,7 @@ class CellRun:
         return self.pinning.load_prefix() if self.pinning else []
 
     def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int, observer=None):
-        settings = LoadSettings(self.settings.threads, self.settings.connections, duration_s,
-                                self.settings.timeout_s)
+        settings = self._settings(scenario, duration_s)
         raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
         argv, result = run_wrk(self.wrk, settings, self._url(scenario), raw, prefix=self._load_prefix(),
                                observer=observer)
@@ -212,7 +245,7 @@ class CellRun:
                 trial = closed_loop_trial(result)
             else:
                 raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
-                argv, result = run_fixed_rate(self.driver, load.planned_rate, self.settings,
+                argv, result = run_fixed_rate(self.driver, load.planned_rate, self._settings(scenario),
                                               self._url(scenario), raw, prefix=self._load_prefix(),
                                               observer=observe_load_generator)
                 trial = fixed_rate_trial(result)
@@ -231,8 +264,9 @@ class CellRun:
         return argv, trial, flags
 
     def _primer_failed(self, scenario: Scenario) -> bool:
-        say("{}: primer {} s".format(scenario.name, self.options.primer_s))
-        _, primer, _ = self._closed_loop_run(scenario, "primer", self.options.primer_s)
+        primer_s = max(self.options.primer_s, scenario.min_primer_s)
+        say("{}: primer {} s".format(scenario.name, primer_s))
+        _, primer, _ = self._closed_loop_run(scenario, "primer", primer_s)
         if primer.successful_requests:
             return False
         flags = assess_responses(primer) or [make_flag("load-failed", "the primer got no response")]
@@ -268,22 +302,23 @@ class CellRun:
             return
         closed_loop_rps = None
         if self.options.closed_loop_needed:
-            record = self._trials(scenario, self.closed_loop)
+            record = self._trials(scenario, self._closed_loop(scenario))
             self._save(record)
             closed_loop_rps = record.rps if record.status != "failed" else None
         for rate in self.options.rates:
             planned = rate.resolve(closed_loop_rps)
             if planned is None:
                 reason = "no valid closed-loop maximum to take {} of".format(rate.text)
-                self._save(self._record(scenario, [make_flag("load-failed", reason)], load=self._rate_plan(0)))
+                self._save(self._record(scenario, [make_flag("load-failed", reason)], load=self._rate_plan(scenario, 0)))
                 continue
-            self._save(self._trials(scenario, self._rate_plan(planned)))
+            self._save(self._trials(scenario, self._rate_plan(scenario, planned)))
 
-    def _rate_plan(self, rate: float) -> "LoadPlan":
+    def _rate_plan(self, scenario: Scenario, rate: float) -> "LoadPlan":
+        settings = self._settings(scenario)
         if self.driver.name == "wrk2":
-            threads, connections = min(self.settings.threads, self.settings.connections), self.settings.connections
+            threads, connections = min(settings.threads, settings.connections), settings.connections
         else:
-            threads = connections = fixed_rate_threads(rate, self.settings.threads)
+            threads = connections = fixed_rate_threads(rate, settings.threads)
         return LoadPlan("fixed-rate", connections, threads, rate, self.driver.name)
 
     def _run_flags(self, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
@@ -307,23 +342,93 @@ class CellRun:
                               "(limit {:.0%})".format(busy, self.options.max_busy))]
         return []
 
-    def execute(self) -> int:
-        say("cell: python {} ({}), server {}, app {}; {} workers; results in {}".format(
-            self.cell.python, sys.executable, self.cell.server.name, self.app_label, self.workers,
-            self.options.results_dir))
-        self.meta = self._base_meta()
+    @property
+    def server_log(self) -> Path:
+        return self.raw_dir / "server.log"
+
+    def _start_services(self, services: contextlib.ExitStack) -> None:
+        """The app server, then its front if the cell has one; the stack stops them in reverse."""
         env = dict(self.plan.env)
         env[RUN_MARKER_VARIABLE] = self.run_id
-        service = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.port,
-                              log_path=self.raw_dir / "server.log", ready_path=self.options.scenarios[0].path,
+        env.update(self._backing_services(services))
+        if self.bind.is_unix:
+            self.socket_dir.mkdir(mode=0o755)
+            services.callback(shutil.rmtree, str(self.socket_dir), True)
+        service = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.bind.port,
+                              socket_path=self.bind.socket_path, protocol=self.bind.protocol,
+                              log_path=self.server_log, ready_path=self.options.scenarios[0].path,
                               env=env, cwd=REPO_ROOT, boot_timeout_s=self.options.boot_timeout_s)
-        self.cell_flags = self._machine_flags()
         started = time.monotonic()
-        say("booting on 127.0.0.1:{}".format(self.port))
-        with service.running():
-            self.server_pgid = service.process.pid
-            say("ready after {:.2f} s; verifying {} endpoint(s)".format(
-                time.monotonic() - started, len(self.options.scenarios)))
+        say("booting on {}".format(self.bind.address()))
+        services.enter_context(service.running())
+        self.server_pgid = service.process.pid
+        say("ready after {:.2f} s".format(time.monotonic() - started))
+        if self.cell.server.front is not None:
+            self.meta["front"] = services.enter_context(self._front_running(env))
+
+    def _coop_wanted(self) -> bool:
+        if self.options.coop_check == "auto":
+            return bool(services_needed(self.options.scenarios)) and self._serves(coop.CHECKED_SCENARIOS)
+        return self.options.coop_check == "on"
+
+    def _serves(self, scenarios: Sequence[str]) -> bool:
+        served = self.cell.app.scenarios
+        return not served or all(name in served for name in scenarios)
+
+    def _backing_services(self, services: contextlib.ExitStack) -> Dict[str, str]:
+        """PostgreSQL and the upstream stub, when a scenario or the cooperative check needs them.
+
+        Started before the app server and stopped after it; the app finds them
+        through the environment variables returned here.
+        """
+        needed = set(services_needed(self.options.scenarios))
+        if self._coop_wanted():
+            needed.update(services_needed(SCENARIOS[name] for name in coop.CHECKED_SCENARIOS))
+        env = {}
+        if "database" in needed:
+            from tools.benchmatrix.postgres import database
+            external = os.environ.get("BENCH_DATABASE_URL") or None
+            say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
+            db = services.enter_context(database(self.raw_dir / "postgres", external_url=external))
+            self.meta["database"] = db.metadata()
+            env["BENCHMATRIX_DATABASE_URL"] = db.url
+        if "upstream" in needed:
+            from tools.benchmatrix.upstream_stub import upstream_service
+            stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS)
+            services.enter_context(stub.running())
+            self.meta["upstream"] = {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
+            env["BENCHMATRIX_UPSTREAM_URL"] = stub.base_url + "/"
+        return env
+
+    def _coop_check(self) -> None:
+        say("cooperative-I/O check: {} concurrent requests each to {}".format(
+            self.options.coop_requests, ", ".join(coop.CHECKED_SCENARIOS)))
+        results = coop.check(self.port, requests=self.options.coop_requests)
+        for result in results:
+            say("  " + result.label() + " ({} in flight at once)".format(result.in_flight))
+        self.meta["coop_check"] = coop.as_metadata(results)
+
+    @contextlib.contextmanager
+    def _front_running(self, env: Dict[str, str]) -> Iterator[Dict[str, Any]]:
+        from tools.benchmatrix.nginx import NginxFront  # only fronted cells need nginx installed
+        upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
+        front = NginxFront(self.cell.server.front.name, self.port, upstream, self.raw_dir / "nginx",
+                           worker_processes=os.cpu_count() or 1, ready_path=self.options.scenarios[0].path,
+                           boot_timeout_s=self.options.boot_timeout_s)
+        say("starting {} on 127.0.0.1:{}".format(self.cell.server.front.name, self.port))
+        with front.running():
+            yield front.conditions()
+
+    def execute(self) -> int:
+        say("cell: python {} ({}), server {}, app {}; {} workers; results in {}".format(
+            self.cell.python, sys.executable, self.cell.server.name, self.app_label, self.plan.workers,
+            self.options.results_dir))
+        self.meta = self._base_meta()
+        self.cell_flags = self._machine_flags()
+        with contextlib.ExitStack() as services:
+            self._start_services(services)
+            say("verifying {} endpoint(s){}".format(
+                len(self.options.scenarios), " through " + self.cell.server.front.name if self.cell.server.front else ""))
             problems = {p.scenario: p for p in verify_endpoints(self.port, self.options.scenarios)}
             if problems:
                 for scenario in self.options.scenarios:
@@ -331,8 +436,10 @@ class CellRun:
                     reason = problem.message if problem else "another endpoint of this cell failed verification"
                     self._save(self._record(scenario, [make_flag("verification-failed", reason)]))
                 say("verification failed; server log tail ({}):\n{}".format(
-                    service.log_path, log_tail(service.log_path, 15)))
+                    self.server_log, log_tail(self.server_log, 15)))
                 return 1
+            if self._coop_wanted():
+                self._coop_check()
             for scenario in self.options.scenarios:
                 self._measure(scenario)
         say("done: {} record(s) appended to {}".format(
@@ -353,6 +460,9 @@ def start_progress(options: RunOptions) -> None:
 def run_cell(options: RunOptions) -> int:
     matrix = load_matrix()
     cell = find_cell(matrix, current_python(), options.server, options.app)  # ValueError: user error
+    if options.coop_check == "on" and cell.app.scenarios and not set(coop.CHECKED_SCENARIOS) <= set(cell.app.scenarios):
+        raise ValueError("--coop-check on: app {!r} does not serve {}".format(
+            cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))
     start_progress(options)
     wrk = require_wrk()
     if options.port:

@@ -1,16 +1,36 @@
-"""The endpoints every app serves, and what a correct answer looks like.
+"""The endpoints every app serves, what a correct answer looks like, and how each is loaded.
 
 A scenario is the unit of measurement: one path, loaded on its own. Verification
 and load both read this table, so an app cannot be measured on an endpoint
 whose answer was never checked.
+
+I/O-bound scenarios (a database or upstream call of about a second) carry their
+own load profile: the seeds drove them at 10 connections, and a wrk timeout of
+2 s would count every queued request of a serializing server as an error.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 HELLO = "Hello, World!"
+AGENT_COUNT = 50
+AGENT_NUMBERS = tuple(str(1000 + n) for n in range(1, AGENT_COUNT + 1))  # configs/postgres/schema.sql
+AGENT_COLUMNS = ("number", "extension", "context", "state_interface", "status", "extension_status", "paused")
+UPSTREAM_DELAY_MS = 1000  # the upstream stub's default answer time (seed 000's only-http-call)
+FANOUT_CALLS = 10
+
+IO_CONNECTIONS = 10  # what seeds 000 and 002 used for their slow endpoints
+IO_TIMEOUT_S = 30  # long enough for 10 one-second requests queued behind one sync worker
+IO_PRIMER_S = 3  # wrk drops what is in flight when it stops: a 1 s primer sees no 1 s answer complete
+
+
+def agents_json() -> List[Dict[str, Optional[str]]]:
+    """The 50 rows of the seeds' agents query: nobody logged in, so the joined columns are null."""
+    return [{"number": number, "extension": None, "context": None, "state_interface": None,
+             "status": "offline", "extension_status": "-1", "paused": "0"} for number in AGENT_NUMBERS]
 
 
 @dataclass(frozen=True)
@@ -20,26 +40,75 @@ class Scenario:
     content_type: str  # the media type the response must declare
     body: bytes  # the exact body, or its JSON value when content_type is JSON
     is_json: bool = False
+    check: str = "exact"  # "exact", "json", "json-rows" (order-free list) or "agents-html"
+    needs: Tuple[str, ...] = ()  # services the app must reach: "database", "upstream"
+    connections: Optional[int] = None  # the scenario's load profile; None: the command-line default
+    timeout_s: Optional[int] = None
+    min_primer_s: int = 0  # a shorter primer could not see one answer complete
+
+    @property
+    def io_bound(self) -> bool:
+        return self.connections is not None
+
+
+def _json(name: str, path: str, value, check: str = "json", needs: Tuple[str, ...] = (),
+          io: bool = False) -> Scenario:
+    return Scenario(name, path, "application/json", json.dumps(value).encode(), is_json=True, check=check,
+                    needs=needs, connections=IO_CONNECTIONS if io else None,
+                    timeout_s=IO_TIMEOUT_S if io else None, min_primer_s=IO_PRIMER_S if io else 0)
 
 
 SCENARIOS: Dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("json", "/json", "application/json", b'{"message": "Hello, World!"}', is_json=True),
+        Scenario("json", "/json", "application/json", b'{"message": "Hello, World!"}', is_json=True,
+                 check="json"),
         Scenario("plaintext", "/plaintext", "text/plain", HELLO.encode()),
+        _json("agents", "/agents", agents_json(), check="json-rows", needs=("database",)),
+        _json("agents_with_pool", "/agents_with_pool", agents_json(), check="json-rows", needs=("database",)),
+        Scenario("template", "/template", "text/html", b"", check="agents-html", needs=("database",)),
+        _json("sleep", "/sleep?ms={}".format(UPSTREAM_DELAY_MS), {"slept_ms": UPSTREAM_DELAY_MS}, io=True),
+        _json("db_sleep", "/db_sleep?s=1", {"db_slept_s": 1}, needs=("database",), io=True),
+        _json("upstream", "/upstream", {"upstream": {"upstream": "ok", "delay_ms": UPSTREAM_DELAY_MS}},
+              needs=("upstream",), io=True),
+        _json("upstream_fanout", "/upstream_fanout", {"calls": FANOUT_CALLS, "ok": FANOUT_CALLS},
+              needs=("upstream",), io=True),
     )
 }
 
+# Names that stand for several scenarios on the command line.
+GROUPS: Dict[str, Tuple[str, ...]] = {
+    "hello": ("json", "plaintext"),
+    "db": ("agents", "agents_with_pool", "template", "db_sleep"),
+    "io": ("sleep", "db_sleep", "upstream", "upstream_fanout"),
+    "all": tuple(SCENARIOS),
+}
+DEFAULT_SCENARIOS = "hello"
 
-def select_scenarios(names: Iterable[str]) -> List[Scenario]:
-    """Scenarios by name, in the order given; a ValueError names the valid ones."""
-    chosen = []
-    for name in names:
-        name = name.strip()
-        if name not in SCENARIOS:
-            raise ValueError("unknown scenario {!r}; choose from: {}".format(
-                name, ", ".join(SCENARIOS)))
-        chosen.append(SCENARIOS[name])
+
+def select_scenarios(names: Iterable[str], supported: Optional[Sequence[str]] = None) -> List[Scenario]:
+    """Scenarios by name or group, in the order given; a ValueError names the valid ones.
+
+    A group keeps only what the app supports; a scenario named outright that the
+    app does not serve is an error, so nobody benchmarks an endpoint that 404s.
+    """
+    chosen: List[str] = []
+    for name in (n.strip() for n in names):
+        if name in GROUPS:
+            chosen += [s for s in GROUPS[name] if supported is None or s in supported]
+        elif name in SCENARIOS:
+            if supported is not None and name not in supported:
+                raise ValueError("this app does not serve scenario {!r}; it serves: {}".format(
+                    name, ", ".join(supported)))
+            chosen.append(name)
+        else:
+            raise ValueError("unknown scenario {!r}; choose from: {} (or a group: {})".format(
+                name, ", ".join(SCENARIOS), ", ".join(GROUPS)))
     if not chosen:
-        raise ValueError("no scenario given; choose from: {}".format(", ".join(SCENARIOS)))
-    return chosen
+        raise ValueError("no scenario to run; this app serves: {}".format(
+            ", ".join(supported if supported is not None else SCENARIOS)))
+    return [SCENARIOS[name] for name in dict.fromkeys(chosen)]
+
+
+def services_needed(scenarios: Iterable[Scenario]) -> Tuple[str, ...]:
+    return tuple(sorted({need for scenario in scenarios for need in scenario.needs}))

@@ -96,16 +96,21 @@ def signals_deferred() -> Iterator[None]:
                 os.kill(os.getpid(), received[0])
 
 
-def stop_group(process: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """SIGTERM the process group, wait for every member, then SIGKILL what is left."""
+def stop_group(process: subprocess.Popen, grace_s: float = 10.0,
+               stop_signal: int = signal.SIGTERM) -> None:
+    """SIGTERM the process group, wait for every member, then SIGKILL what is left.
+
+    stop_signal exists for servers whose SIGTERM is not "stop now" (PostgreSQL's
+    is a smart shutdown that waits for clients; SIGINT is its fast shutdown).
+    """
     with signals_deferred():
-        _stop_group(process, grace_s)
+        _stop_group(process, grace_s, stop_signal)
 
 
-def _stop_group(process: subprocess.Popen, grace_s: float) -> None:
+def _stop_group(process: subprocess.Popen, grace_s: float, stop_signal: int = signal.SIGTERM) -> None:
     pgid = process.pid  # start_new_session makes the child its group's leader
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, stop_signal)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         process.poll()  # reap the leader so its pid does not linger as a zombie
@@ -118,26 +123,30 @@ def _stop_group(process: subprocess.Popen, grace_s: float) -> None:
 
 
 def spawn(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
-          cwd: Optional[Path] = None) -> subprocess.Popen:
+          cwd: Optional[Path] = None,
+          preexec_fn: Optional[Callable[[], None]] = None) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(str(log_path), "ab") as log:
         return subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=dict(env) if env else None,
-                                cwd=str(cwd) if cwd else None, start_new_session=True)
+                                cwd=str(cwd) if cwd else None, start_new_session=True,
+                                preexec_fn=preexec_fn)
 
 
 @contextlib.contextmanager
 def started(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
-            cwd: Optional[Path] = None, grace_s: float = 10.0) -> Iterator[subprocess.Popen]:
+            cwd: Optional[Path] = None, grace_s: float = 10.0,
+            stop_signal: int = signal.SIGTERM,
+            preexec_fn: Optional[Callable[[], None]] = None) -> Iterator[subprocess.Popen]:
     """A child in its own process group, stopped with its whole group however the block ends."""
     process = None
     try:
         with signals_deferred():  # an interrupt right after fork must not lose the child
-            process = spawn(argv, log_path, env=env, cwd=cwd)
+            process = spawn(argv, log_path, env=env, cwd=cwd, preexec_fn=preexec_fn)
         yield process
     finally:
         if process is not None:
-            stop_group(process, grace_s)
+            stop_group(process, grace_s, stop_signal)
 
 
 def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
@@ -156,31 +165,66 @@ def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
     return log_path.read_text(encoding="utf-8", errors="replace")
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket: how nginx reaches a server bound to a path."""
+
+    def __init__(self, socket_path: str, timeout: float = 2.0):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
 @dataclass
 class HttpService:
-    """A long-running server answering HTTP on 127.0.0.1:port."""
+    """A long-running server answering HTTP on 127.0.0.1:port, or on a unix socket.
+
+    With protocol "uwsgi" the server speaks uWSGI's binary protocol, so readiness
+    is a socket connect; whoever fronts it (nginx) checks the HTTP answer.
+    """
     name: str
     argv: List[str]
-    port: int
+    port: Optional[int]
     log_path: Path
     ready_path: str = "/"
     env: Dict[str, str] = field(default_factory=dict)
     cwd: Optional[Path] = None
     boot_timeout_s: float = 30.0
     process: Optional[subprocess.Popen] = None
+    socket_path: Optional[str] = None
+    protocol: str = "http"
 
     @property
     def base_url(self) -> str:
+        if self.socket_path:
+            return "unix:" + self.socket_path
         return "http://127.0.0.1:{}".format(self.port)
 
     def _fail(self, what: str) -> ServiceError:
         return ServiceError("{} {}\n  command: {}\n  last lines of {}:\n{}".format(
             self.name, what, " ".join(self.argv), self.log_path, log_tail(self.log_path)))
 
+    def _accepts(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(2)
+                probe.connect(self.socket_path)
+            return True
+        except OSError:
+            return False
+
     def _answers_http(self) -> bool:
         # Readiness means what the load will hit answers: a TCP accept alone can
         # come from a master process whose workers are still importing the app.
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        if self.protocol != "http":
+            return self._accepts()
+        if self.socket_path:
+            connection: http.client.HTTPConnection = UnixHTTPConnection(self.socket_path)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
             connection.request("GET", self.ready_path)
             connection.getresponse().read()

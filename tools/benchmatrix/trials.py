@@ -28,8 +28,12 @@ def _error_dict(result: Union[WrkResult, FixedRateResult]) -> Dict[str, int]:
 
 
 def closed_loop_trial(result: WrkResult) -> Dict[str, Any]:
+    # Little's law: requests completing per second x mean time each took = requests in flight,
+    # i.e. the concurrency the server really sustained (below wrk's connections when they queued).
+    in_flight = result.rps * result.latency.avg_ms / 1000.0
     return {"rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
-            "latency_ms": _latency_dict(result.latency), "errors": _error_dict(result)}
+            "latency_ms": _latency_dict(result.latency), "errors": _error_dict(result),
+            "in_flight": round(in_flight, 2)}
 
 
 def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
@@ -69,6 +73,7 @@ def summarize(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         "errors": errors,
         "spread": {"rps": rps, "latency_ms": {p: s for p, s in latency_spread.items() if s}},
         "achieved_rate": (spread([t.get("achieved_rate") for t in trials]) or {}).get("median"),
+        "in_flight": (spread([t.get("in_flight") for t in trials]) or {}).get("median"),
         # The curve of the trial whose p99 is the median one: a real curve, not a blend.
         "spectrum": median_trial(trials).get("spectrum") or [],
     }

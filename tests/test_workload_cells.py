@@ -1,0 +1,61 @@
+"""Database and upstream cells end to end: embedded PostgreSQL, the stub, the cooperative check."""
+
+from __future__ import annotations
+
+import glob
+import pytest
+
+
+def cluster_dirs():
+    return set(glob.glob("/tmp/benchmatrix-pg-*"))
+
+
+@pytest.fixture
+def no_leftovers():
+    # Processes are covered by the harness fixture: PostgreSQL inherits the test's environment tag.
+    before = cluster_dirs()
+    yield
+    assert cluster_dirs() <= before, "a cluster directory was left behind"
+
+
+def test_a_sync_worker_serializes_slow_io_and_the_check_says_so(harness, no_leftovers):
+    result = harness.bench("gunicorn", "django", "--scenarios", "agents,template", "--workers", "1",
+                           "--coop-check", "on", "--coop-requests", "3")
+    assert result.returncode == 0, result.stdout
+    records = harness.records()
+    assert [r["scenario"] for r in records] == ["agents", "template"]
+    for record in records:
+        assert record["rps"] > 0 and record["status"] != "failed", record["flags"]
+        database = record["meta"]["database"]
+        assert database["embedded"] and database["version"] and database["settings"]["max_connections"]
+        checks = {c["scenario"]: c for c in record["meta"]["coop_check"]}
+        # one sync worker holds one request at a time: 3 one-second waits take about 3 s
+        for name in ("db_sleep", "upstream"):
+            assert checks[name]["verdict"] == "serialized" and checks[name]["wall_s"] >= 2.5, checks[name]
+
+
+def test_an_asyncio_stack_overlaps_the_same_waits(harness, no_leftovers):
+    result = harness.bench("gunicorn-aiohttp", "aiohttp", "--scenarios", "agents_with_pool", "--workers", "1",
+                           "--coop-check", "on", "--coop-requests", "5")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    checks = {c["scenario"]: c for c in record["meta"]["coop_check"]}
+    for name in ("db_sleep", "upstream"):
+        assert checks[name]["verdict"] == "overlapped" and checks[name]["wall_s"] < 1.5, checks[name]
+    row = [line for line in (harness.results_dir / "results.md").read_text().splitlines() if "agents_with_pool" in line]
+    assert row, "the record has no markdown row"
+
+
+def test_a_database_url_that_does_not_connect_is_a_clear_error(harness, no_leftovers):
+    result = harness.bench("gunicorn", "flask", "--scenarios", "agents",
+                           BENCH_DATABASE_URL="postgresql://nobody:secret@127.0.0.1:1/nowhere")
+    assert result.returncode == 2
+    assert "cannot connect to PostgreSQL" in result.stdout and "BENCH_DATABASE_URL" in result.stdout
+    assert "secret" not in result.stdout  # the password is masked
+    assert harness.records() == []
+
+
+def test_an_app_without_database_endpoints_refuses_them_by_name(harness):
+    result = harness.bench("gunicorn", "raw", "--scenarios", "agents")
+    assert result.returncode == 2
+    assert "does not serve scenario 'agents'" in result.stdout
