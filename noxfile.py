@@ -61,9 +61,11 @@ def run_smoke(session):
     started = time.monotonic()
     # A nested nox gives each cell its own virtualenv exactly as `nox -s bench(...)` would, and
     # its --report says which sessions passed; failures are tabulated, not raised, so all run.
+    # On Ctrl-C nox kills its child 0.5 s later unless told to wait: the nested nox needs the
+    # harness's own stop time (see run_bench) or the cell's server would outlive it.
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--report", str(out / "nox-report.json"),
                 "-s", *families, *nox_args, "--", *smoke_table.BENCH_OPTIONS, "--results-dir", str(out),
-                success_codes=[0, 1], external=True)
+                success_codes=[0, 1], external=True, interrupt_timeout=120, terminate_timeout=60)
     table, passed = smoke_table.summarize(out / "nox-report.json", out, time.monotonic() - started)
     (out / "smoke.md").write_text(table, encoding="utf-8")
     print(table)

@@ -252,3 +252,23 @@ def test_a_load_generator_starved_of_cpu_is_flagged(harness):
     (record,) = harness.records()
     assert "load-generator-saturated" in [f["code"] for f in record["flags"]], result.stdout
     assert record["trials"][0]["resources"]["load_generator_wait_s"] > 0
+
+
+def test_a_harness_killed_outright_takes_its_services_with_it(harness):
+    # SIGKILL leaves the harness no chance to clean up: the kernel's parent-death signal must.
+    process = harness.popen("run", "--server", "gunicorn+nginx-unix", "--app", "flask", "--duration", "3s",
+                            "--warmup", "0", "--primer", "0", "--trials", "1", "--scenarios", "json",
+                            "--results-dir", str(harness.results_dir))
+    try:
+        for line in process.stdout:
+            if "trial 1/" in line:
+                break
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    deadline = time.monotonic() + 15  # the services go at once; wrk ends with its own 3 s duration
+    while harness.strays() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert harness.strays() == []

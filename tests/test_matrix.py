@@ -53,6 +53,7 @@ def test_django_is_wsgi_under_wsgi_servers_and_asgi_under_asgi_servers():
     ("gunicorn", "aiohttp", "3.12", "interface"),
     ("aiohttp", "django", "3.12", "interface"),
     ("api-hour", "flask", "3.9", "interface"),
+    ("gunicorn-gevent-psycogreen", "raw", "3.12", "psycogreen"),
 ])
 def test_measured_incompatibilities_are_dropped_with_their_reason(server, app, python, reason):
     cell = Cell(python, MATRIX.servers[server], MATRIX.apps[app])

@@ -60,6 +60,9 @@ class App:
     requirements: Tuple[str, ...]
     scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/scenarios.py); () = all
 
+    def uses(self, package: str) -> bool:
+        return any(package_name(spec) == package for spec in self.requirements)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -112,6 +115,8 @@ RULES: Tuple[Rule, ...] = (
          lambda cell: cell.server.uses("meinheld") and _py(cell) > (3, 9)),
     Rule("api-hour 0.8.2 passes loop= to asyncio calls that Python 3.10 removed",
          lambda cell: cell.server.uses("api-hour") and _py(cell) > (3, 9)),
+    Rule("psycogreen patches psycopg2, which this app does not use (measured: the worker fails to boot)",
+         lambda cell: cell.server.uses("psycogreen") and not cell.app.uses("psycopg2-binary")),
     Rule("the uwsgi protocol is spoken by uWSGI only",
          lambda cell: cell.server.front is not None and cell.server.front.protocol == "uwsgi"
          and cell.server.recipe != "uwsgi"),

@@ -197,6 +197,6 @@ class NginxFront:
         self.write_config()
         self.check_config()
         # The error log doubles as the capture of nginx's stdout/stderr: both append.
-        with started(self.argv(), self.error_log) as self.process:
+        with started(self.argv(), self.error_log, long_running=True) as self.process:
             self.wait_ready()
             yield self

@@ -358,7 +358,8 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
         # The signal reaches the postmaster only: it gives each child a session of its
         # own, and itself ends them all before it exits.
         with started(argv, log_path, env=options["env"], cwd=cluster_dir, grace_s=15.0,
-                     stop_signal=signal.SIGINT, preexec_fn=options.get("preexec_fn")) as process:
+                     stop_signal=signal.SIGINT, preexec_fn=options.get("preexec_fn"),
+                     long_running=True) as process:
             try:
                 _wait_ready(process, bin_dir, port, log_path, boot_timeout_s)
                 yield _Cluster(bin_dir, cluster_dir, port, process.pid)

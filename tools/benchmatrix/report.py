@@ -16,16 +16,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from tabulate import tabulate
 
 from tools.benchmatrix.matrix import CONSTRAINTS_DIR
-from tools.benchmatrix.records import (CELL_KEY_FIELDS, error_summary, format_number, newest_by,
-                                       resource_cells, rps_label,
-                                       status_label, trial_count)
+from tools.benchmatrix.records import (CELL_KEY_FIELDS, coop_summary, error_summary, format_number,
+                                       newest_by, resource_cells, rps_label, status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
 TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
-                 "p50 ms", "p99 ms", "errors", "server CPU s", "server RSS MB", "wrk CPU s", "status",
-                 "date")
+                 "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "server RSS MB", "wrk CPU s",
+                 "coop check", "status", "date")
 
 
 def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -126,8 +125,8 @@ def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> s
     rows = [[r["python"], r["app"], r["server"], topology(r), r["workers"], r["connections"],
              "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
-             error_summary(r.get("errors") or {}), *resource_cells(r), marked_status(r, newest),
-             r["recorded_at"][:10]]
+             error_summary(r.get("errors") or {}), format_number(r.get("in_flight")), *resource_cells(r),
+             coop_summary(r), marked_status(r, newest), r["recorded_at"][:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
     return "### Scenario `{}`\n\n{}\n".format(scenario, table)

@@ -9,6 +9,7 @@ group, a grace period, then SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import os
 import signal
@@ -122,10 +123,37 @@ def _stop_group(process: subprocess.Popen, grace_s: float, stop_signal: int = si
     process.wait()
 
 
+def _find_prctl() -> Optional[Callable[..., int]]:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child must not dlopen
+    except (OSError, AttributeError):
+        return None  # not Linux: services then stop only when the harness stops them
+
+
+_PRCTL = _find_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent(signum: int, then: Optional[Callable[[], None]]) -> Callable[[], None]:
+    """A preexec function: run `then` (e.g. dropping privileges), then ask the kernel for `signum`
+    when the harness dies. A harness killed with SIGKILL cannot stop its services itself; without
+    this they would outlive it in their own sessions, holding ports and CPUs. Set after `then`
+    because a change of credentials clears it."""
+    def preexec() -> None:
+        if then is not None:
+            then()
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    return preexec
+
+
 def spawn(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
-          cwd: Optional[Path] = None,
-          preexec_fn: Optional[Callable[[], None]] = None) -> subprocess.Popen:
+          cwd: Optional[Path] = None, preexec_fn: Optional[Callable[[], None]] = None,
+          death_signal: Optional[int] = None) -> subprocess.Popen:
+    """Start argv in a new session; with death_signal, it also gets that signal if the harness dies."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if death_signal is not None:
+        preexec_fn = _dies_with_parent(death_signal, preexec_fn)
     with open(str(log_path), "ab") as log:
         return subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=dict(env) if env else None,
@@ -137,12 +165,19 @@ def spawn(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] 
 def started(argv: Sequence[str], log_path: Path, env: Optional[Mapping[str, str]] = None,
             cwd: Optional[Path] = None, grace_s: float = 10.0,
             stop_signal: int = signal.SIGTERM,
-            preexec_fn: Optional[Callable[[], None]] = None) -> Iterator[subprocess.Popen]:
-    """A child in its own process group, stopped with its whole group however the block ends."""
+            preexec_fn: Optional[Callable[[], None]] = None,
+            long_running: bool = False) -> Iterator[subprocess.Popen]:
+    """A child in its own process group, stopped with its whole group however the block ends.
+
+    long_running services also get stop_signal from the kernel if the harness dies
+    (not short commands such as wrk, which may start while sampler threads run, and
+    a preexec function is only safe in a process without other threads).
+    """
     process = None
     try:
         with signals_deferred():  # an interrupt right after fork must not lose the child
-            process = spawn(argv, log_path, env=env, cwd=cwd, preexec_fn=preexec_fn)
+            process = spawn(argv, log_path, env=env, cwd=cwd, preexec_fn=preexec_fn,
+                            death_signal=stop_signal if long_running else None)
         yield process
     finally:
         if process is not None:
@@ -249,6 +284,6 @@ class HttpService:
     def running(self) -> Iterator["HttpService"]:
         env = dict(os.environ)
         env.update(self.env)
-        with started(self.argv, self.log_path, env=env, cwd=self.cwd) as self.process:
+        with started(self.argv, self.log_path, env=env, cwd=self.cwd, long_running=True) as self.process:
             self.wait_ready()
             yield self

@@ -27,11 +27,13 @@ def _records(results_file: Path) -> List[Dict[str, Any]]:
     return [json.loads(line) for line in results_file.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _cell_of(session_name: str) -> Tuple[str, str, str]:
-    """("bench-3.9", "meinheld", "django") from "bench-3.9(server='meinheld', app='django')"."""
-    family = session_name.split("(")[0]
-    match = _ID.search(session_name)
-    return (family, match.group("server"), match.group("app")) if match else (family, "?", "?")
+def _cell_of(session: Dict[str, Any]) -> Tuple[str, str, str]:
+    """("bench-3.9", "meinheld", "django") from one session of nox's --report."""
+    args = session.get("args") or {}
+    if "server" in args and "app" in args:
+        return session["name"], args["server"], args["app"]
+    match = _ID.search(" ".join(session.get("signatures") or []))
+    return (session["name"], match.group("server"), match.group("app")) if match else (session["name"], "?", "?")
 
 
 def smoke_rows(report: Dict[str, Any], records: Iterable[Dict[str, Any]]) -> List[List[str]]:
@@ -40,7 +42,7 @@ def smoke_rows(report: Dict[str, Any], records: Iterable[Dict[str, Any]]) -> Lis
         by_cell.setdefault((record["server"], record["app"]), []).append(record)
     rows = []
     for session in report.get("sessions", []):
-        family, server, app = _cell_of(session["name"])
+        family, server, app = _cell_of(session)
         # "bench-3.9" pins the Python; plain "bench" ran the pair's default one.
         python = family[len("bench-"):] if family.startswith("bench-") else None
         cell_records = [r for r in by_cell.get((server, app), []) if python in (None, r["python"])]
@@ -49,7 +51,7 @@ def smoke_rows(report: Dict[str, Any], records: Iterable[Dict[str, Any]]) -> Lis
         rates = ["{} {:.0f}".format(r["scenario"], r["rps"]) for r in cell_records if r.get("rps")]
         notes = sorted({f["code"] for r in cell_records for f in r.get("flags", [])})
         if not passed and not notes:
-            notes = [session.get("reason") or session["result"]]
+            notes = [session.get("reason") or "the harness failed before any measurement (see its output)"]
         rows.append([server, app, "/".join(pythons), "pass" if passed else "FAIL",
                      ", ".join(rates) or "-", "{:.1f}".format(session.get("duration") or 0.0),
                      ", ".join(notes) or "-"])
