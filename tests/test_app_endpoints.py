@@ -86,9 +86,9 @@ def get_json(service: HttpService, path: str, status: int = 200):
 
 
 def test_the_sync_apps_run_the_harness_query():
-    from apps import sync_workloads
+    from apps import workloads
 
-    assert sync_workloads.AGENTS_QUERY == AGENTS_QUERY
+    assert workloads.AGENTS_QUERY == AGENTS_QUERY
 
 
 @pytest.mark.parametrize("path", ["/agents", "/agents_with_pool"])

@@ -15,6 +15,7 @@ from typing import Iterator, List
 
 import pytest
 
+from tools.benchmatrix import resources
 from tools.benchmatrix.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
 from tools.benchmatrix.services import ServiceError, free_port, started
 
@@ -71,17 +72,7 @@ def get(front: NginxFront, path: str) -> dict:
 
 
 def group_members(pgid: int) -> List[int]:
-    """Live (non-zombie) processes in a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
+    return sorted(resources.group_members(pgid))
 
 
 # --- render_config: pure ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ awaits what comes back. apps/api_hour builds its servers from create_app too.
 The database and upstream endpoints do the same work as the Flask and Django apps
 with asyncio clients (asyncpg, aiohttp's ClientSession) and send the same bodies:
 query parameters, the agents query and the settings' names come from
-apps.sync_workloads, and JSON is compacted the way Flask and Django do it.
+apps.workloads, and JSON is compacted the way Flask and Django do it.
 Settings are read when the worker starts (the pool) or at first use, so cells
 without database or upstream scenarios run /json and /plaintext with none set.
 """
@@ -29,13 +29,13 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from apps.sync_workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE,
+from apps.workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE,
                                  UPSTREAM_TIMEOUT_S, UPSTREAM_URL, BadParameter, milliseconds, seconds,
                                  setting)
 
 JSON_BODY = b'{"message": "Hello, World!"}'
 TEXT_BODY = b"Hello, World!"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # Jinja2, shared with the Flask app
 
 
 def json_response(value, status=200):

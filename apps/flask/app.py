@@ -1,12 +1,14 @@
 """Flask app serving the benchmark endpoints (see tools/benchmatrix/scenarios.py)."""
 
 import time
+from pathlib import Path
 
 from flask import Flask, Response, jsonify, render_template, request
 
-from apps import sync_workloads as workloads
+from apps import workloads
 
-app = Flask(__name__)
+# The Jinja2 template is shared with the aiohttp app (aiohttp-jinja2), so both render the same bytes.
+app = Flask(__name__, template_folder=str(Path(__file__).resolve().parents[1] / "templates"))
 # Flask compacts JSON outside debug mode and would sort keys; unsorted keeps the
 # query's column order, so /agents matches the Django app's body but for Flask's final newline.
 app.json.sort_keys = False

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
+from tools.benchmatrix.resources import live_process_stats
 from tools.benchmatrix.services import ServiceError, free_port, log_tail, signals_deferred, started
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -294,16 +295,7 @@ def _wait_ready(process: subprocess.Popen, bin_dir: Path, port: int, log_path: P
 
 def _children(pid: int) -> Dict[int, str]:
     """pid -> start time of each live child of pid (the start time tells a reused pid apart)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found[int(entry.name)] = fields[19]
-    return found
+    return {child: fields[19] for child, fields in live_process_stats() if int(fields[1]) == pid}
 
 
 def _kill_survivors(children: Dict[int, str]) -> None:

@@ -13,15 +13,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
-def group_members(pgid: int) -> Dict[int, Tuple[float, int]]:
-    """pid -> (CPU seconds so far, resident bytes) for every live process of the group."""
-    members = {}
+def live_process_stats() -> Iterator[Tuple[int, List[str]]]:
+    """(pid, the /proc/<pid>/stat fields after the command name) for every live, non-zombie process.
+
+    Fields: state is [0], ppid [1], pgrp [2], utime [11], stime [12], starttime [19], rss [21].
+    """
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -29,11 +31,14 @@ def group_members(pgid: int) -> Dict[int, Tuple[float, int]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the process ended while we looked
-        # Fields after the command name: state is [0], pgrp [2], utime [11], stime [12], rss [21].
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            cpu_s = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            members[int(entry.name)] = (cpu_s, int(fields[21]) * PAGE_BYTES)
-    return members
+        if fields[0] != "Z":
+            yield int(entry.name), fields
+
+
+def group_members(pgid: int) -> Dict[int, Tuple[float, int]]:
+    """pid -> (CPU seconds so far, resident bytes) for every live process of the group."""
+    return {pid: ((int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(fields[21]) * PAGE_BYTES)
+            for pid, fields in live_process_stats() if int(fields[2]) == pgid}
 
 
 @dataclass

@@ -5,7 +5,7 @@ import time
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from apps import sync_workloads as workloads
+from apps import workloads
 
 # Compact like Flask's JSON, so both apps send the same payload (Flask adds a final newline).
 COMPACT = {"separators": (",", ":")}

@@ -1,7 +1,8 @@
-"""The real-workload endpoints of the synchronous apps, without the web framework.
+"""The real-workload endpoints without the web framework: settings, parameters, the query.
 
-Flask and Django both call this module for the database, upstream and query
-parameters, so both do the same work and return the same bodies. Settings are
+Flask and Django call its synchronous database and upstream functions; the
+aiohttp app shares its settings, query and parameter parsing. So every app does
+the same work and returns the same bodies and errors. Settings are
 read at first use: cells without database or upstream scenarios set none of them.
 psycopg2 and requests are imported at first use too, so /json and /plaintext run
 without them installed and hello-world workers load nothing they do not need.
