@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import http.client
 import os
 import secrets
 import shutil
@@ -221,6 +222,31 @@ class CellRun:
     def _load_prefix(self) -> List[str]:
         return self.pinning.load_prefix() if self.pinning else []
 
+    def _settle(self, scenario: Scenario) -> float:
+        """Wait until the server has worked off requests an earlier wrk run left queued; seconds waited.
+
+        wrk stops with requests in flight, and a server that serializes 1 s waits still
+        owes them (measured: one sync worker started each 10 s trial with 10 s of stale
+        /db_sleep work and completed none). A cheap request only returns once that queue
+        is gone, so each run starts on an idle server.
+        """
+        if not scenario.io_bound:
+            return 0.0
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self._settings(scenario).timeout_s)
+        try:
+            connection.request("GET", SCENARIOS["json"].path if self._serves(["json"]) else scenario.path)
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            pass  # the measured run will say what is wrong
+        finally:
+            connection.close()
+        waited = time.monotonic() - started
+        if waited > 0.5:
+            say("{}: waited {:.1f} s for the server to finish requests left by the previous run".format(
+                scenario.name, waited))
+        return waited
+
     def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int, observer=None):
         settings = self._settings(scenario, duration_s)
         raw = self.raw_dir / "{}.{}.txt".format(scenario.name, phase)
@@ -238,6 +264,7 @@ class CellRun:
             waits.append(RunQueueWait(pid))
             return waits[-1]
 
+        settle_s = self._settle(scenario)
         with GroupSampler(self.server_pgid) as server, ChildrenCpu() as load_generator:
             if load.planned_rate is None:
                 argv, result, raw = self._closed_loop_run(scenario, phase, self.options.duration_s,
@@ -255,7 +282,7 @@ class CellRun:
                           "server_peak_rss_mb": round(server.usage.peak_rss_bytes / 2 ** 20, 1),
                           "load_generator_cpu_s": round(load_generator.cpu_s, 3),
                           "load_generator_wait_s": round(wait_s, 3)},
-            "server_restarted": server.usage.restarted,
+            "server_restarted": server.usage.restarted, "settle_s": round(settle_s, 2),
             "raw_output": os.path.relpath(str(raw), str(self.options.results_dir))})
         flags = assess_responses(result) + assess_load_generator(
             load_generator.cpu_s, wait_s, self.options.duration_s, load.threads)
@@ -266,6 +293,7 @@ class CellRun:
     def _primer_failed(self, scenario: Scenario) -> bool:
         primer_s = max(self.options.primer_s, scenario.min_primer_s)
         say("{}: primer {} s".format(scenario.name, primer_s))
+        self._settle(scenario)
         _, primer, _ = self._closed_loop_run(scenario, "primer", primer_s)
         if primer.successful_requests:
             return False
@@ -296,6 +324,7 @@ class CellRun:
                 return
             if self.options.warmup_s:
                 say("{}: warmup {} s (discarded)".format(scenario.name, self.options.warmup_s))
+                self._settle(scenario)
                 self._closed_loop_run(scenario, "warmup", self.options.warmup_s)
         except (WrkOutputError, ServiceError) as error:
             self._save(self._record(scenario, [make_flag("load-failed", str(error).splitlines()[0])]))
