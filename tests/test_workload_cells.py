@@ -59,3 +59,15 @@ def test_an_app_without_database_endpoints_refuses_them_by_name(harness):
     result = harness.bench("gunicorn", "raw", "--scenarios", "agents")
     assert result.returncode == 2
     assert "does not serve scenario 'agents'" in result.stdout
+
+
+def test_each_run_of_a_serializing_server_starts_on_an_idle_server(harness):
+    # One sync worker, 4 connections, 1 s sleeps: the primer leaves ~4 s of queued requests.
+    # Without waiting them out the 2 s trial would complete nothing and fail.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "sleep", "--workers", "1",
+                           "--duration", "2s", "--connections", "4", "--coop-check", "off")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] != "failed" and record["rps"] > 0, record["flags"]
+    assert record["trials"][0]["settle_s"] > 1.5
+    assert "waited" in result.stdout and "requests left by the previous run" in result.stdout

@@ -103,15 +103,20 @@ def status_label(record: Dict[str, Any]) -> str:
     return record["status"] + (" ({})".format(", ".join(codes)) if codes else "")
 
 
+def rate_text(rps: float) -> str:
+    """Whole req/s for fast endpoints; one decimal below 100, where I/O-bound rates live (0.9 vs 9.0)."""
+    return "{:.0f}".format(rps) if rps >= 100 else "{:.1f}".format(rps)
+
+
 def rps_label(record: Dict[str, Any]) -> str:
     """Median req/s with the range of the trials; `(!)` when flagged, `-` when failed."""
     # A failed run's req/s would be an error rate; it is never shown as throughput.
     if record["status"] == "failed" or record.get("rps") is None:
         return "-"
-    label = "{:.0f}".format(record["rps"])
+    label = rate_text(record["rps"])
     rps_spread = (record.get("spread") or {}).get("rps")
-    if rps_spread and rps_spread["min"] != rps_spread["max"]:
-        label += " ({:.0f}-{:.0f})".format(rps_spread["min"], rps_spread["max"])
+    if rps_spread and rate_text(rps_spread["min"]) != rate_text(rps_spread["max"]):
+        label += " ({}-{})".format(rate_text(rps_spread["min"]), rate_text(rps_spread["max"]))
     return label + (" (!)" if record["status"] == "flagged" else "")
 
 
