@@ -70,7 +70,8 @@ def cpu_model() -> Optional[str]:
 
 def git_state() -> Dict[str, Any]:
     sha = _command_output(["git", "rev-parse", "HEAD"])
-    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    # reports/ is what runs write: the first cell of a matrix run must not mark the next ones dirty.
+    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports"])
     if sha is None or not re.fullmatch(r"[0-9a-f]{40}", sha):  # not a checkout, or no git
         return {"sha": None, "dirty": None}
     return {"sha": sha, "dirty": bool(status)}

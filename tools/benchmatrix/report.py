@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from tools.benchmatrix.matrix import CONSTRAINTS_DIR
 from tools.benchmatrix.records import (CELL_KEY_FIELDS, coop_summary, error_summary, format_number,
-                                       newest_by, resource_cells, rps_label, status_label, trial_count)
+                                       newest_by, rate_text, resource_cells, rps_label, status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
@@ -112,8 +112,8 @@ def render_summary(latest: Sequence[Dict[str, Any]]) -> str:
             lines.append("- `{}`: no clean, current row yet".format(scenario))
         else:
             flagged_faster = [r for r in closed if r["status"] == "flagged" and (r.get("rps") or 0) > best["rps"]]
-            lines.append("- `{}`: {} on {} (Python {}, {}), {:.0f} req/s, p99 {} ms{}".format(
-                scenario, best["app"], best["server"], best["python"], topology(best), best["rps"],
+            lines.append("- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{}".format(
+                scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
                 format_number(best["latency_ms"].get("p99")),
                 "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
                 if flagged_faster else ""))
