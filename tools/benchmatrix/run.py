@@ -46,6 +46,7 @@ from tools.benchmatrix.validity import (assess_load_generator, assess_rate, asse
                                         status_for)
 from tools.benchmatrix.verify import verify_endpoints
 
+POOL_SIZE_PER_WORKER = 10  # /agents_with_pool's connections per worker process: the seeds' concurrency
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2
 
@@ -419,8 +420,9 @@ class CellRun:
             external = os.environ.get("BENCH_DATABASE_URL") or None
             say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
             db = services.enter_context(database(self.raw_dir / "postgres", external_url=external))
-            self.meta["database"] = db.metadata()
+            self.meta["database"] = dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
             env["BENCHMATRIX_DATABASE_URL"] = db.url
+            env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
         if "upstream" in needed:
             from tools.benchmatrix.upstream_stub import upstream_service
             stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS)
