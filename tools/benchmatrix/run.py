@@ -14,39 +14,36 @@ import datetime
 import http.client
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from tools.benchmatrix import coop
+from tools.benchmatrix.cell_services import CellServices, new_socket_dir, server_bind
 from tools.benchmatrix.coop import DEFAULT_REQUESTS
 from tools.benchmatrix.fixed_rate import fixed_rate_threads
 from tools.benchmatrix.load import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
 from tools.benchmatrix.rates import RateChoice
-from tools.benchmatrix.matrix import (REPO_ROOT, Cell, constraints_fingerprint, find_cell, load_matrix,
-                                      package_name, requirements)
+from tools.benchmatrix.matrix import (Cell, constraints_fingerprint, find_cell, load_matrix, package_name,
+                                      requirements)
 from tools.benchmatrix.metadata import collect_run_metadata
 from tools.benchmatrix.parse import WrkOutputError
 from tools.benchmatrix.pinning import resolve_pinning
 from tools.benchmatrix.progress import Progress, planned_cell_seconds
-from tools.benchmatrix.recipes import Bind, LaunchPlan, launch_plan
+from tools.benchmatrix.recipes import LaunchPlan, launch_plan
 from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
 from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, RunQueueWait, machine_busy_share
-from tools.benchmatrix.scenarios import SCENARIOS, UPSTREAM_DELAY_MS, Scenario, services_needed
-from tools.benchmatrix.services import (RUN_MARKER_VARIABLE, HttpService, ServiceError, ensure_port_free,
-                                        free_port, log_tail)
+from tools.benchmatrix.scenarios import SCENARIOS, Scenario, services_needed
+from tools.benchmatrix.services import ServiceError, ensure_port_free, free_port, log_tail
 from tools.benchmatrix.trials import (closed_loop_trial, fixed_rate_trial, resource_summary, summarize,
                                       unstable)
 from tools.benchmatrix.validity import (assess_load_generator, assess_rate, assess_responses, make_flag,
                                         status_for)
 from tools.benchmatrix.verify import verify_endpoints
 
-POOL_SIZE_PER_WORKER = 10  # /agents_with_pool's connections per worker process: the seeds' concurrency
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2
 
@@ -129,9 +126,8 @@ class CellRun:
         self.run_id = new_run_id(cell)
         self.raw_dir = options.results_dir / "raw" / self.run_id
         self.port = options.port or free_port()  # where wrk connects: the server, or nginx in front of it
-        # AF_UNIX paths are limited to 107 bytes, too short for the raw folder; a short temp path it is.
-        self.socket_dir = Path(tempfile.gettempdir()) / "benchmatrix-{}".format(secrets.token_hex(4))
-        self.bind = self._server_bind()
+        self.socket_dir = new_socket_dir()
+        self.bind = server_bind(cell.server.front, self.port, self.socket_dir)
         self.workers = options.workers or load_matrix().worker_count()
         target = options.app_target or cell.target
         self.app_label = cell.app.name if options.app_target is None else options.app_target
@@ -142,7 +138,7 @@ class CellRun:
         self.meta: Dict[str, Any] = {}
         self.statuses: List[str] = []
         self.cell_flags: List[Dict[str, str]] = []
-        self.server_pgid = 0
+        self.services: Optional[CellServices] = None
         self.driver = find_fixed_rate_driver(wrk) if options.rates else None
 
     def _settings(self, scenario: Scenario, duration_s: Optional[int] = None) -> LoadSettings:
@@ -156,15 +152,6 @@ class CellRun:
     def _closed_loop(self, scenario: Scenario) -> LoadPlan:
         settings = self._settings(scenario)
         return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk")
-
-    def _server_bind(self) -> Bind:
-        """Where the app server listens: wrk's port when direct, else where its front reaches it."""
-        front = self.cell.server.front
-        if front is None:
-            return Bind(port=self.port)
-        if front.upstream == "tcp":
-            return Bind(port=free_port(), protocol=front.protocol)
-        return Bind(socket_path=str(self.socket_dir / "app.sock"), protocol=front.protocol)
 
     def _base_meta(self) -> Dict[str, Any]:
         packages = [package_name(spec) for spec in requirements(load_matrix(), self.cell)]
@@ -266,7 +253,7 @@ class CellRun:
             return waits[-1]
 
         settle_s = self._settle(scenario)
-        with GroupSampler(self.server_pgid) as server, ChildrenCpu() as load_generator:
+        with GroupSampler(self.services.server_pgid) as server, ChildrenCpu() as load_generator:
             if load.planned_rate is None:
                 argv, result, raw = self._closed_loop_run(scenario, phase, self.options.duration_s,
                                                           observe_load_generator)
@@ -372,30 +359,6 @@ class CellRun:
                               "(limit {:.0%})".format(busy, self.options.max_busy))]
         return []
 
-    @property
-    def server_log(self) -> Path:
-        return self.raw_dir / "server.log"
-
-    def _start_services(self, services: contextlib.ExitStack) -> None:
-        """The app server, then its front if the cell has one; the stack stops them in reverse."""
-        env = dict(self.plan.env)
-        env[RUN_MARKER_VARIABLE] = self.run_id
-        env.update(self._backing_services(services))
-        if self.bind.is_unix:
-            self.socket_dir.mkdir(mode=0o755)
-            services.callback(shutil.rmtree, str(self.socket_dir), True)
-        service = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.bind.port,
-                              socket_path=self.bind.socket_path, protocol=self.bind.protocol,
-                              log_path=self.server_log, ready_path=self.options.scenarios[0].path,
-                              env=env, cwd=REPO_ROOT, boot_timeout_s=self.options.boot_timeout_s)
-        started = time.monotonic()
-        say("booting on {}".format(self.bind.address()))
-        services.enter_context(service.running())
-        self.server_pgid = service.process.pid
-        say("ready after {:.2f} s".format(time.monotonic() - started))
-        if self.cell.server.front is not None:
-            self.meta["front"] = services.enter_context(self._front_running(env))
-
     def _coop_wanted(self) -> bool:
         if self.options.coop_check == "auto":
             return bool(services_needed(self.options.scenarios)) and self._serves(coop.CHECKED_SCENARIOS)
@@ -405,31 +368,11 @@ class CellRun:
         served = self.cell.app.scenarios
         return not served or all(name in served for name in scenarios)
 
-    def _backing_services(self, services: contextlib.ExitStack) -> Dict[str, str]:
-        """PostgreSQL and the upstream stub, when a scenario or the cooperative check needs them.
-
-        Started before the app server and stopped after it; the app finds them
-        through the environment variables returned here.
-        """
+    def _services_needed(self) -> Set[str]:
         needed = set(services_needed(self.options.scenarios))
         if self._coop_wanted():
             needed.update(services_needed(SCENARIOS[name] for name in coop.CHECKED_SCENARIOS))
-        env = {}
-        if "database" in needed:
-            from tools.benchmatrix.postgres import database
-            external = os.environ.get("BENCH_DATABASE_URL") or None
-            say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
-            db = services.enter_context(database(self.raw_dir / "postgres", external_url=external))
-            self.meta["database"] = dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
-            env["BENCHMATRIX_DATABASE_URL"] = db.url
-            env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
-        if "upstream" in needed:
-            from tools.benchmatrix.upstream_stub import upstream_service
-            stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS)
-            services.enter_context(stub.running())
-            self.meta["upstream"] = {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
-            env["BENCHMATRIX_UPSTREAM_URL"] = stub.base_url + "/"
-        return env
+        return needed
 
     def _coop_check(self) -> None:
         say("cooperative-I/O check: {} concurrent requests each to {}".format(
@@ -439,25 +382,19 @@ class CellRun:
             say("  " + result.label() + " ({} in flight at once)".format(result.in_flight))
         self.meta["coop_check"] = coop.as_metadata(results)
 
-    @contextlib.contextmanager
-    def _front_running(self, env: Dict[str, str]) -> Iterator[Dict[str, Any]]:
-        from tools.benchmatrix.nginx import NginxFront  # only fronted cells need nginx installed
-        upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
-        front = NginxFront(self.cell.server.front.name, self.port, upstream, self.raw_dir / "nginx",
-                           worker_processes=os.cpu_count() or 1, ready_path=self.options.scenarios[0].path,
-                           boot_timeout_s=self.options.boot_timeout_s)
-        say("starting {} on 127.0.0.1:{}".format(self.cell.server.front.name, self.port))
-        with front.running():
-            yield front.conditions()
-
     def execute(self) -> int:
         say("cell: python {} ({}), server {}, app {}; {} workers; results in {}".format(
             self.cell.python, sys.executable, self.cell.server.name, self.app_label, self.plan.workers,
             self.options.results_dir))
         self.meta = self._base_meta()
         self.cell_flags = self._machine_flags()
-        with contextlib.ExitStack() as services:
-            self._start_services(services)
+        self.services = CellServices(
+            name=self.cell.server.name, front=self.cell.server.front, bind=self.bind, port=self.port,
+            socket_dir=self.socket_dir, server_argv=self.server_argv, server_env=self.plan.env,
+            run_id=self.run_id, raw_dir=self.raw_dir, ready_path=self.options.scenarios[0].path,
+            boot_timeout_s=self.options.boot_timeout_s, say=say, meta=self.meta)
+        with contextlib.ExitStack() as stack:
+            self.services.start(stack, self._services_needed())
             say("verifying {} endpoint(s){}".format(
                 len(self.options.scenarios), " through " + self.cell.server.front.name if self.cell.server.front else ""))
             problems = {p.scenario: p for p in verify_endpoints(self.port, self.options.scenarios)}
@@ -467,7 +404,7 @@ class CellRun:
                     reason = problem.message if problem else "another endpoint of this cell failed verification"
                     self._save(self._record(scenario, [make_flag("verification-failed", reason)]))
                 say("verification failed; server log tail ({}):\n{}".format(
-                    self.server_log, log_tail(self.server_log, 15)))
+                    self.services.server_log, log_tail(self.services.server_log, 15)))
                 return 1
             if self._coop_wanted():
                 self._coop_check()
