@@ -70,4 +70,5 @@ def test_each_run_of_a_serializing_server_starts_on_an_idle_server(harness):
     (record,) = harness.records()
     assert record["status"] != "failed" and record["rps"] > 0, record["flags"]
     assert record["trials"][0]["settle_s"] > 1.5
+    assert record["meta"]["phases_s"]["primer"] == 3  # the I/O profile's primer, as run, not the 1 s asked
     assert "waited" in result.stdout and "requests left by the previous run" in result.stdout

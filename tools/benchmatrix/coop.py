@@ -87,7 +87,3 @@ def check(port: int, scenarios: Sequence[str] = CHECKED_SCENARIOS,
 def as_metadata(results: Sequence[CoopResult]) -> List[Dict[str, Any]]:
     return [asdict(result) for result in results]
 
-
-def summary_label(results: Sequence[Dict[str, Any]]) -> str:
-    """One line for a table cell, e.g. "db_sleep: 10 in 1.02 s, overlapped; upstream: ..."."""
-    return "; ".join(CoopResult(**result).label() for result in results) or "-"

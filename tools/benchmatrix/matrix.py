@@ -49,7 +49,7 @@ class Server:
         return self.name.split("+")[0]
 
     def uses(self, package: str) -> bool:
-        return any(package_name(spec) == package for spec in self.requirements)
+        return requires(self.requirements, package)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ class App:
     scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/scenarios.py); () = all
 
     def uses(self, package: str) -> bool:
-        return any(package_name(spec) == package for spec in self.requirements)
+        return requires(self.requirements, package)
+
+    def serves(self, scenarios: Iterable[str]) -> bool:
+        return not self.scenarios or all(name in self.scenarios for name in scenarios)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,11 @@ def requirements(matrix: Matrix, cell: Cell) -> List[str]:
     """Requirement specifiers the cell's virtualenv needs, harness included."""
     specs = list(matrix.harness_requirements) + list(cell.server.requirements) + list(cell.app.requirements)
     return list(dict.fromkeys(specs))
+
+
+def requires(specs: Iterable[str], package: str) -> bool:
+    """Whether any of the pip specifiers installs `package`."""
+    return any(package_name(spec) == package for spec in specs)
 
 
 def package_name(spec: str) -> str:

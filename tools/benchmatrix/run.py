@@ -164,7 +164,6 @@ class CellRun:
                           "async_cores": self.plan.async_cores or None,
                           "listens_on": self.bind.address(), "protocol": self.bind.protocol}
         meta["front"] = None  # filled in when nginx starts
-        meta["phases_s"] = {"primer": self.options.primer_s, "warmup": self.options.warmup_s}
         meta["constraints"] = constraints_fingerprint(self.cell.python, self.cell.server.lock)
         if self.driver:
             meta["load_tool"]["fixed_rate_driver"] = {"name": self.driver.name, "binary": self.driver.binary}
@@ -178,7 +177,9 @@ class CellRun:
             "rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
             "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
             "achieved_rate": None, "spectrum": []}
-        meta = dict(self.meta, load_command=load_argv, load_driver=load.driver)
+        # Per record: an I/O-bound scenario lengthens the primer (scenarios.IO_PRIMER_S).
+        phases = {"primer": self._primer_s(scenario), "warmup": self.options.warmup_s}
+        meta = dict(self.meta, load_command=load_argv, load_driver=load.driver, phases_s=phases)
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=self.cell.python, app=self.app_label,
             server=self.cell.server.name, scenario=scenario.name, mode=load.mode,
@@ -223,7 +224,7 @@ class CellRun:
         started = time.monotonic()
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self._settings(scenario).timeout_s)
         try:
-            connection.request("GET", SCENARIOS["json"].path if self._serves(["json"]) else scenario.path)
+            connection.request("GET", SCENARIOS["json"].path if self.cell.app.serves(["json"]) else scenario.path)
             connection.getresponse().read()
         except (OSError, http.client.HTTPException):
             pass  # the measured run will say what is wrong
@@ -278,8 +279,11 @@ class CellRun:
             flags += assess_rate(result)
         return argv, trial, flags
 
+    def _primer_s(self, scenario: Scenario) -> int:
+        return max(self.options.primer_s, scenario.min_primer_s) if self.options.primer_s else 0
+
     def _primer_failed(self, scenario: Scenario) -> bool:
-        primer_s = max(self.options.primer_s, scenario.min_primer_s)
+        primer_s = self._primer_s(scenario)
         say("{}: primer {} s".format(scenario.name, primer_s))
         self._settle(scenario)
         _, primer, _ = self._closed_loop_run(scenario, "primer", primer_s)
@@ -361,12 +365,8 @@ class CellRun:
 
     def _coop_wanted(self) -> bool:
         if self.options.coop_check == "auto":
-            return bool(services_needed(self.options.scenarios)) and self._serves(coop.CHECKED_SCENARIOS)
+            return bool(services_needed(self.options.scenarios)) and self.cell.app.serves(coop.CHECKED_SCENARIOS)
         return self.options.coop_check == "on"
-
-    def _serves(self, scenarios: Sequence[str]) -> bool:
-        served = self.cell.app.scenarios
-        return not served or all(name in served for name in scenarios)
 
     def _services_needed(self) -> Set[str]:
         needed = set(services_needed(self.options.scenarios))
@@ -428,7 +428,7 @@ def start_progress(options: RunOptions) -> None:
 def run_cell(options: RunOptions) -> int:
     matrix = load_matrix()
     cell = find_cell(matrix, current_python(), options.server, options.app)  # ValueError: user error
-    if options.coop_check == "on" and cell.app.scenarios and not set(coop.CHECKED_SCENARIOS) <= set(cell.app.scenarios):
+    if options.coop_check == "on" and not cell.app.serves(coop.CHECKED_SCENARIOS):
         raise ValueError("--coop-check on: app {!r} does not serve {}".format(
             cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))
     start_progress(options)
