@@ -3,7 +3,7 @@
 `bench(server='S', app='A')` runs a cell on the newest Python it supports;
 `bench-3.X(server='S', app='A')` pins the interpreter, and `bench-3.X` alone runs
 every cell of that Python. Interpreters are found on disk (PATH past pyenv
-shims, pyenv and uv version folders; see tools/benchmatrix/interpreters.py), so
+shims, pyenv and uv version folders; see tools/benchmatrix/matrix/interpreters.py), so
 listing needs no subprocess and no network.
 """
 
@@ -14,8 +14,9 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tools.benchmatrix import interpreters, smoke as smoke_table  # noqa: E402
-from tools.benchmatrix.matrix import (  # noqa: E402
+from tools.benchmatrix.matrix import interpreters  # noqa: E402
+from tools.benchmatrix.results import smoke as smoke_table  # noqa: E402
+from tools.benchmatrix.matrix.cells import (  # noqa: E402
     all_cells, constraints_file, default_cells, find_cell, load_matrix, requirements, version_key)
 
 nox.options.default_venv_backend = "uv|virtualenv"

@@ -1,1 +1,1 @@
-"""Benchmark apps: one package per framework, all serving tools/benchmatrix/scenarios.py."""
+"""Benchmark apps: one package per framework, all serving tools/benchmatrix/matrix/scenarios.py."""

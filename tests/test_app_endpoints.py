@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.postgres import AGENTS_QUERY, database, find_psql, run_psql
-from tools.benchmatrix.services import HttpService, free_port
-from tools.benchmatrix.upstream_stub import upstream_service
+from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
+from tools.benchmatrix.stack.process import HttpService, free_port
+from tools.benchmatrix.stack.upstream_stub import upstream_service
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APPS = {"flask": "apps.flask.app:app", "django": "apps.django.benchsite.wsgi:application"}

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.postgres import AGENTS_QUERY, database, find_psql, run_psql
-from tools.benchmatrix.scenarios import AGENT_COLUMNS, SCENARIOS, agents_json
-from tools.benchmatrix.services import HttpService, free_port
-from tools.benchmatrix.upstream_stub import upstream_service
-from tools.benchmatrix.verify import check_response
+from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
+from tools.benchmatrix.matrix.scenarios import AGENT_COLUMNS, SCENARIOS, agents_json
+from tools.benchmatrix.stack.process import HttpService, free_port
+from tools.benchmatrix.stack.upstream_stub import upstream_service
+from tools.benchmatrix.run.verify import check_response
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POOL_SIZE = 3

@@ -1,4 +1,4 @@
-"""The open-loop driver (tools/benchmatrix/fixed_rate.lua on stock wrk) against a real server.
+"""The open-loop driver (tools/benchmatrix/load/fixed_rate.lua on stock wrk) against a real server.
 
 Each run test starts a small keep-alive HTTP server (http.server, standard library)
 as a subprocess in its own process group on 127.0.0.1, and stops it afterwards
@@ -22,10 +22,10 @@ from typing import Iterator, List
 
 import pytest
 
-from tools.benchmatrix.fixed_rate import (
+from tools.benchmatrix.load.fixed_rate import (
     DRIVER, MIN_RATE_PER_THREAD, SCRIPT, fixed_rate_argv, fixed_rate_threads,
     parse_fixed_rate_output, read_fixed_rate_json)
-from tools.benchmatrix.parse import FixedRateResult, WrkOutputError
+from tools.benchmatrix.load.parse import FixedRateResult, WrkOutputError
 
 # HTTP/1.1 with keep-alive, so each wrk connection stays one TCP connection; the
 # whole response goes out in one write (and without Nagle) so no response waits

@@ -15,9 +15,9 @@ from typing import Iterator, List
 
 import pytest
 
-from tools.benchmatrix import resources
-from tools.benchmatrix.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
-from tools.benchmatrix.services import ServiceError, free_port, started
+from tools.benchmatrix.run import resources
+from tools.benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
+from tools.benchmatrix.stack.process import ServiceError, free_port, started
 
 ECHO_APP = '''
 import json, os, time

@@ -1,4 +1,4 @@
-"""Tests for tools.benchmatrix.parse against real wrk outputs kept outside the repo."""
+"""Tests for tools.benchmatrix.load.parse against real wrk outputs kept outside the repo."""
 from __future__ import annotations
 
 import textwrap
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.parse import (
+from tools.benchmatrix.load.parse import (
     Latency,
     SocketErrors,
     WrkOutputError,

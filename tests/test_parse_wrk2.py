@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.parse import (
+from tools.benchmatrix.load.parse import (
     FixedRateResult,
     Latency,
     SocketErrors,

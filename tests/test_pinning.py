@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tools.benchmatrix.pinning import Pinning, resolve_pinning
+from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
 
 
 def test_auto_pins_only_with_enough_cpus():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.progress import (OVERHEAD_PER_CELL_S, Progress, format_duration, parse_position,
+from tools.benchmatrix.run.progress import (OVERHEAD_PER_CELL_S, Progress, format_duration, parse_position,
                                         planned_cell_seconds)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.parse import FixedRateResult, Latency, SocketErrors
-from tools.benchmatrix.rates import parse_rates
-from tools.benchmatrix.validity import assess_rate
+from tools.benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors
+from tools.benchmatrix.load.rates import parse_rates
+from tools.benchmatrix.run.validity import assess_rate
 
 
 def test_absolute_and_relative_rates():

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.benchmatrix.records import load_records
-from tools.benchmatrix.report import END_MARKER, START_MARKER
+from tools.benchmatrix.results.records import load_records
+from tools.benchmatrix.results.report import END_MARKER, START_MARKER
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT, Harness
-from tools.benchmatrix.interpreters import find_interpreters
-from tools.benchmatrix.matrix import all_cells, exclusion_reason, find_cell, load_matrix
+from tools.benchmatrix.matrix.interpreters import find_interpreters
+from tools.benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cell, load_matrix
 
 MATRIX = load_matrix()
 

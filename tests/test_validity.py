@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.parse import Latency, SocketErrors, WrkResult, parse_wrk
-from tools.benchmatrix.records import rps_label
-from tools.benchmatrix.validity import (FLAG_KINDS, assess_load_generator, assess_responses, make_flag,
+from tools.benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
+from tools.benchmatrix.results.records import rps_label
+from tools.benchmatrix.run.validity import (FLAG_KINDS, assess_load_generator, assess_responses, make_flag,
                                         status_for)
 
 

@@ -1,4 +1,4 @@
-"""aiohttp.web app serving the benchmark endpoints (see tools/benchmatrix/scenarios.py).
+"""aiohttp.web app serving the benchmark endpoints (see tools/benchmatrix/matrix/scenarios.py).
 
 Entry points:
   gunicorn --worker-class aiohttp.GunicornWebWorker apps.aiohttp.app:app   (or :create_app)

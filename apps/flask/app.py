@@ -1,4 +1,4 @@
-"""Flask app serving the benchmark endpoints (see tools/benchmatrix/scenarios.py)."""
+"""Flask app serving the benchmark endpoints (see tools/benchmatrix/matrix/scenarios.py)."""
 
 import time
 from pathlib import Path

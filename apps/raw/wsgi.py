@@ -1,4 +1,4 @@
-"""A bare WSGI callable serving the benchmark endpoints (tools/benchmatrix/scenarios.py)."""
+"""A bare WSGI callable serving the benchmark endpoints (tools/benchmatrix/matrix/scenarios.py)."""
 
 JSON_BODY = b'{"message": "Hello, World!"}'
 TEXT_BODY = b"Hello, World!"

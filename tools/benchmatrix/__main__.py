@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from tools.benchmatrix.matrix import REPO_ROOT, load_matrix
-from tools.benchmatrix.parse import parse_duration_s
-from tools.benchmatrix.progress import parse_position
-from tools.benchmatrix.rates import parse_rates
-from tools.benchmatrix.scenarios import DEFAULT_SCENARIOS, GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
+from tools.benchmatrix.matrix.cells import REPO_ROOT, load_matrix
+from tools.benchmatrix.load.parse import parse_duration_s
+from tools.benchmatrix.run.progress import parse_position
+from tools.benchmatrix.load.rates import parse_rates
+from tools.benchmatrix.matrix.scenarios import DEFAULT_SCENARIOS, GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
 
 DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "threads": 2,
             "scenarios": DEFAULT_SCENARIOS, "boot_timeout": "30s"}
@@ -159,9 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.load import LoadToolMissing
-    from tools.benchmatrix.run import RunOptions, run_cell
-    from tools.benchmatrix.services import Interrupted, ServiceError, raise_on_sigterm
+    from tools.benchmatrix.load.wrk import LoadToolMissing
+    from tools.benchmatrix.run.cell_run import RunOptions, run_cell
+    from tools.benchmatrix.stack.process import Interrupted, ServiceError, raise_on_sigterm
 
     raise_on_sigterm()
     try:
@@ -188,7 +188,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 def render_charts(records, charts_dir: Path, readme: Path):
     """Charts per scenario, as links relative to the README; charts no longer made are removed."""
-    from tools.benchmatrix.charts import render_all
+    from tools.benchmatrix.results.charts import render_all
 
     paths = render_all(records, charts_dir) if records else []
     for old in list(charts_dir.glob("rps-*.png")) + list(charts_dir.glob("latency-*.png")):
@@ -202,9 +202,9 @@ def render_charts(records, charts_dir: Path, readme: Path):
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.export import export_csv, export_json, select_records
-    from tools.benchmatrix.records import load_records
-    from tools.benchmatrix.report import update_readme
+    from tools.benchmatrix.results.export import export_csv, export_json, select_records
+    from tools.benchmatrix.results.records import load_records
+    from tools.benchmatrix.results.report import update_readme
 
     try:
         records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
@@ -223,8 +223,8 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.compare import compare, compare_cells, render_comparison_markdown
-    from tools.benchmatrix.records import load_records
+    from tools.benchmatrix.results.compare import compare, compare_cells, render_comparison_markdown
+    from tools.benchmatrix.results.records import load_records
 
     try:
         if Path(args.baseline).is_file() and Path(args.candidate).is_file():
@@ -243,7 +243,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_lock(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.pins import lock_all
+    from tools.benchmatrix.matrix.pins import lock_all
 
     return lock_all()
 

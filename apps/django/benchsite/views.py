@@ -1,4 +1,4 @@
-"""Django views serving the benchmark endpoints (see tools/benchmatrix/scenarios.py)."""
+"""Django views serving the benchmark endpoints (see tools/benchmatrix/matrix/scenarios.py)."""
 
 import time
 

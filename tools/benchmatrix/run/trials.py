@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Dict, Optional, Sequence, Union
 
-from tools.benchmatrix.parse import FixedRateResult, Latency, WrkResult
+from tools.benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
 
 PERCENTILES = ("avg", "p50", "p75", "p90", "p99", "p99.9", "max")
 

@@ -173,7 +173,7 @@ class FixedRateResult:
     shows up in full instead of being hidden by the requests never sent during it.
     """
 
-    driver: str  # "wrk2" or "wrk-fixed-rate" (tools/benchmatrix/fixed_rate.lua on Debian's wrk)
+    driver: str  # "wrk2" or "wrk-fixed-rate" (tools/benchmatrix/load/fixed_rate.lua on Debian's wrk)
     planned_rate: float  # requests per second asked for
     achieved_rate: float  # completed requests per second over the measured window
     requests: int  # completed requests in the measured window

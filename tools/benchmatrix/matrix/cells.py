@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 MATRIX_FILE = REPO_ROOT / "configs" / "matrix.json"
 CONSTRAINTS_DIR = REPO_ROOT / "configs" / "constraints"
 
@@ -58,7 +58,7 @@ class App:
     targets: Mapping[str, str]  # interface -> "module:attribute"
     environment: Mapping[str, str]
     requirements: Tuple[str, ...]
-    scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/scenarios.py); () = all
+    scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/matrix/scenarios.py); () = all
 
     def uses(self, package: str) -> bool:
         return requires(self.requirements, package)

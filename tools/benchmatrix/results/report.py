@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.matrix import CONSTRAINTS_DIR
-from tools.benchmatrix.records import (CELL_KEY_FIELDS, coop_summary, error_summary, format_number,
+from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
+from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, coop_summary, error_summary, format_number,
                                        newest_by, rate_text, resource_cells, rps_label, status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"

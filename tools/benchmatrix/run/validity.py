@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Union
 
-from tools.benchmatrix.parse import FixedRateResult, WrkResult
+from tools.benchmatrix.load.parse import FixedRateResult, WrkResult
 
 
 @dataclass(frozen=True)

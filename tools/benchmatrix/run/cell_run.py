@@ -20,29 +20,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from tools.benchmatrix import coop
-from tools.benchmatrix.cell_services import CellServices, new_socket_dir, server_bind
-from tools.benchmatrix.coop import DEFAULT_REQUESTS
-from tools.benchmatrix.fixed_rate import fixed_rate_threads
-from tools.benchmatrix.load import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
-from tools.benchmatrix.rates import RateChoice
-from tools.benchmatrix.matrix import (Cell, constraints_fingerprint, find_cell, load_matrix, package_name,
+from tools.benchmatrix.run import coop
+from tools.benchmatrix.stack.cell_stack import CellServices, new_socket_dir, server_bind
+from tools.benchmatrix.run.coop import DEFAULT_REQUESTS
+from tools.benchmatrix.load.fixed_rate import fixed_rate_threads
+from tools.benchmatrix.load.wrk import LoadSettings, find_fixed_rate_driver, require_wrk, run_fixed_rate, run_wrk
+from tools.benchmatrix.load.rates import RateChoice
+from tools.benchmatrix.matrix.cells import (Cell, constraints_fingerprint, find_cell, load_matrix, package_name,
                                       requirements)
-from tools.benchmatrix.metadata import collect_run_metadata
-from tools.benchmatrix.parse import WrkOutputError
-from tools.benchmatrix.pinning import resolve_pinning
-from tools.benchmatrix.progress import Progress, planned_cell_seconds
-from tools.benchmatrix.recipes import LaunchPlan, launch_plan
-from tools.benchmatrix.records import (Record, append_markdown_row, append_record, format_number,
+from tools.benchmatrix.run.metadata import collect_run_metadata
+from tools.benchmatrix.load.parse import WrkOutputError
+from tools.benchmatrix.hosts.pinning import resolve_pinning
+from tools.benchmatrix.run.progress import Progress, planned_cell_seconds
+from tools.benchmatrix.stack.recipes import LaunchPlan, launch_plan
+from tools.benchmatrix.results.records import (Record, append_markdown_row, append_record, format_number,
                                        rps_label, status_label)
-from tools.benchmatrix.resources import ChildrenCpu, GroupSampler, RunQueueWait, machine_busy_share
-from tools.benchmatrix.scenarios import SCENARIOS, Scenario, services_needed
-from tools.benchmatrix.services import ServiceError, ensure_port_free, free_port, log_tail
-from tools.benchmatrix.trials import (closed_loop_trial, fixed_rate_trial, resource_summary, summarize,
+from tools.benchmatrix.run.resources import ChildrenCpu, GroupSampler, RunQueueWait, machine_busy_share
+from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
+from tools.benchmatrix.stack.process import ServiceError, ensure_port_free, free_port, log_tail
+from tools.benchmatrix.run.trials import (closed_loop_trial, fixed_rate_trial, resource_summary, summarize,
                                       unstable)
-from tools.benchmatrix.validity import (assess_load_generator, assess_rate, assess_responses, make_flag,
+from tools.benchmatrix.run.validity import (assess_load_generator, assess_rate, assess_responses, make_flag,
                                         status_for)
-from tools.benchmatrix.verify import verify_endpoints
+from tools.benchmatrix.run.verify import verify_endpoints
 
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-from tools.benchmatrix import interpreters
-from tools.benchmatrix.matrix import REPO_ROOT, constraints_file, load_matrix, lock_groups
+from tools.benchmatrix.matrix import interpreters
+from tools.benchmatrix.matrix.cells import REPO_ROOT, constraints_file, load_matrix, lock_groups
 
 SESSION_REQUIREMENTS = [REPO_ROOT / "configs" / "requirements" / name for name in ("tests.txt", "report.txt")]
 

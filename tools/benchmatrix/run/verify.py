@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from tools.benchmatrix.scenarios import AGENT_COUNT, AGENT_NUMBERS, Scenario
+from tools.benchmatrix.matrix.scenarios import AGENT_COUNT, AGENT_NUMBERS, Scenario
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from tools.benchmatrix.resources import live_process_stats
-from tools.benchmatrix.services import ServiceError, free_port, log_tail, signals_deferred, started
+from tools.benchmatrix.run.resources import live_process_stats
+from tools.benchmatrix.stack.process import ServiceError, free_port, log_tail, signals_deferred, started
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO_ROOT / "configs" / "postgres" / "schema.sql"
 DATABASE_NAME = "benchmatrix"
 SUPERUSER = "postgres"  # initdb -U: the same role name whoever runs the server

@@ -21,8 +21,8 @@ from pathlib import Path
 from string import Template
 from typing import Any, Dict, Iterator, List, Optional
 
-from tools.benchmatrix.matrix import REPO_ROOT
-from tools.benchmatrix.services import ServiceError, log_tail, started
+from tools.benchmatrix.matrix.cells import REPO_ROOT
+from tools.benchmatrix.stack.process import ServiceError, log_tail, started
 
 TEMPLATES = REPO_ROOT / "nginx"
 TOPOLOGIES = {  # topology -> (template, how its upstream is addressed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tools.benchmatrix.matrix import REPO_ROOT, Cell
+from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell
 
 CONFIGS = REPO_ROOT / "configs"
 UWSGI_ASYNC_CORES = 100  # uWSGI's documented example value for --gevent: greenlets per process
@@ -85,7 +85,7 @@ def uwsgi(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> La
 
 def meinheld(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # meinheld ships no command line; a small launcher does what its README shows, once per worker.
-    argv = _python_module("tools.benchmatrix.serve_meinheld") + [
+    argv = _python_module("tools.benchmatrix.stack.serve_meinheld") + [
         "--bind", bind.address(), "--workers", str(workers), target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from typing import Any, Dict, Iterable, Optional
 
-from tools.benchmatrix.matrix import REPO_ROOT
+from tools.benchmatrix.matrix.cells import REPO_ROOT
 
 try:
     from importlib import metadata as importlib_metadata

@@ -1,7 +1,7 @@
 """Drive the load generator and keep its raw output next to the results.
 
 Closed-loop runs use wrk as it is. Fixed-rate (open-loop) runs use wrk2 when one is
-installed, and otherwise tools/benchmatrix/fixed_rate.lua on the same wrk.
+installed, and otherwise tools/benchmatrix/load/fixed_rate.lua on the same wrk.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from tools.benchmatrix import fixed_rate
-from tools.benchmatrix.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk, parse_wrk2
-from tools.benchmatrix.services import run_bounded
+from tools.benchmatrix.load import fixed_rate
+from tools.benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk, parse_wrk2
+from tools.benchmatrix.stack.process import run_bounded
 
 
 class LoadToolMissing(RuntimeError):

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
-from tools.benchmatrix.matrix import REPO_ROOT, Front
-from tools.benchmatrix.recipes import Bind
-from tools.benchmatrix.scenarios import UPSTREAM_DELAY_MS
-from tools.benchmatrix.services import RUN_MARKER_VARIABLE, HttpService, free_port
+from tools.benchmatrix.matrix.cells import REPO_ROOT, Front
+from tools.benchmatrix.stack.recipes import Bind
+from tools.benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
+from tools.benchmatrix.stack.process import RUN_MARKER_VARIABLE, HttpService, free_port
 
 POOL_SIZE_PER_WORKER = 10  # /agents_with_pool's connections per worker process: the seeds' concurrency
 
@@ -84,7 +84,7 @@ class CellServices:
         """PostgreSQL and the upstream stub; the app finds them through the variables returned."""
         env = {}
         if "database" in needs:
-            from tools.benchmatrix.postgres import database  # cells without a database need no psql
+            from tools.benchmatrix.stack.postgres import database  # cells without a database need no psql
             external = os.environ.get("BENCH_DATABASE_URL") or None
             self.say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
             db = stack.enter_context(database(self.raw_dir / "postgres", external_url=external))
@@ -92,7 +92,7 @@ class CellServices:
             env["BENCHMATRIX_DATABASE_URL"] = db.url
             env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
         if "upstream" in needs:
-            from tools.benchmatrix.upstream_stub import upstream_service
+            from tools.benchmatrix.stack.upstream_stub import upstream_service
             stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS)
             stack.enter_context(stub.running())
             self.meta["upstream"] = {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
@@ -101,7 +101,7 @@ class CellServices:
 
     @contextlib.contextmanager
     def _front_running(self) -> Iterator[Dict[str, Any]]:
-        from tools.benchmatrix.nginx import NginxFront  # only fronted cells need nginx installed
+        from tools.benchmatrix.stack.nginx import NginxFront  # only fronted cells need nginx installed
         upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
         front = NginxFront(self.front.name, self.port, upstream, self.raw_dir / "nginx",
                            worker_processes=os.cpu_count() or 1, ready_path=self.ready_path,
