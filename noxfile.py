@@ -1,5 +1,10 @@
 """benchmatrix sessions: bench cells, regenerate the report, run the tests.
 
+A bench session's virtualenv is the cell's measured environment: the server, the
+app and their dependencies, nothing else. The harness that boots, checks, loads
+and records runs from its own environment (.nox/harness, on the newest Python
+found; tools/benchmatrix/harness_env.py) and starts the server from the cell's.
+
 `bench(server='S', app='A')` runs a cell on the newest Python it supports;
 `bench-3.X(server='S', app='A')` pins the interpreter, and `bench-3.X` alone runs
 every cell of that Python. Interpreters are found on disk (PATH past pyenv
@@ -7,6 +12,7 @@ shims, pyenv and uv version folders; see tools/benchmatrix/matrix/interpreters.p
 listing needs no subprocess and no network.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +20,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
+from tools.benchmatrix import harness_env  # noqa: E402
 from tools.benchmatrix.matrix import interpreters  # noqa: E402
 from tools.benchmatrix.results import smoke as smoke_table  # noqa: E402
 from tools.benchmatrix.matrix.cells import (  # noqa: E402
@@ -44,13 +51,25 @@ def matrix_position(session):
     return ["--progress", "{}/{}".format(len(done), total)] if total > 1 else []
 
 
+def harness_python(session):
+    """The harness's interpreter, its environment built on first use and reused while its pins hold."""
+    if NEWEST is None:
+        session.error(interpreters.missing_message(MATRIX.pythons[-1]))
+    return harness_env.ensure_harness_env(FOUND[NEWEST].path, say=session.log)
+
+
+def harness(session, *args, **options):
+    """Run `python -m tools.benchmatrix ARGS` from the harness's environment."""
+    session.run(harness_python(session), "-m", "tools.benchmatrix", *args, external=True, **options)
+
+
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
     session.install("-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell))
     # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
     # needs up to its stop grace (10 s per service) to take the server down first.
-    session.run("python", "-m", "tools.benchmatrix", "run", "--server", server, "--app", app,
-                *matrix_position(session), *session.posargs, interrupt_timeout=60, terminate_timeout=30)
+    harness(session, "run", "--venv", str(Path(session.bin).parent), "--server", server, "--app", app,
+            *matrix_position(session), *session.posargs, interrupt_timeout=60, terminate_timeout=30)
 
 
 def run_smoke(session):
@@ -110,32 +129,39 @@ for _version in MATRIX.pythons:
         define_missing_python(_version)
 
 
-@nox.session(python=FOUND[NEWEST].path if NEWEST else None)
+@nox.session(python=False)
 def report(session):
     """Regenerate the README tables and charts from reports/results.jsonl (--filter, --csv, --json)."""
-    session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/report.txt")
-    session.run("python", "-m", "tools.benchmatrix", "report", *session.posargs)
+    harness(session, "report", *session.posargs)
 
 
-@nox.session(python=FOUND[NEWEST].path if NEWEST else None, default=False)
+@nox.session(python=False, default=False)
 def compare(session):
     """Compare two result files or two cells: nox -s compare -- A B (ratio of medians, p-value)."""
-    session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/report.txt")
-    session.run("python", "-m", "tools.benchmatrix", "compare", *session.posargs)
+    harness(session, "compare", *session.posargs)
+
+
+@nox.session(python=False, default=False, name="harness")
+def harness_session(session):
+    """Build (or check) the harness's own environment and print its interpreter, for runs by hand."""
+    print(harness_python(session))
 
 
 @nox.session(python=FOUND[NEWEST].path if NEWEST else None)
 def tests(session):
     """Run the test suite (real servers and wrk on 127.0.0.1); pytest options after --."""
+    # The tests run the harness from this environment, and the servers they boot from it too.
+    session.install("-c", str(harness_env.CONSTRAINTS), "-r", str(harness_env.REQUIREMENTS))
     session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/tests.txt")
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests", *session.posargs)
 
 
-@nox.session(python=FOUND[NEWEST].path if NEWEST else None, default=False)
+@nox.session(python=False, default=False)
 def lock(session):
     """Re-resolve the pins in configs/constraints/ for every Python found (needs PyPI)."""
-    session.install("uv", *MATRIX.harness_requirements)
-    session.run("python", "-m", "tools.benchmatrix", "lock")
+    # uv is in nox's own environment (configs/requirements/tools.txt); the harness finds it on PATH.
+    session.env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    harness(session, "lock")
 
 
 @nox.session(python=False, default=False)

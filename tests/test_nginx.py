@@ -15,9 +15,10 @@ from typing import Iterator, List
 
 import pytest
 
-from tools.benchmatrix.run import resources
+from tools.benchmatrix.run.resources import process_tree
 from tools.benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
-from tools.benchmatrix.stack.process import ServiceError, free_port, started
+from tools.benchmatrix.stack.process import free_port, started
+from tools.benchmatrix.stack.readiness import ServiceError
 
 ECHO_APP = '''
 import json, os, time
@@ -71,8 +72,9 @@ def get(front: NginxFront, path: str) -> dict:
         connection.close()
 
 
-def group_members(pgid: int) -> List[int]:
-    return sorted(resources.group_members(pgid))
+def group_members(pid: int) -> List[int]:
+    """nginx's master and its workers while they live."""
+    return sorted(process.pid for process in process_tree(pid))
 
 
 # --- render_config: pure ---------------------------------------------------------------------

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED, require_shared
+
 from tools.benchmatrix.load.parse import (
     Latency,
     SocketErrors,
@@ -18,15 +20,12 @@ from tools.benchmatrix.load.parse import (
     size_bytes,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 WRK_FIXTURES = SHARED / "fixtures" / "wrk"
 MB = 1024 * 1024
 
 
 def _read(path: Path) -> str:
-    if not path.is_file():
-        pytest.skip("real wrk outputs not found: %s is absent (expected the shared folder next to the repo)" % path)
-    return path.read_text(encoding="utf-8")
+    return require_shared(path, "real wrk output").read_text(encoding="utf-8")
 
 
 def _fixture(name: str) -> str:
@@ -35,9 +34,9 @@ def _fixture(name: str) -> str:
 
 def _seed_block(prefix: str, start: str) -> str:
     """Cut one wrk summary, from its 'Running' line to 'Transfer/sec', out of a seed document."""
-    seeds = sorted((SHARED / "seeds").glob(prefix + "_*.txt"))
+    seeds = sorted(require_shared(SHARED / "seeds", "the seeds").glob(prefix + "_*.txt"))
     if not seeds:
-        pytest.skip("seed %s_*.txt not found under %s" % (prefix, SHARED / "seeds"))
+        require_shared(SHARED / "seeds" / (prefix + "_*.txt"), "seed")
     lines = seeds[0].read_text(encoding="utf-8").splitlines()
     first = next(i for i, line in enumerate(lines) if line.strip() == start)
     last = next(i for i in range(first, len(lines)) if "Transfer/sec:" in lines[i])
@@ -196,14 +195,19 @@ def test_connect_refused_names_the_cause():
 
 
 def test_every_wrk_fixture_parses_or_says_why():
-    files = sorted(WRK_FIXTURES.glob("*.txt")) if WRK_FIXTURES.is_dir() else []
-    if not files:
-        pytest.skip("no wrk fixtures under %s" % WRK_FIXTURES)
+    files = sorted(require_shared(WRK_FIXTURES, "the wrk fixtures").glob("*.txt"))
+    assert files, "no wrk fixtures under %s" % WRK_FIXTURES
+    parsed = []
     for path in files:
-        try:
-            assert isinstance(parse_wrk(path.read_text(encoding="utf-8")), WrkResult)
-        except WrkOutputError:
-            pass
+        text = path.read_text(encoding="utf-8")
+        if "unable to connect" in text:  # wrk gave up before any request: no result to parse
+            with pytest.raises(WrkOutputError, match="could not connect"):
+                parse_wrk(text)
+            continue
+        result = parse_wrk(text)  # any other real output must parse: a WrkOutputError fails the test
+        assert result.requests > 0 and result.elapsed_s > 0, path.name
+        parsed.append(path.name)
+    assert "wrk_latency_ok.txt" in parsed
 
 
 # --- outputs that are not one wrk result ------------------------------------

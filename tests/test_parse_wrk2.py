@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_shared
+
 from tools.benchmatrix.load.parse import (
     FixedRateResult,
     Latency,
@@ -37,17 +39,11 @@ WITH_LATENCY = [name for name in WRK2_FILES if "nolatency" not in name]
 
 
 def _read(shared: Path, name: str) -> str:
-    path = shared / "fixtures" / "wrk2" / name
-    if not path.is_file():
-        pytest.skip("real wrk2 output %s is absent from the shared folder" % path)
-    return path.read_text(encoding="utf-8")
+    return require_shared(shared / "fixtures" / "wrk2" / name, "real wrk2 output").read_text(encoding="utf-8")
 
 
 def _wrk(shared: Path, name: str) -> str:
-    path = shared / "fixtures" / "wrk" / name
-    if not path.is_file():
-        pytest.skip("real wrk output %s is absent from the shared folder" % path)
-    return path.read_text(encoding="utf-8")
+    return require_shared(shared / "fixtures" / "wrk" / name, "real wrk output").read_text(encoding="utf-8")
 
 
 def _parse(shared: Path, name: str) -> FixedRateResult:
@@ -65,7 +61,7 @@ def _seed_block(shared: Path, prefix: str, start: str) -> str:
     """Cut one wrk2 summary, from its 'Running' line to 'Transfer/sec', out of a seed document."""
     seeds = sorted((shared / "seeds").glob(prefix + "_*.txt"))
     if not seeds:
-        pytest.skip("seed %s_*.txt not found under %s" % (prefix, shared / "seeds"))
+        require_shared(shared / "seeds" / (prefix + "_*.txt"), "seed")
     lines = seeds[0].read_text(encoding="utf-8").splitlines()
     first = next(i for i, line in enumerate(lines) if line.strip() == start)
     last = next(i for i in range(first, len(lines)) if "Transfer/sec:" in lines[i])

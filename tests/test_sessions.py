@@ -70,6 +70,17 @@ def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
     assert record["python"] == python and record["rps"] > 0
     assert record["status"] == "ok", record["flags"]
     assert record["meta"]["python"]["version"].startswith(python + ".")
+    # The harness ran from its own environment on the newest Python; the cell's holds only what is measured.
+    newest = max(find_interpreters(MATRIX.pythons), key=lambda v: tuple(map(int, v.split("."))))
+    assert record["meta"]["harness"]["python"]["version"].startswith(newest + ".")
+    assert record["meta"]["harness"]["prefix"] != record["meta"]["cell_environment"]["prefix"]
+    installed = record["meta"]["cell_environment"]["installed"]
+    assert "gunicorn" in installed and "flask" in installed
+    assert not {"tabulate", "psutil", "matplotlib"} & set(installed), sorted(installed)
+    cell_python = os.path.join(record["meta"]["cell_environment"]["prefix"], "bin", "python")
+    for package in ("tabulate", "psutil", "matplotlib"):
+        imported = subprocess.run([cell_python, "-c", "import " + package], stderr=subprocess.PIPE, text=True)
+        assert imported.returncode != 0 and "No module named" in imported.stderr, package
 
 
 def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):

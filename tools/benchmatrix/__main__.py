@@ -1,7 +1,9 @@
-"""Command line of the harness: `python -m tools.benchmatrix run|report|cells ...`.
+"""Command line of the harness: `python -m tools.benchmatrix run|report|compare|lock ...`.
 
-nox sessions call this after installing a cell's virtualenv; it runs just as
-well by hand inside any virtualenv that has the cell's packages, for debugging.
+It runs from the harness's own environment (.nox/harness, built by the noxfile).
+nox sessions call `run --venv <the cell's virtualenv>` after installing that
+virtualenv; by hand, point --venv at any virtualenv that holds the cell's packages.
+Without --venv the server runs from the harness's own environment (the tests do that).
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from tools.benchmatrix.matrix.cells import REPO_ROOT, load_matrix
 from tools.benchmatrix.load.parse import parse_duration_s
 from tools.benchmatrix.run.progress import parse_position
 from tools.benchmatrix.load.rates import parse_rates
-from tools.benchmatrix.matrix.scenarios import DEFAULT_SCENARIOS, GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
-
-DEFAULTS = {"duration": "10s", "warmup": "2s", "primer": "1s", "trials": 3, "threads": 2,
-            "scenarios": DEFAULT_SCENARIOS, "boot_timeout": "30s"}
+from tools.benchmatrix.matrix.scenarios import GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
+from tools.benchmatrix.run.options import DEFAULT_RESULTS_DIR, DEFAULT_SCENARIOS, default
 
 
 def whole_seconds(text: str) -> int:
@@ -56,18 +56,21 @@ def add_run_parser(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     run.add_argument("--server", required=True, choices=list(matrix.servers), help="server to boot")
     run.add_argument("--app", required=True, choices=list(matrix.apps), help="app to serve")
-    run.add_argument("--duration", type=whole_seconds, default=DEFAULTS["duration"],
+    run.add_argument("--venv", type=Path, default=None, metavar="DIR",
+                     help="the cell's virtualenv: the server runs from its interpreter, and its version "
+                          "picks the cell's Python (nox passes .nox/<session>); default: the harness's own")
+    run.add_argument("--duration", type=whole_seconds, default=default("duration_s"),
                      help="measured load per scenario (wrk takes whole seconds: 10s, 2m)")
-    run.add_argument("--warmup", type=whole_seconds, default=DEFAULTS["warmup"],
+    run.add_argument("--warmup", type=whole_seconds, default=default("warmup_s"),
                      help="discarded load before each measurement; 0 skips it")
-    run.add_argument("--primer", type=whole_seconds, default=DEFAULTS["primer"],
+    run.add_argument("--primer", type=whole_seconds, default=default("primer_s"),
                      help="short checked burst before the warmup; a scenario that gets no "
                           "successful response in it fails at once; 0 skips it")
-    run.add_argument("--trials", type=positive_int, default=DEFAULTS["trials"],
+    run.add_argument("--trials", type=positive_int, default=default("trials"),
                      help="measured runs per scenario; the record holds their median and spread")
-    run.add_argument("--max-cv", type=float, default=0.10,
+    run.add_argument("--max-cv", type=float, default=default("max_cv"),
                      help="flag a scenario whose req/s varies more than this between trials (0.10 = 10%%)")
-    run.add_argument("--max-busy", type=float, default=0.25,
+    run.add_argument("--max-busy", type=float, default=default("max_busy"),
                      help="flag the cell when more than this share of all CPUs is busy in the "
                           "0.5 s before its server starts (0.25 = 25%%)")
     run.add_argument("--rate", default=None,
@@ -75,35 +78,35 @@ def add_run_parser(commands) -> None:
                           "shares of this cell's closed-loop maximum (50%%,90%%); uses wrk2 when "
                           "installed, else the built-in driver on wrk; latency counts from each "
                           "request's planned send time")
-    run.add_argument("--pin", default="auto",
+    run.add_argument("--pin", default=default("pin"),
                      help="CPU placement: off; auto (on 4+ CPUs, first half to the server, the rest "
                           "to wrk); or SERVER:LOAD CPU lists, e.g. 0:1")
     run.add_argument("--connections", type=positive_int, default=None,
                      help="open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, "
                           "as the seeds ran them)".format(IO_CONNECTIONS))
-    run.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
+    run.add_argument("--threads", type=positive_int, default=default("threads"),
                      help="wrk threads (capped at --connections)")
     run.add_argument("--timeout", type=whole_seconds, default=None,
                      help="a response slower than this counts as a timeout error (default: 2s, or "
                           "{}s for I/O-bound scenarios)".format(IO_TIMEOUT_S))
-    run.add_argument("--scenarios", default=DEFAULTS["scenarios"],
+    run.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
                      help="comma-separated endpoints to measure, from: {}; or groups: {}".format(
                          ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names))
                                                          for g, names in GROUPS.items() if g != "all") + "; all"))
-    run.add_argument("--coop-check", choices=("auto", "on", "off"), default="auto",
+    run.add_argument("--coop-check", choices=("auto", "on", "off"), default=default("coop_check"),
                      help="send N concurrent requests to /db_sleep?s=1 and /upstream before the load and "
                           "record whether the stack overlapped them (~1 s) or queued them (~N s per worker); "
                           "auto: when a chosen scenario needs the database or the upstream")
-    run.add_argument("--coop-requests", type=positive_int, default=10, metavar="N",
+    run.add_argument("--coop-requests", type=positive_int, default=default("coop_requests"), metavar="N",
                      help="concurrent requests of the cooperative-I/O check")
     run.add_argument("--workers", type=positive_int, default=None,
                      help="server workers (default: configs/matrix.json, i.e. CPU count: {})".format(
                          matrix.worker_count()))
     run.add_argument("--port", type=positive_int, default=None,
                      help="loopback port for the server (default: a free one)")
-    run.add_argument("--boot-timeout", type=whole_seconds, default=DEFAULTS["boot_timeout"],
+    run.add_argument("--boot-timeout", type=whole_seconds, default=default("boot_timeout_s"),
                      help="how long the server may take to answer before the cell fails")
-    run.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports",
+    run.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
                      help="where results.jsonl, results.md and raw/ live")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
                      help="this cell's place in a matrix run (the bench sessions pass it), for the "
@@ -117,14 +120,14 @@ def add_report_parser(commands) -> None:
     report = commands.add_parser(
         "report", help="regenerate the README tables from results.jsonl",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
-    report.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports")
+    report.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
     report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     report.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
                         help="show only matching records, e.g. server=uwsgi,gunicorn or status!=failed "
                              "(fields: python, app, server, scenario, mode, status, connections); repeatable")
     report.add_argument("--csv", type=Path, default=None, help="also export the shown records as CSV here")
     report.add_argument("--json", type=Path, default=None, help="also export the shown records as JSON here")
-    report.add_argument("--charts-dir", type=Path, default=REPO_ROOT / "reports" / "charts",
+    report.add_argument("--charts-dir", type=Path, default=DEFAULT_RESULTS_DIR / "charts",
                         help="where the PNG charts embedded in the README go")
     report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
 
@@ -140,7 +143,7 @@ def add_compare_parser(commands) -> None:
         allow_abbrev=False)
     compare.add_argument("baseline", metavar="A")
     compare.add_argument("candidate", metavar="B")
-    compare.add_argument("--results-dir", type=Path, default=REPO_ROOT / "reports")
+    compare.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
 
 
 def add_lock_parser(commands) -> None:
@@ -160,13 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_run(args: argparse.Namespace) -> int:
     from tools.benchmatrix.load.wrk import LoadToolMissing
-    from tools.benchmatrix.run.cell_run import RunOptions, run_cell
-    from tools.benchmatrix.stack.process import Interrupted, ServiceError, raise_on_sigterm
+    from tools.benchmatrix.run.cell_run import run_cell
+    from tools.benchmatrix.run.options import RunOptions
+    from tools.benchmatrix.stack.process import Interrupted, raise_on_sigterm
+    from tools.benchmatrix.stack.readiness import ServiceError
 
     raise_on_sigterm()
     try:
         options = RunOptions(
-            server=args.server, app=args.app, scenarios=select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
+            server=args.server, app=args.app, venv=args.venv, scenarios=select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
             duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
             connections=args.connections, threads=args.threads, timeout_s=args.timeout,
             workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,

@@ -90,7 +90,6 @@ class Matrix:
     apps: Mapping[str, App]
     workers: str
     threads_per_worker: int
-    harness_requirements: Tuple[str, ...] = field(default=())
 
     def worker_count(self) -> int:
         if self.workers == "cpu_count":
@@ -150,8 +149,7 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     }
     return Matrix(pythons=tuple(data["pythons"]), servers=servers, apps=apps,
                   workers=str(data["workers"]),
-                  threads_per_worker=int(data["threads_per_worker"]),
-                  harness_requirements=tuple(data.get("harness_requirements", ())))
+                  threads_per_worker=int(data["threads_per_worker"]))
 
 
 def exclusion_reason(cell: Cell) -> Optional[str]:
@@ -208,8 +206,8 @@ def find_cell(matrix: Matrix, python: str, server: str, app: str) -> Cell:
 
 
 def requirements(matrix: Matrix, cell: Cell) -> List[str]:
-    """Requirement specifiers the cell's virtualenv needs, harness included."""
-    specs = list(matrix.harness_requirements) + list(cell.server.requirements) + list(cell.app.requirements)
+    """Requirement specifiers the cell's virtualenv needs: what is measured, nothing of the harness's."""
+    specs = list(cell.server.requirements) + list(cell.app.requirements)
     return list(dict.fromkeys(specs))
 
 
@@ -231,7 +229,7 @@ def lock_groups(matrix: Matrix, python: str) -> Dict[str, List[str]]:
     """
     groups: Dict[str, List[str]] = {}
     for cell in all_cells(matrix, [python]):
-        groups.setdefault(cell.server.lock, list(matrix.harness_requirements)).extend(requirements(matrix, cell))
+        groups.setdefault(cell.server.lock, []).extend(requirements(matrix, cell))
     return {name: list(dict.fromkeys(specs)) for name, specs in groups.items()}
 
 

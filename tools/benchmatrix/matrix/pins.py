@@ -13,10 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
+from tools.benchmatrix import harness_env
 from tools.benchmatrix.matrix import interpreters
 from tools.benchmatrix.matrix.cells import REPO_ROOT, constraints_file, load_matrix, lock_groups
 
-SESSION_REQUIREMENTS = [REPO_ROOT / "configs" / "requirements" / name for name in ("tests.txt", "report.txt")]
+HARNESS_MIN_PYTHON = "3.10"  # the oldest Python the harness may find as the newest one here
+SESSION_REQUIREMENTS = [REPO_ROOT / "configs" / "requirements" / "tests.txt"]
 
 
 def requirement_specs(path: Path) -> List[str]:
@@ -41,11 +43,20 @@ def compile_constraints(uv: str, python_path: str, specs: List[str], output: Pat
                        check=True)
 
 
+def compile_harness_constraints(uv: str) -> None:
+    """The harness's pins hold on whichever Python is newest where it runs, so they are universal."""
+    subprocess.run([uv, "pip", "compile", "--quiet", "--universal", "--python-version", HARNESS_MIN_PYTHON,
+                    "--no-header", "--no-annotate", str(harness_env.REQUIREMENTS), "-o", str(harness_env.CONSTRAINTS)],
+                   check=True)
+
+
 def lock_all() -> int:
     uv = shutil.which("uv")
     if uv is None:
         print("benchmatrix: error: uv is needed to resolve pins; run `nox -s lock`, which installs it")
         return 2
+    compile_harness_constraints(uv)
+    print("benchmatrix: pinned the harness environment in {}".format(harness_env.CONSTRAINTS.name))
     matrix = load_matrix()
     for version in matrix.pythons:
         found = interpreters.find_interpreter(version)

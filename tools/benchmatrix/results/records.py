@@ -86,7 +86,7 @@ def load_records(path: Path) -> List[Dict[str, Any]]:
 
 MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "mode", "conn",
                     "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                    "errors", "in flight", "server CPU s", "server RSS MB", "wrk CPU s", "coop check", "status")
+                    "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s", "coop check", "status")
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -175,9 +175,19 @@ def trial_count(record: Dict[str, Any]) -> int:
     return len(record.get("trials") or []) or (1 if record.get("rps") is not None else 0)
 
 
+def memory_label(usage: Dict[str, Any]) -> str:
+    """The server's proportional memory (PSS); records made before PSS was sampled show their summed RSS,
+    marked, which counts pages shared by pre-forked workers once per worker."""
+    if usage.get("server_peak_pss_mb") is not None:
+        return format_number(usage["server_peak_pss_mb"], 0)
+    if usage.get("server_peak_rss_mb") is not None:
+        return format_number(usage["server_peak_rss_mb"], 0) + " (RSS)"
+    return "-"
+
+
 def resource_cells(record: Dict[str, Any]) -> List[str]:
     usage = record.get("resources") or {}
-    return [format_number(usage.get("server_cpu_s"), 1), format_number(usage.get("server_peak_rss_mb"), 0),
+    return [format_number(usage.get("server_cpu_s"), 1), memory_label(usage),
             format_number(usage.get("load_generator_cpu_s"), 1)]
 
 

@@ -23,7 +23,7 @@ START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
 TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
-                 "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "server RSS MB", "wrk CPU s",
+                 "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s",
                  "coop check", "status", "date")
 
 

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Sequence
 
 from tools.benchmatrix.matrix.scenarios import SCENARIOS
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
 
 CHECKED_SCENARIOS = ("db_sleep", "upstream")
 NOMINAL_WAIT_S = 1.0  # what one request of a checked scenario waits: pg_sleep(1), the stub's 1 s
@@ -38,18 +40,12 @@ class CoopResult:
         return "{}: {} in {:.2f} s, {}".format(self.scenario, self.requests, self.wall_s, self.verdict)
 
 
-def _get(port: int, path: str, start: threading.Event, statuses: List[int], timeout_s: float) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+def _get(endpoint: Endpoint, path: str, start: threading.Event, statuses: List[int], timeout_s: float) -> None:
+    start.wait()
     try:
-        start.wait()
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        statuses.append(response.status)
+        statuses.append(probe.get(endpoint, path, timeout_s).status)
     except (OSError, http.client.HTTPException):
         statuses.append(0)
-    finally:
-        connection.close()
 
 
 def judge(scenario: str, requests: int, ok: int, wall_s: float) -> CoopResult:
@@ -63,12 +59,12 @@ def judge(scenario: str, requests: int, ok: int, wall_s: float) -> CoopResult:
     return CoopResult(scenario, requests, ok, round(wall_s, 3), round(in_flight, 1), verdict)
 
 
-def check_one(port: int, scenario: str, requests: int = DEFAULT_REQUESTS) -> CoopResult:
+def check_one(endpoint: Endpoint, scenario: str, requests: int = DEFAULT_REQUESTS) -> CoopResult:
     """Fire `requests` GETs at once (threads released together) and time the whole batch."""
     path = SCENARIOS[scenario].path
     timeout_s = requests * NOMINAL_WAIT_S + 30  # a fully serialized batch still gets its answers
     start, statuses = threading.Event(), []  # type: threading.Event, List[int]
-    threads = [threading.Thread(target=_get, args=(port, path, start, statuses, timeout_s), daemon=True)
+    threads = [threading.Thread(target=_get, args=(endpoint, path, start, statuses, timeout_s), daemon=True)
                for _ in range(requests)]
     for thread in threads:
         thread.start()
@@ -79,9 +75,9 @@ def check_one(port: int, scenario: str, requests: int = DEFAULT_REQUESTS) -> Coo
     return judge(scenario, requests, statuses.count(200), time.monotonic() - began)
 
 
-def check(port: int, scenarios: Sequence[str] = CHECKED_SCENARIOS,
+def check(endpoint: Endpoint, scenarios: Sequence[str] = CHECKED_SCENARIOS,
           requests: int = DEFAULT_REQUESTS) -> List[CoopResult]:
-    return [check_one(port, name, requests) for name in scenarios]
+    return [check_one(endpoint, name, requests) for name in scenarios]
 
 
 def as_metadata(results: Sequence[CoopResult]) -> List[Dict[str, Any]]:

@@ -6,7 +6,6 @@ record, so a number can always be traced to what produced it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import re
@@ -17,10 +16,7 @@ from typing import Any, Dict, Iterable, Optional
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT
 
-try:
-    from importlib import metadata as importlib_metadata
-except ImportError:  # pragma: no cover - Python < 3.8 is outside the matrix
-    importlib_metadata = None  # type: ignore
+from tools.benchmatrix.stack.describe_python import freeze_sha, installed
 
 
 def _command_output(argv: Iterable[str]) -> Optional[str]:
@@ -30,23 +26,6 @@ def _command_output(argv: Iterable[str]) -> Optional[str]:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return completed.stdout.decode("utf-8", errors="replace").strip()
-
-
-def package_versions(names: Iterable[str]) -> Dict[str, Optional[str]]:
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def freeze_fingerprint() -> str:
-    """A hash of every installed distribution and version: equal hashes, equal environments."""
-    pins = sorted("{}=={}".format(d.metadata["Name"], d.version).lower()
-                  for d in importlib_metadata.distributions())
-    return hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
 
 
 def python_info() -> Dict[str, str]:
@@ -97,8 +76,25 @@ def machine_info() -> Dict[str, Any]:
             "load_average_1m": os.getloadavg()[0]}
 
 
-def collect_run_metadata(package_names: Iterable[str], wrk: str) -> Dict[str, Any]:
-    return {"python": python_info(), "packages": package_versions(package_names),
-            "freeze_sha": freeze_fingerprint(), "load_tool": {"name": "wrk", "version": wrk_version(wrk)},
-            "services": service_versions(),
-            "machine": machine_info(), "git": git_state()}
+def harness_info() -> Dict[str, Any]:
+    """The harness's own interpreter and environment, kept apart from the measured one."""
+    return {"python": python_info(), "prefix": sys.prefix, "freeze_sha": freeze_sha(installed())}
+
+
+def cell_environment_info(description: Dict[str, Any], package_names: Iterable[str]) -> Dict[str, Any]:
+    """The measured environment as its own interpreter described it (stack/describe_python.py)."""
+    python = {key: description[key] for key in ("implementation", "version", "build", "compiler", "executable")}
+    packages = description["packages"]
+    return {"python": python, "prefix": description["prefix"],
+            "packages": {name: packages.get(name) for name in package_names},
+            "freeze_sha": description["freeze_sha"]}
+
+
+def collect_run_metadata(cell_description: Dict[str, Any], package_names: Iterable[str], wrk: str) -> Dict[str, Any]:
+    cell = cell_environment_info(cell_description, package_names)
+    # python, packages and freeze_sha stay top-level, as older records have them: they are the cell's.
+    return {"python": cell["python"], "packages": cell["packages"], "freeze_sha": cell["freeze_sha"],
+            "cell_environment": {"prefix": cell["prefix"], "installed": cell_description["packages"]},
+            "harness": harness_info(),
+            "load_tool": {"name": "wrk", "version": wrk_version(wrk)},
+            "services": service_versions(), "machine": machine_info(), "git": git_state()}

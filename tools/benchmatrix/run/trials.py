@@ -94,10 +94,14 @@ def unstable(summary: Dict[str, Any], max_cv: float) -> Optional[str]:
 
 
 def resource_summary(trials: Sequence[Dict[str, Any]]) -> Dict[str, Optional[float]]:
-    """Median CPU per trial, and the highest memory any trial reached."""
+    """Median CPU per trial, and the highest memory any trial reached (USS, PSS and summed RSS)."""
     usages = [t["resources"] for t in trials]
     if not usages:
         return {}
-    return {"server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
-            "server_peak_rss_mb": max(u["server_peak_rss_mb"] for u in usages),
-            "load_generator_cpu_s": statistics.median(u["load_generator_cpu_s"] for u in usages)}
+    summary = {"server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
+               "load_generator_cpu_s": statistics.median(u["load_generator_cpu_s"] for u in usages)}
+    for memory in ("server_peak_uss_mb", "server_peak_pss_mb", "server_peak_rss_mb"):
+        values = [u[memory] for u in usages if u.get(memory) is not None]
+        if values:  # older records have the summed RSS only
+            summary[memory] = max(values)
+    return summary

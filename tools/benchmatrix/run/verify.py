@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from tools.benchmatrix.matrix.scenarios import AGENT_COUNT, AGENT_NUMBERS, Scenario
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
 
 
 @dataclass(frozen=True)
@@ -70,20 +72,14 @@ def check_response(scenario: Scenario, status: int, content_type: str, body: byt
     return None
 
 
-def verify_endpoints(port: int, scenarios: Sequence[Scenario], host: str = "127.0.0.1",
-                     timeout_s: float = 10.0) -> List[Problem]:
+def verify_endpoints(endpoint: Endpoint, scenarios: Sequence[Scenario], timeout_s: float = 10.0) -> List[Problem]:
     problems = []
     for scenario in scenarios:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
         try:
-            connection.request("GET", scenario.path, headers={"Host": host})
-            response = connection.getresponse()
-            message = check_response(scenario, response.status,
-                                     response.getheader("Content-Type", ""), response.read())
+            answer = probe.get(endpoint, scenario.path, timeout_s, headers={"Host": endpoint.host})
+            message = check_response(scenario, answer.status, answer.header("Content-Type"), answer.body)
         except (OSError, http.client.HTTPException) as error:
             message = "GET {} failed: {}".format(scenario.path, error)
-        finally:
-            connection.close()
         if message:
             problems.append(Problem(scenario.name, message))
     return problems

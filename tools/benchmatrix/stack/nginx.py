@@ -10,19 +10,20 @@ holds exactly what was measured.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any, Dict, Iterator, List, Optional
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT
-from tools.benchmatrix.stack.process import ServiceError, log_tail, started
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
+from tools.benchmatrix.stack.process import started
+from tools.benchmatrix.stack.readiness import ServiceError, wait_ready
 
 TEMPLATES = REPO_ROOT / "nginx"
 TOPOLOGIES = {  # topology -> (template, how its upstream is addressed)
@@ -136,10 +137,6 @@ class NginxFront:
         return {"topology": self.topology, "worker_processes": self.worker_processes,
                 "version": nginx_version(self.binary), "config": str(self.config_path)}
 
-    def _fail(self, what: str) -> ServiceError:
-        return ServiceError("nginx ({}) {}\n  config: {}\n  last lines of {}:\n{}".format(
-            self.topology, what, self.config_path, self.error_log, log_tail(self.error_log)))
-
     def write_config(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(
@@ -161,35 +158,17 @@ class NginxFront:
         except OSError:
             return False
 
-    def _status(self) -> Optional[int]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.listen_port, timeout=2)
-        try:
-            connection.request("GET", self.ready_path)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        except (OSError, http.client.HTTPException):
-            return None
-        finally:
-            connection.close()
-
-    def wait_ready(self) -> None:
-        """Until a request through nginx reaches the app: nginx answers 502 while the upstream boots."""
-        assert self.process is not None
-        deadline = time.monotonic() + self.boot_timeout_s
-        status = None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise self._fail("exited with code {} before answering on {}".format(
-                    self.process.returncode, self.base_url))
-            status = self._status() if self._owns_port() else None
-            if status is not None and status not in UPSTREAM_NOT_READY:
-                return
-            time.sleep(0.05)
-        what = "no HTTP answer" if status is None else "only {} (upstream {} unreachable?)".format(
-            status, self.upstream)
-        raise self._fail("gave {} on {}{} within {:.0f} s".format(
-            what, self.base_url, self.ready_path, self.boot_timeout_s))
+    def _probe(self) -> Optional[str]:
+        """Ready once a request through nginx reaches the app: nginx answers 502 while the upstream boots."""
+        if not self._owns_port():
+            return "its pid file does not name it yet (port {} may be taken)".format(self.listen_port)
+        status = probe.status_or_none(Endpoint(port=self.listen_port), self.ready_path)
+        if status is None:
+            return "no HTTP answer on {}{}".format(self.base_url, self.ready_path)
+        if status in UPSTREAM_NOT_READY:
+            return "only {} on {}{} (upstream {} unreachable?)".format(status, self.base_url, self.ready_path,
+                                                                      self.upstream)
+        return None
 
     @contextlib.contextmanager
     def running(self) -> Iterator["NginxFront"]:
@@ -198,5 +177,6 @@ class NginxFront:
         self.check_config()
         # The error log doubles as the capture of nginx's stdout/stderr: both append.
         with started(self.argv(), self.error_log, long_running=True) as self.process:
-            self.wait_ready()
+            wait_ready(self.process, self._probe, self.boot_timeout_s, "nginx ({})".format(self.topology),
+                       self.error_log, extra="\n  config: {}".format(self.config_path))
             yield self

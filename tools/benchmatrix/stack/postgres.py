@@ -20,13 +20,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from tools.benchmatrix.run.resources import live_process_stats
-from tools.benchmatrix.stack.process import ServiceError, free_port, log_tail, signals_deferred, started
+import psutil
+
+from tools.benchmatrix.stack.process import free_port, signals_deferred, started
+from tools.benchmatrix.stack.readiness import NotReady, ServiceError, log_tail, wait_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO_ROOT / "configs" / "postgres" / "schema.sql"
@@ -274,40 +275,29 @@ def _pg_isready(bin_dir: Path, port: int) -> int:
         return 2
 
 
-def _wait_ready(process: subprocess.Popen, bin_dir: Path, port: int, log_path: Path, timeout_s: float) -> None:
-    def failure(what: str) -> ServiceError:
-        return ServiceError("PostgreSQL {}\n  command: {}\n  last lines of {}:\n{}".format(
-            what, " ".join(process.args), log_path, log_tail(log_path)))
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.poll() is not None:
-            raise failure("exited with code {} before accepting connections".format(process.returncode))
+def _readiness_probe(bin_dir: Path, port: int) -> Callable[[], Optional[str]]:
+    def probe() -> Optional[str]:
         status = _pg_isready(bin_dir, port)
-        if status == 0:
-            return
         if status == 3:  # pg_isready made no attempt: our arguments are wrong, waiting will not help
-            raise failure("could not be probed by pg_isready")
-        if time.monotonic() > deadline:
-            raise failure("did not accept connections on 127.0.0.1:{} within {:.0f} s".format(port, timeout_s))
-        time.sleep(0.05)
+            raise NotReady("could not be probed by pg_isready")
+        return None if status == 0 else "no connection accepted on 127.0.0.1:{}".format(port)
+    return probe
 
 
-def _children(pid: int) -> Dict[int, str]:
-    """pid -> start time of each live child of pid (the start time tells a reused pid apart)."""
-    return {child: fields[19] for child, fields in live_process_stats() if int(fields[1]) == pid}
+def _children(pid: int) -> List[psutil.Process]:
+    """The live children of pid; psutil remembers each one's start time, so a reused pid is told apart."""
+    try:
+        return psutil.Process(pid).children()
+    except psutil.Error:
+        return []
 
 
-def _kill_survivors(children: Dict[int, str]) -> None:
+def _kill_survivors(children: List[psutil.Process]) -> None:
     # Finds something only when the postmaster had to be SIGKILLed: a fast
     # shutdown ends every child before the postmaster itself exits.
-    for pid, start_time in children.items():
-        try:
-            fields = Path("/proc/{}/stat".format(pid)).read_text().rsplit(")", 1)[1].split()
-            if fields[19] == start_time:
-                os.kill(pid, signal.SIGKILL)
-        except OSError:
-            continue
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()  # psutil checks first that the pid is still this process
 
 
 @dataclass(frozen=True)
@@ -332,7 +322,7 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = {"env": _client_env(True)}
     cluster_dir = Path(tempfile.mkdtemp(prefix="benchmatrix-pg-", dir=_cluster_parent(account)))
-    children: Dict[int, str] = {}
+    children: List[psutil.Process] = []
     try:
         if account is not None:
             os.chown(str(cluster_dir), account.pw_uid, account.pw_gid)
@@ -353,7 +343,7 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
                      stop_signal=signal.SIGINT, preexec_fn=options.get("preexec_fn"),
                      long_running=True) as process:
             try:
-                _wait_ready(process, bin_dir, port, log_path, boot_timeout_s)
+                wait_ready(process, _readiness_probe(bin_dir, port), boot_timeout_s, "PostgreSQL", log_path)
                 yield _Cluster(bin_dir, cluster_dir, port, process.pid)
             finally:
                 children = _children(process.pid)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import http.client
 import os
 import signal
 import socket
@@ -20,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional, Sequence
 
-RUN_MARKER_VARIABLE = "BENCHMATRIX_RUN"  # the run id, in the server's environment: finds its processes
-
-
-class ServiceError(RuntimeError):
-    """A service did not start or answer; the message carries its log tail."""
-
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
+from tools.benchmatrix.stack.readiness import ServiceError, wait_ready
 
 class Interrupted(BaseException):
     """SIGTERM turned into an exception so that cleanup runs as for Ctrl-C."""
@@ -37,25 +33,16 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log at {})".format(path)
-    tail = text.splitlines()[-lines:]
-    return "\n".join("    " + line for line in tail) or "    (log is empty)"
-
-
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def ensure_port_free(port: int, host: str = "127.0.0.1") -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            probe.bind((host, port))
+            sock.bind((host, port))
         except OSError as error:
             raise ServiceError(
                 "port {} on {} is taken ({}); stop what listens there, choose another "
@@ -200,19 +187,6 @@ def run_bounded(argv: Sequence[str], timeout_s: float, log_path: Path,
     return log_path.read_text(encoding="utf-8", errors="replace")
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP over a unix socket: how nginx reaches a server bound to a path."""
-
-    def __init__(self, socket_path: str, timeout: float = 2.0):
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
 @dataclass
 class HttpService:
     """A long-running server answering HTTP on 127.0.0.1:port, or on a unix socket.
@@ -233,57 +207,26 @@ class HttpService:
     protocol: str = "http"
 
     @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(port=None if self.socket_path else self.port, socket_path=self.socket_path)
+
+    @property
     def base_url(self) -> str:
-        if self.socket_path:
-            return "unix:" + self.socket_path
-        return "http://127.0.0.1:{}".format(self.port)
+        return self.endpoint.url
 
-    def _fail(self, what: str) -> ServiceError:
-        return ServiceError("{} {}\n  command: {}\n  last lines of {}:\n{}".format(
-            self.name, what, " ".join(self.argv), self.log_path, log_tail(self.log_path)))
-
-    def _accepts(self) -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                probe.settimeout(2)
-                probe.connect(self.socket_path)
-            return True
-        except OSError:
-            return False
-
-    def _answers_http(self) -> bool:
+    def _probe(self) -> Optional[str]:
         # Readiness means what the load will hit answers: a TCP accept alone can
         # come from a master process whose workers are still importing the app.
         if self.protocol != "http":
-            return self._accepts()
-        if self.socket_path:
-            connection: http.client.HTTPConnection = UnixHTTPConnection(self.socket_path)
-        else:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            connection.request("GET", self.ready_path)
-            connection.getresponse().read()
-            return True
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            connection.close()
-
-    def wait_ready(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + self.boot_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise self._fail("exited with code {} before answering".format(self.process.returncode))
-            if self._answers_http():
-                return
-            time.sleep(0.05)
-        raise self._fail("did not answer HTTP on {} within {:.0f} s".format(self.base_url, self.boot_timeout_s))
+            return None if probe.accepts(self.endpoint) else "no connection accepted"
+        return None if probe.status_or_none(self.endpoint, self.ready_path) is not None else "no HTTP answer"
 
     @contextlib.contextmanager
     def running(self) -> Iterator["HttpService"]:
+        """Started and ready; stopped with its whole group however the block ends."""
         env = dict(os.environ)
         env.update(self.env)
         with started(self.argv, self.log_path, env=env, cwd=self.cwd, long_running=True) as self.process:
-            self.wait_ready()
+            wait_ready(self.process, self._probe, self.boot_timeout_s, self.name, self.log_path,
+                       extra="\n  listening on: {}".format(self.base_url))
             yield self

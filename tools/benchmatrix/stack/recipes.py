@@ -2,18 +2,17 @@
 
 Each returns the argv and extra environment for one cell, bound where the cell's
 topology wants it: a loopback port when wrk or nginx connects over TCP, a unix
-socket when nginx does. Servers run from the cell's own virtualenv, i.e. next to
-sys.executable, because the harness runs inside that virtualenv.
+socket when nginx does. Servers run from the cell's own virtualenv (a CellEnvironment),
+never from the harness's: the harness only starts them.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell
+from tools.benchmatrix.stack.cell_env import CellEnvironment
 
 CONFIGS = REPO_ROOT / "configs"
 UWSGI_ASYNC_CORES = 100  # uWSGI's documented example value for --gevent: greenlets per process
@@ -53,28 +52,24 @@ def _environment(cell: Cell) -> Dict[str, str]:
     return env
 
 
-def _python_module(module: str) -> List[str]:
-    return [sys.executable, "-m", module]
+def _python_module(env: CellEnvironment, module: str) -> List[str]:
+    return [str(env.python), "-m", module]
 
 
-def _venv_script(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def gunicorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def gunicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     threads = threads if cell.server.worker_class == "gthread" else 1
-    argv = _python_module("gunicorn") + [
+    argv = _python_module(env, "gunicorn") + [
         "--config", str(CONFIGS / "gunicorn.conf.py"), "--bind", bind.address(),
         "--workers", str(workers), "--worker-class", cell.server.worker_class, "--threads", str(threads),
         "--chdir", str(REPO_ROOT), target]
     return LaunchPlan(argv, _environment(cell), workers, threads)
 
 
-def uwsgi(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def uwsgi(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     socket_option = "--socket" if bind.protocol == "uwsgi" else "--http-socket"
-    argv = [_venv_script("uwsgi"), "--ini", str(CONFIGS / "uwsgi.ini"),
+    argv = [env.script("uwsgi"), "--ini", str(CONFIGS / "uwsgi.ini"),
             socket_option, bind.address(unix_prefix=""), "--processes", str(workers),
-            "--home", sys.prefix, "--chdir", str(REPO_ROOT), "--pythonpath", str(REPO_ROOT),
+            "--home", str(env.prefix), "--chdir", str(REPO_ROOT), "--pythonpath", str(REPO_ROOT),
             "--module", target]
     cores = 0
     if cell.server.worker_class == "gevent":
@@ -83,39 +78,39 @@ def uwsgi(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> La
     return LaunchPlan(argv, _environment(cell), workers, 1, cores)
 
 
-def meinheld(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def meinheld(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # meinheld ships no command line; a small launcher does what its README shows, once per worker.
-    argv = _python_module("tools.benchmatrix.stack.serve_meinheld") + [
+    argv = _python_module(env, "tools.benchmatrix.stack.serve_meinheld") + [
         "--bind", bind.address(), "--workers", str(workers), target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 
 
-def uvicorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def uvicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     where = ["--uds", bind.socket_path] if bind.is_unix else ["--host", bind.host, "--port", str(bind.port)]
-    argv = _python_module("uvicorn") + where + [
+    argv = _python_module(env, "uvicorn") + where + [
         "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning", target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 
 
-def hypercorn(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def hypercorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # Hypercorn writes no access log unless --access-logfile is given.
-    argv = _python_module("hypercorn") + [
+    argv = _python_module(env, "hypercorn") + [
         "--bind", bind.address(), "--workers", str(workers), "--worker-class", cell.server.worker_class,
         "--log-level", "warning", target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 
 
-def aiohttp(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def aiohttp(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # aiohttp's own server is one process: its docs scale out with gunicorn (gunicorn-aiohttp) instead.
     where = ["-U", bind.socket_path] if bind.is_unix else ["-H", bind.host, "-P", str(bind.port)]
-    argv = _python_module("aiohttp.web") + where + [target]
+    argv = _python_module(env, "aiohttp.web") + where + [target]
     return LaunchPlan(argv, _environment(cell), 1, 1)
 
 
-def api_hour(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+def api_hour(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # API-Hour is gunicorn underneath: the shared gunicorn config keeps its stop within the harness grace.
-    argv = [_venv_script("api_hour"), "-c", str(CONFIGS / "gunicorn.conf.py"), "-b", bind.address(),
+    argv = [env.script("api_hour"), "-c", str(CONFIGS / "gunicorn.conf.py"), "-b", bind.address(),
             "-w", str(workers), target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 
@@ -124,5 +119,6 @@ RECIPES = {"gunicorn": gunicorn, "uwsgi": uwsgi, "meinheld": meinheld, "uvicorn"
            "hypercorn": hypercorn, "aiohttp": aiohttp, "api-hour": api_hour}
 
 
-def launch_plan(cell: Cell, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
-    return RECIPES[cell.server.recipe](cell, bind, workers, threads, target)
+def launch_plan(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int,
+                target: str) -> LaunchPlan:
+    return RECIPES[cell.server.recipe](cell, env, bind, workers, threads, target)

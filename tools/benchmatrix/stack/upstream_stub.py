@@ -141,7 +141,7 @@ def main(argv: Optional[list] = None) -> int:
 
 
 def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int = 1000,
-                     python: str = sys.executable) -> "HttpService":
+                     python: str = sys.executable):
     """The stub as a supervised HttpService (use its .running()); the readiness probe asks for no delay."""
     from tools.benchmatrix.stack.process import HttpService, free_port  # the harness's side only
 

@@ -1,0 +1,179 @@
+"""Measuring one scenario of a started cell: primer, warmup, then the trials of each load plan.
+
+The primer is a short burst whose result is checked, so a path that only fails
+under load fails in seconds instead of after the warmup and the full duration.
+The warmup is discarded. Each load plan's trials become one record; every load
+generator output is kept under the run's raw folder.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from tools.benchmatrix.load.parse import WrkOutputError
+from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
+from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
+from tools.benchmatrix.run.plan import CellPlan, LoadPlan
+from tools.benchmatrix.run.recording import Recorder
+from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
+from tools.benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
+from tools.benchmatrix.run.validity import assess_load_generator, assess_rate, assess_responses, make_flag
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
+from tools.benchmatrix.stack.readiness import ServiceError
+
+
+def first_line(error: Exception) -> str:
+    return str(error).splitlines()[0]
+
+
+class ScenarioMeasurement:
+    """Drives the load of one cell's scenarios against its endpoint and records each result."""
+
+    def __init__(self, plan: CellPlan, wrk: str, endpoint: Endpoint, server_pid: int, load_prefix: List[str],
+                 recorder: Recorder, cell_flags: Sequence[Dict[str, str]]):
+        self.plan = plan
+        self.wrk = wrk
+        self.endpoint = endpoint
+        self.server_pid = server_pid
+        self.load_prefix = load_prefix
+        self.recorder = recorder
+        self.say = recorder.console.say
+        self.cell_flags = list(cell_flags)  # flags of the whole cell (a busy machine), on every record
+
+    @property
+    def options(self):
+        return self.plan.options
+
+    def _url(self, scenario: Scenario) -> str:
+        return "http://{}:{}{}".format(self.endpoint.host, self.endpoint.port, scenario.path)
+
+    def _raw(self, scenario: Scenario, phase: str) -> Path:
+        return self.recorder.raw_dir / "{}.{}.txt".format(scenario.name, phase)
+
+    def settle(self, scenario: Scenario) -> float:
+        """Wait until the server has worked off requests an earlier wrk run left queued; seconds waited.
+
+        wrk stops with requests in flight, and a server that serializes 1 s waits still
+        owes them (measured: one sync worker started each 10 s trial with 10 s of stale
+        /db_sleep work and completed none). A cheap request only returns once that queue
+        is gone, so each run starts on an idle server.
+        """
+        if not scenario.io_bound:
+            return 0.0
+        started = time.monotonic()
+        path = SCENARIOS["json"].path if self.plan.cell.app.serves(["json"]) else scenario.path
+        try:
+            probe.get(self.endpoint, path, timeout_s=self.plan.settings(scenario).timeout_s)
+        except (OSError, http.client.HTTPException):
+            pass  # the measured run will say what is wrong
+        waited = time.monotonic() - started
+        if waited > 0.5:
+            self.say("{}: waited {:.1f} s for the server to finish requests left by the previous run".format(
+                scenario.name, waited))
+        return waited
+
+    def _closed_loop_run(self, scenario: Scenario, phase: str, duration_s: int, observer=None):
+        raw = self._raw(scenario, phase)
+        argv, result = run_wrk(self.wrk, self.plan.settings(scenario, duration_s), self._url(scenario), raw,
+                               prefix=self.load_prefix, observer=observer)
+        return argv, result, raw
+
+    def _trial(self, scenario: Scenario, load: LoadPlan, number: int):
+        """One measured run with what it cost the server and the load generator."""
+        waits: List[RunQueueWait] = []
+
+        def observe_load_generator(pid: int) -> RunQueueWait:
+            waits.append(RunQueueWait(pid))
+            return waits[-1]
+
+        settle_s = self.settle(scenario)
+        raw = self._raw(scenario, load.phase_name(number))
+        with ServerTreeSampler(self.server_pid) as server, ChildrenCpu() as load_generator:
+            if load.planned_rate is None:
+                argv, result = run_wrk(self.wrk, self.plan.settings(scenario), self._url(scenario), raw,
+                                       prefix=self.load_prefix, observer=observe_load_generator)
+                trial = closed_loop_trial(result)
+            else:
+                argv, result = run_fixed_rate(self.plan.driver, load.planned_rate, self.plan.settings(scenario),
+                                              self._url(scenario), raw, prefix=self.load_prefix,
+                                              observer=observe_load_generator)
+                trial = fixed_rate_trial(result)
+        wait_s = waits[0].wait_s if waits else 0.0
+        trial.update({
+            "resources": dict(server.usage.as_resources(), load_generator_cpu_s=round(load_generator.cpu_s, 3),
+                              load_generator_wait_s=round(wait_s, 3)),
+            "server_restarted": server.usage.restarted, "settle_s": round(settle_s, 2),
+            "raw_output": self.recorder.relative(raw)})
+        flags = assess_responses(result) + assess_load_generator(
+            load_generator.cpu_s, wait_s, self.options.duration_s, load.threads)
+        if load.planned_rate is not None:
+            flags += assess_rate(result)
+        return argv, trial, flags
+
+    def _primer_failed(self, scenario: Scenario) -> bool:
+        primer_s = self.plan.primer_s(scenario)
+        self.say("{}: primer {} s".format(scenario.name, primer_s))
+        self.settle(scenario)
+        _, primer, _ = self._closed_loop_run(scenario, "primer", primer_s)
+        if primer.successful_requests:
+            return False
+        flags = assess_responses(primer) or [make_flag("load-failed", "the primer got no response")]
+        self.recorder.save_new(scenario, [dict(f, reason="primer: " + f["reason"]) for f in flags])
+        return True
+
+    def _trials(self, scenario: Scenario, load: LoadPlan):
+        """All trials of one load plan, as one record (failed if the load tool gave no result)."""
+        trials: List[Dict[str, Any]] = []
+        flags: List[Dict[str, str]] = []
+        argv: Optional[List[str]] = None
+        try:
+            for number in range(1, self.options.trials + 1):
+                self.say("{}: {} trial {}/{}, {} s".format(scenario.name, load.describe(), number,
+                                                          self.options.trials, self.options.duration_s))
+                argv, trial, trial_flags = self._trial(scenario, load, number)
+                trials.append(trial)
+                flags += [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in trial_flags]
+        except (WrkOutputError, ServiceError) as error:
+            return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load)
+        return self.recorder.record(scenario, flags + self._run_flags(trials), trials, argv, load)
+
+    def _run_flags(self, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
+        """Flags that judge the trials together rather than one by one."""
+        flags = list(self.cell_flags)
+        reason = unstable(summarize(trials), self.options.max_cv)
+        if reason:
+            flags.append(make_flag("unstable-trials", reason))
+        restarted = [str(i + 1) for i, t in enumerate(trials) if t["server_restarted"]]
+        if restarted:
+            flags.append(make_flag("server-restarted", "the server's processes changed during trial(s) "
+                                   + ", ".join(restarted)))
+        return flags
+
+    def measure(self, scenario: Scenario) -> None:
+        try:
+            if self.options.primer_s and self._primer_failed(scenario):
+                return
+            if self.options.warmup_s:
+                self.say("{}: warmup {} s (discarded)".format(scenario.name, self.options.warmup_s))
+                self.settle(scenario)
+                self._closed_loop_run(scenario, "warmup", self.options.warmup_s)
+        except (WrkOutputError, ServiceError) as error:
+            self.recorder.save_new(scenario, [make_flag("load-failed", first_line(error))])
+            return
+        closed_loop_rps: Optional[float] = None
+        if self.options.closed_loop_needed:
+            record = self._trials(scenario, self.plan.closed_loop(scenario))
+            self.recorder.save(record)
+            closed_loop_rps = record.rps if record.status != "failed" else None
+        for rate in self.options.rates:
+            planned = rate.resolve(closed_loop_rps)
+            if planned is None:
+                reason = "no valid closed-loop maximum to take {} of".format(rate.text)
+                self.recorder.save_new(scenario, [make_flag("load-failed", reason)],
+                                       load=self.plan.fixed_rate(scenario, 0))
+                continue
+            self.recorder.save(self._trials(scenario, self.plan.fixed_rate(scenario, planned)))

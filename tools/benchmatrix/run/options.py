@@ -1,0 +1,56 @@
+"""What one run of a cell was asked to do, with every default in one place.
+
+The command line (tools/benchmatrix/__main__.py) takes its defaults from here,
+so a default is written once and a run started from Python gets the same ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence, Tuple
+
+from tools.benchmatrix.load.rates import RateChoice
+from tools.benchmatrix.matrix.cells import REPO_ROOT
+from tools.benchmatrix.matrix.scenarios import Scenario
+from tools.benchmatrix.run.coop import DEFAULT_REQUESTS
+
+DEFAULT_RESULTS_DIR = REPO_ROOT / "reports"
+DEFAULT_SCENARIOS = "hello"  # a group name of matrix/scenarios.py
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    server: str
+    app: str
+    scenarios: Sequence[Scenario] = ()
+    venv: Optional[Path] = None  # the cell's virtualenv; None: the harness's own environment
+    duration_s: int = 10
+    warmup_s: int = 2
+    primer_s: int = 1
+    trials: int = 3
+    connections: Optional[int] = None  # None: each scenario's profile (plan.py)
+    threads: int = 2
+    timeout_s: Optional[int] = None  # None: each scenario's profile (plan.py)
+    workers: Optional[int] = None  # None: configs/matrix.json
+    port: Optional[int] = None  # None: a free one
+    boot_timeout_s: int = 30
+    results_dir: Path = DEFAULT_RESULTS_DIR
+    app_target: Optional[str] = None
+    max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
+    max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
+    pin: str = "auto"  # see hosts/pinning.resolve_pinning
+    position: Optional[Tuple[int, int]] = None  # (cell i, of N) in a matrix run
+    rates: Sequence[RateChoice] = field(default=())  # fixed-rate runs after (or instead of) the closed-loop one
+    coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
+    coop_requests: int = DEFAULT_REQUESTS
+
+    @property
+    def closed_loop_needed(self) -> bool:
+        """Closed-loop trials run unless every fixed rate is absolute."""
+        return not self.rates or any(rate.relative for rate in self.rates)
+
+
+def default(name: str):
+    """The default of one option, for the command line's help and parsing."""
+    return RunOptions.__dataclass_fields__[name].default

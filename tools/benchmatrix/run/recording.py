@@ -1,0 +1,105 @@
+"""Recording one cell's results: building each Record, saving it at once, saying it on the console.
+
+A record is appended the moment its measurement ends (results.jsonl and the
+results.md row), so an interrupt or a later failure loses nothing measured.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from tools.benchmatrix.matrix.cells import Cell
+from tools.benchmatrix.matrix.scenarios import Scenario
+from tools.benchmatrix.results.records import (Record, append_markdown_row, append_record, format_number,
+                                               rps_label, status_label)
+from tools.benchmatrix.run.plan import CellPlan, LoadPlan
+from tools.benchmatrix.run.progress import Progress
+from tools.benchmatrix.run.trials import resource_summary, summarize
+from tools.benchmatrix.run.validity import status_for
+
+EMPTY_SUMMARY = {"rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
+                 "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
+                 "achieved_rate": None, "spectrum": []}
+
+
+class Console:
+    """The harness's lines on stdout; in a matrix run each starts with the cell i/N and the time left."""
+
+    def __init__(self, progress: Optional[Progress] = None):
+        self.progress = progress
+
+    def say(self, message: str) -> None:
+        print("benchmatrix: " + (self.progress.prefix() if self.progress else "") + message, flush=True)
+
+
+def new_run_id(cell: Cell) -> str:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return "{}-py{}-{}-{}-{}".format(stamp, cell.python, cell.server.name, cell.app.name, secrets.token_hex(2))
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+class Recorder:
+    """Builds and saves the records of one run; `meta` is what every record of the run shares."""
+
+    def __init__(self, plan: CellPlan, run_id: str, raw_dir: Path, app_label: str, workers: int,
+                 meta: Dict[str, Any], console: Console):
+        self.plan = plan
+        self.run_id = run_id
+        self.raw_dir = raw_dir
+        self.app_label = app_label
+        self.workers = workers
+        self.meta = meta
+        self.console = console
+        self.statuses: List[str] = []
+
+    @property
+    def results_dir(self) -> Path:
+        return self.plan.options.results_dir
+
+    def relative(self, path: Path) -> str:
+        return os.path.relpath(str(path), str(self.results_dir))
+
+    def record(self, scenario: Scenario, flags: List[Dict[str, str]], trials: Sequence[Dict[str, Any]] = (),
+               load_argv: Optional[List[str]] = None, load: Optional[LoadPlan] = None) -> Record:
+        load = load or self.plan.closed_loop(scenario)
+        summary = summarize(trials) if trials else EMPTY_SUMMARY
+        meta = dict(self.meta, load_command=load_argv, load_driver=load.driver,
+                    phases_s=self.plan.phases_s(scenario))
+        cell, options = self.plan.cell, self.plan.options
+        return Record(
+            run_id=self.run_id, recorded_at=utc_now(), python=cell.python, app=self.app_label,
+            server=cell.server.name, scenario=scenario.name, mode=load.mode,
+            connections=load.connections, threads=load.threads,
+            duration_s=float(options.duration_s), workers=self.workers,
+            rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
+            latency_ms=summary["latency_ms"], errors=summary["errors"],
+            status=status_for(flags), flags=flags, meta=meta, raw_output=self.relative(self.raw_dir),
+            spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
+            planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
+            spectrum=summary["spectrum"], in_flight=summary.get("in_flight"))
+
+    def save(self, record: Record) -> None:
+        append_record(self.results_dir / "results.jsonl", record)
+        append_markdown_row(self.results_dir / "results.md", record)
+        self.statuses.append(record.status)
+        latency = record.latency_ms
+        rate = "" if record.planned_rate is None else " at a planned {:g} req/s".format(record.planned_rate)
+        self.console.say("{}{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
+            record.scenario, rate, rps_label(record.__dict__), format_number(latency.get("p50")),
+            format_number(latency.get("p99")), status_label(record.__dict__)))
+        for flag in record.flags:
+            self.console.say("  {}: {}. What to do: {}".format(flag["code"], flag["reason"], flag["hint"]))
+
+    def save_new(self, scenario: Scenario, flags: List[Dict[str, str]], **details) -> None:
+        self.save(self.record(scenario, flags, **details))
+
+    @property
+    def any_failed(self) -> bool:
+        return "failed" in self.statuses

@@ -1,0 +1,91 @@
+"""One HTTP probe for every service and check: a GET over loopback TCP or a unix socket.
+
+Readiness, verification, the cooperative-I/O check and the settle request all ask
+the same question (what does GET path answer here?), so they share this answer.
+Standard library only: it runs in the harness and in tests alike.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from dataclasses import dataclass
+from typing import Dict, Mapping, Optional
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a service listens: a TCP port on a host, or a unix socket path."""
+    port: Optional[int] = None
+    socket_path: Optional[str] = None
+    host: str = LOOPBACK
+
+    def __post_init__(self) -> None:
+        if (self.port is None) == (self.socket_path is None):
+            raise ValueError("an endpoint is a port or a socket path, not both or neither")
+
+    @property
+    def url(self) -> str:
+        return "unix:" + self.socket_path if self.socket_path else "http://{}:{}".format(self.host, self.port)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Dict[str, str]  # lower-cased names; a repeated header keeps its last value
+    body: bytes
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def connection(endpoint: Endpoint, timeout_s: float) -> http.client.HTTPConnection:
+    if endpoint.socket_path:
+        return _UnixHTTPConnection(endpoint.socket_path, timeout_s)
+    return http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout_s)
+
+
+def get(endpoint: Endpoint, path: str, timeout_s: float = 2.0,
+        headers: Optional[Mapping[str, str]] = None) -> Answer:
+    """GET path on a fresh connection; raises OSError or http.client.HTTPException when it fails."""
+    conn = connection(endpoint, timeout_s)
+    try:
+        conn.request("GET", path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        body = response.read()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+def status_or_none(endpoint: Endpoint, path: str, timeout_s: float = 2.0) -> Optional[int]:
+    """The status GET path answers, or None when nothing answers HTTP there yet."""
+    try:
+        return get(endpoint, path, timeout_s).status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def accepts(endpoint: Endpoint, timeout_s: float = 2.0) -> bool:
+    """Whether a connection is accepted: readiness for servers that do not speak HTTP (uwsgi protocol)."""
+    family = socket.AF_UNIX if endpoint.socket_path else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(timeout_s)
+            probe.connect(endpoint.socket_path or (endpoint.host, endpoint.port))
+        return True
+    except OSError:
+        return False
