@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+import psutil
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -17,21 +18,30 @@ SHARED = REPO_ROOT.parent / "shared"
 TAG_VARIABLE = "BENCHMATRIX_TEST_TAG"  # inherited by every process a harness run starts
 
 
-def processes_with_tag(tag: str) -> List[int]:
-    """Live processes whose environment carries this test's tag (zombies excluded)."""
-    found = []
+def processes_of_run(tag: str, results_dir: Path) -> List[psutil.Process]:
+    """Live processes a harness run started: those whose environment carries the tag, those naming
+    the run's results folder on their command line (nginx clears its environment), and all their
+    descendants (nginx's workers name neither). Zombies are excluded: they hold nothing."""
     needle = "{}={}".format(TAG_VARIABLE, tag).encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    roots = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            environ = Path("/proc/{}/environ".format(process.pid)).read_bytes().split(b"\0")
+            if needle in environ or str(results_dir) in " ".join(process.cmdline()):
+                roots.append(process)
+        except (OSError, psutil.Error):
+            continue  # it ended while we looked, or is not ours to read
+    found = {}
+    for root in roots:
+        try:
+            for process in [root] + root.children(recursive=True):
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    found[process.pid] = process
+        except psutil.Error:
             continue
-        if needle in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return [found[pid] for pid in sorted(found)]
 
 
 class Harness:
@@ -73,14 +83,13 @@ class Harness:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
     def strays(self) -> List[str]:
-        """Live tagged processes, as "pid: command line" so a failure shows what survived."""
+        """Live processes of this harness's runs, as "pid: command line" so a failure shows what survived."""
         found = []
-        for pid in processes_with_tag(self.tag):
+        for process in processes_of_run(self.tag, self.results_dir):
             try:
-                command = Path("/proc/{}/cmdline".format(pid)).read_bytes().replace(b"\0", b" ")
-            except OSError:
+                found.append("{}: {}".format(process.pid, " ".join(process.cmdline())))
+            except psutil.Error:
                 continue  # it ended between the two reads
-            found.append("{}: {}".format(pid, command.decode(errors="replace").strip()))
         return found
 
 
@@ -89,6 +98,11 @@ def harness(tmp_path: Path) -> Harness:
     harness = Harness(tmp_path / "results")
     yield harness
     assert harness.strays() == [], "the harness left processes behind"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: boots real cells or services for seconds each; "
+                            "`nox -s tests -- -m 'not slow'` runs the rest in under a minute")
 
 
 def require_shared(path: Path, what: str) -> Path:

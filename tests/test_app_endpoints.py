@@ -16,6 +16,8 @@ from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, 
 from tools.benchmatrix.stack.process import HttpService, free_port
 from tools.benchmatrix.stack.upstream_stub import upstream_service
 
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APPS = {"flask": "apps.flask.app:app", "django": "apps.django.benchsite.wsgi:application"}
 POOL_SIZE = 3

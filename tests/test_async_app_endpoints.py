@@ -24,6 +24,8 @@ from tools.benchmatrix.stack.process import HttpService, free_port
 from tools.benchmatrix.stack.upstream_stub import upstream_service
 from tools.benchmatrix.run.verify import check_response
 
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POOL_SIZE = 3
 APPLICATION_NAME = "aiohttp_tests"  # tells the app's connections apart in pg_stat_activity

@@ -15,6 +15,8 @@ import pytest
 from tools.benchmatrix.stack.postgres import (AGENTS_QUERY, DEFAULT_MAX_CONNECTIONS, ServiceError, database,
                                         find_psql, mask_password, run_psql)
 
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,6 +11,8 @@ from tests.conftest import REPO_ROOT
 from tools.benchmatrix.results.records import load_records
 from tools.benchmatrix.results.report import END_MARKER, START_MARKER
 
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+
 
 @pytest.fixture
 def results(tmp_path):

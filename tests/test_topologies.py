@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+
 RESPONSE_FLAGS = ("non-2xx", "socket-errors", "timeouts", "no-successful-responses", "verification-failed")
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import glob
+
 import pytest
+
+pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
 
 def cluster_dirs():
