@@ -13,6 +13,7 @@ listing needs no subprocess and no network.
 """
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tools.benchmatrix import harness_env  # noqa: E402
+from tools.benchmatrix import harness_env, wheelhouse  # noqa: E402
 from tools.benchmatrix.matrix import interpreters  # noqa: E402
 from tools.benchmatrix.results import smoke as smoke_table  # noqa: E402
 from tools.benchmatrix.matrix.cells import (  # noqa: E402
@@ -39,8 +40,15 @@ NEWEST = max(FOUND, key=version_key) if FOUND else None
 VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
 
 
+MATRIX_CLOCK = []  # when this nox run's first bench cell handed over to the harness
+
+
 def matrix_position(session):
-    """["--progress", "i/N"] among the bench sessions of this nox run, when nox lets us see them."""
+    """["--progress", "i/N@S"] among the bench sessions of this nox run, when nox lets us see them.
+
+    S is the time since the first cell of the run started measuring: the harness turns it into
+    the average the finished cells took, so its time-left estimate corrects itself.
+    """
     try:  # nox has no public API for the queue; without it the run just shows no i/N
         manifest = session._runner.manifest
         done = [s for s in manifest._consumed if s.name.startswith("bench")]
@@ -48,7 +56,11 @@ def matrix_position(session):
     except AttributeError:
         return []
     total = len(done) + len(queued)
-    return ["--progress", "{}/{}".format(len(done), total)] if total > 1 else []
+    if total < 2:
+        return []
+    if not MATRIX_CLOCK:
+        MATRIX_CLOCK.append(time.monotonic())
+    return ["--progress", "{}/{}@{:.1f}".format(len(done), total, time.monotonic() - MATRIX_CLOCK[0])]
 
 
 def harness_python(session):
@@ -63,9 +75,19 @@ def harness(session, *args, **options):
     session.run(harness_python(session), "-m", "tools.benchmatrix", *args, external=True, **options)
 
 
+def install_cell(session, cell):
+    """The cell's measured packages; what has no wheel for its Python is built once into a wheelhouse."""
+    install_args = ["-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell)]
+    uv = harness_env.find_uv()
+    if uv:  # an installed cell resolves at once here, so a measuring run never builds
+        house = wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log)
+        install_args = ["--find-links", str(house)] + install_args
+    session.install(*install_args)
+
+
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
-    session.install("-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell))
+    install_cell(session, cell)
     # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
     # needs up to its stop grace (10 s per service) to take the server down first.
     harness(session, "run", "--venv", str(Path(session.bin).parent), "--server", server, "--app", app,
@@ -79,6 +101,7 @@ def run_smoke(session):
     out = Path(__file__).parent / ".nox" / "smoke" / time.strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True)
     started = time.monotonic()
+    prepare_cells(session, families, nox_args, out)
     # A nested nox gives each cell its own virtualenv exactly as `nox -s bench(...)` would, and
     # its --report says which sessions passed; failures are tabulated, not raised, so all run.
     # On Ctrl-C nox kills its child 0.5 s later unless told to wait: the nested nox needs the
@@ -91,6 +114,49 @@ def run_smoke(session):
     print(table)
     if not passed:
         session.error("some cells failed the smoke run; see the table above and {}".format(out))
+
+
+PREPARE_JOBS = max(1, min(2, os.cpu_count() or 1))  # installs are mostly I/O; builds use every core
+
+
+def family_sessions(families):
+    """The bench session names of these families, as nox spells them."""
+    names = []
+    for family in families:
+        cells = DEFAULTS if family == "bench" else [c for c in CELLS if "bench-" + c.python == family]
+        names += ["{}({})".format(family, cell.session_id) for cell in cells]
+    return names
+
+
+def prepare_cells(session, families, nox_args, out):
+    """Build every cell environment of the matrix run before any cell is measured.
+
+    `nox --install-only` creates and installs each session without running it; with no
+    filter of the user's, the sessions are dealt round-robin to PREPARE_JOBS nox processes
+    that install side by side. Nothing measures meanwhile, so the builds disturb no number.
+    """
+    if nox_args:  # the user's own nox filters (-k, -t): one process honours them as given
+        groups = [["-s", *families, *nox_args]]
+    else:
+        names = family_sessions(families)
+        groups = [["-s", *names[job::PREPARE_JOBS]] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
+    began = time.monotonic()
+    session.log("benchmatrix: preparing the cell environments first ({} nox process(es), logs in {})".format(
+        len(groups), out))
+    jobs = []
+    try:
+        for number, group in enumerate(groups, start=1):
+            with open(str(out / "prepare-{}.log".format(number)), "w") as log:
+                jobs.append(subprocess.Popen([sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only",
+                                              *group], stdout=log, stderr=subprocess.STDOUT))
+        codes = [job.wait() for job in jobs]
+    finally:
+        for job in jobs:  # an interrupt must not leave an install running
+            if job.poll() is None:
+                job.terminate()
+                job.wait()
+    session.log("benchmatrix: prepared in {:.0f} s{}; now measuring, one cell at a time".format(
+        time.monotonic() - began, "" if not any(codes) else " (some installs failed: their cells will say why)"))
 
 
 def cell_params(cells):

@@ -13,9 +13,9 @@ import threading
 from pathlib import Path
 from typing import Iterator, List
 
+import psutil
 import pytest
 
-from tools.benchmatrix.run.resources import process_tree
 from tools.benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
 from tools.benchmatrix.stack.process import free_port, started
 from tools.benchmatrix.stack.readiness import ServiceError
@@ -72,9 +72,16 @@ def get(front: NginxFront, path: str) -> dict:
         connection.close()
 
 
-def group_members(pid: int) -> List[int]:
-    """nginx's master and its workers while they live."""
-    return sorted(process.pid for process in process_tree(pid))
+def group_members(pgid: int) -> List[int]:
+    """Live members of the process group nginx's master leads: orphaned workers count too."""
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process.pid)
+        except (OSError, psutil.Error):
+            continue  # it ended while we looked
+    return sorted(members)
 
 
 # --- render_config: pure ---------------------------------------------------------------------

@@ -20,13 +20,27 @@ def test_time_left_counts_the_cells_still_to_come():
     assert progress.prefix().startswith("[cell 3/10, ~")
 
 
+def test_finished_cells_replace_the_plan_with_what_they_took():
+    # Four cells took 80 s: the remaining six are expected at 20 s each, not at the planned 5 s.
+    progress = Progress(cell_index=5, cell_count=10, planned_cell_s=5.0, elapsed_before_s=80.0)
+    progress.start()
+    assert progress.per_cell_s == 20.0
+    assert 5 * 20.0 < progress.seconds_left() <= 6 * 20.0
+
+
+def test_the_first_cell_can_only_go_by_the_plan():
+    progress = Progress(cell_index=1, cell_count=10, planned_cell_s=5.0, elapsed_before_s=0.0)
+    assert progress.per_cell_s == 5.0
+
+
 @pytest.mark.parametrize("seconds, text", [(42, "42s"), (250, "4m10s"), (7325, "2h02m")])
 def test_durations_read_like_a_clock(seconds, text):
     assert format_duration(seconds) == text
 
 
 def test_positions_are_checked():
-    assert parse_position("3/10") == (3, 10) and parse_position(None) is None
+    assert parse_position("3/10") == (3, 10, None) and parse_position(None) is None
+    assert parse_position("3/10@42.5") == (3, 10, 42.5)
     with pytest.raises(ValueError, match="CELL/CELLS"):
         parse_position("three")
     with pytest.raises(ValueError, match="between 1"):

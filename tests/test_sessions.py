@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import glob
 import json
 import os
 import signal
@@ -106,3 +108,28 @@ def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):
     assert process.returncode != 0
     assert "interrupted" in output, output
     assert harness.strays() == []
+
+
+def test_a_matrix_run_prepares_every_environment_before_it_measures_any(tmp_path):
+    # `-t uvicorn` keeps the run to uvicorn's cells; smoke's scratch folder is under .nox/smoke.
+    result = nox("-s", "smoke", "--", "-t", "uvicorn")
+    assert result.returncode == 0, result.stdout
+    output = result.stdout
+    prepared = output.index("benchmatrix: prepared in")
+    assert output.index("benchmatrix: preparing the cell environments first") < prepared
+    assert prepared < output.index("benchmatrix: [cell 1/")
+    folder = output.split("logs in ", 1)[1].split(")", 1)[0]
+    logs = "".join(open(path).read() for path in sorted(glob.glob(os.path.join(folder, "prepare-*.log"))))
+    # Every cell's environment was installed in the preparation; no cell measured beforehand.
+    assert logs.count("Running session bench(server='uvicorn'") == 2 and "benchmatrix: cell:" not in logs
+    # Nothing was installed once measuring began: every installed file is older than the first
+    # cell's start, which its run id stamps (UTC, to the second). Python's own bytecode caches,
+    # written when the server first imports a module, are not installs.
+    run_ids = [os.path.basename(path) for path in glob.glob(os.path.join(folder, "raw", "*"))]
+    first_start = min(datetime.datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp() for run_id in run_ids)
+    newest_install = max(os.stat(os.path.join(root, name)).st_mtime
+                         for venv in glob.glob(str(REPO_ROOT / ".nox" / "bench-server-uvicorn-app-*"))
+                         for root, _, names in os.walk(venv) if "__pycache__" not in root
+                         for name in names if not name.endswith(".pyc"))
+    assert len(run_ids) == 2 and newest_install < first_start + 1

@@ -109,7 +109,8 @@ def add_run_parser(commands) -> None:
     run.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
                      help="where results.jsonl, results.md and raw/ live")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
-                     help="this cell's place in a matrix run (the bench sessions pass it), for the "
+                     help="this cell's place in a matrix run, optionally with the seconds the matrix has spent "
+                          "(3/10@42.5; the bench sessions pass it), for the "
                           "'[cell 3/10, ~4m10s left]' prefix")
     run.add_argument("--app-target", default=None, metavar="MODULE:CALLABLE",
                      help="serve this importable callable instead of the app's own "

@@ -135,7 +135,7 @@ def start_progress(plan: CellPlan) -> Console:
     position = plan.options.position
     if not position:
         return Console()
-    progress = Progress(position[0], position[1], plan.planned_seconds())
+    progress = Progress(position[0], position[1], plan.planned_seconds(), elapsed_before_s=position[2])
     progress.start()
     return Console(progress)
 

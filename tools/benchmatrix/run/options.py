@@ -40,7 +40,7 @@ class RunOptions:
     max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
     pin: str = "auto"  # see hosts/pinning.resolve_pinning
-    position: Optional[Tuple[int, int]] = None  # (cell i, of N) in a matrix run
+    position: Optional[Tuple[int, int, Optional[float]]] = None  # (cell i, of N, seconds spent before it)
     rates: Sequence[RateChoice] = field(default=())  # fixed-rate runs after (or instead of) the closed-loop one
     coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
     coop_requests: int = DEFAULT_REQUESTS

@@ -1,15 +1,17 @@
 """Where a long run stands: the cell i of N and an estimate of the time left.
 
-The estimate is the plan, not a forecast: each cell is expected to take the
-load time its options ask for plus a fixed allowance for boot, checks and
-teardown, so it is honest about what it knows and gets better as cells finish.
+Before any cell has finished, each cell is expected to take the load time its
+options ask for plus a fixed allowance for boot, checks and teardown. Once cells
+have finished (the nox layer passes the matrix's elapsed time as `i/N@SECONDS`),
+the estimate is what they took on average, so it corrects itself as cells finish
+and counts what the plan cannot know (installs, slow boots, nox's own time).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 OVERHEAD_PER_CELL_S = 3.0  # boot, verification, teardown: measured 2-3 s per cell here
 
@@ -19,15 +21,24 @@ class Progress:
     cell_index: int  # 1-based position of this cell in the matrix run
     cell_count: int
     planned_cell_s: float
+    elapsed_before_s: Optional[float] = None  # matrix time spent before this cell began
     started: float = 0.0
 
     def start(self) -> None:
         self.started = time.monotonic()
 
+    @property
+    def per_cell_s(self) -> float:
+        """What one cell takes: the finished cells' average when known, else the plan."""
+        finished = self.cell_index - 1
+        if self.elapsed_before_s is not None and finished > 0:
+            return self.elapsed_before_s / finished
+        return self.planned_cell_s
+
     def seconds_left(self) -> float:
         elapsed = time.monotonic() - self.started
-        this_cell = max(self.planned_cell_s - elapsed, 0.0)
-        return this_cell + (self.cell_count - self.cell_index) * self.planned_cell_s
+        this_cell = max(self.per_cell_s - elapsed, 0.0)
+        return this_cell + (self.cell_count - self.cell_index) * self.per_cell_s
 
     def prefix(self) -> str:
         return "[cell {}/{}, ~{} left] ".format(self.cell_index, self.cell_count, format_duration(self.seconds_left()))
@@ -50,14 +61,16 @@ def planned_cell_seconds(scenarios: int, primer_s: float, warmup_s: float, trial
     return OVERHEAD_PER_CELL_S + scenarios * per_scenario
 
 
-def parse_position(text: Optional[str]):
-    """"3/10" -> (3, 10); a ValueError says the form."""
+def parse_position(text: Optional[str]) -> Optional[Tuple[int, int, Optional[float]]]:
+    """"3/10" -> (3, 10, None); "3/10@42.5" -> (3, 10, 42.5 s of the matrix already spent)."""
     if not text:
         return None
+    place, _, elapsed = text.partition("@")
     try:
-        index, count = (int(part) for part in text.split("/"))
+        index, count = (int(part) for part in place.split("/"))
+        elapsed_s = float(elapsed) if elapsed else None
     except ValueError:
-        raise ValueError("--progress {!r}: give CELL/CELLS, e.g. 3/10".format(text))
+        raise ValueError("--progress {!r}: give CELL/CELLS, e.g. 3/10, or CELL/CELLS@SECONDS_SPENT".format(text))
     if not 1 <= index <= count:
         raise ValueError("--progress {!r}: the cell must be between 1 and the count".format(text))
-    return index, count
+    return index, count, elapsed_s
