@@ -12,6 +12,7 @@ shims, pyenv and uv version folders; see tools/benchmatrix/matrix/interpreters.p
 listing needs no subprocess and no network.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -101,13 +102,19 @@ def run_smoke(session):
     out = Path(__file__).parent / ".nox" / "smoke" / time.strftime("%Y%m%dT%H%M%S")
     out.mkdir(parents=True)
     started = time.monotonic()
-    prepare_cells(session, families, nox_args, out)
+    try:
+        names = selected_sessions(families, nox_args)
+    except ValueError as error:
+        session.error(str(error))
+    if not names:
+        session.error("no cell matches {}".format(" ".join(nox_args)))
+    prepare_cells(session, names, out)
     # A nested nox gives each cell its own virtualenv exactly as `nox -s bench(...)` would, and
     # its --report says which sessions passed; failures are tabulated, not raised, so all run.
     # On Ctrl-C nox kills its child 0.5 s later unless told to wait: the nested nox needs the
     # harness's own stop time (see run_bench) or the cell's server would outlive it.
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--report", str(out / "nox-report.json"),
-                "-s", *families, *nox_args, "--", *smoke_table.BENCH_OPTIONS, "--results-dir", str(out),
+                "-s", *names, "--", *smoke_table.BENCH_OPTIONS, "--results-dir", str(out),
                 success_codes=[0, 1], external=True, interrupt_timeout=120, terminate_timeout=60)
     table, passed = smoke_table.summarize(out / "nox-report.json", out, time.monotonic() - started)
     (out / "smoke.md").write_text(table, encoding="utf-8")
@@ -128,18 +135,31 @@ def family_sessions(families):
     return names
 
 
-def prepare_cells(session, families, nox_args, out):
+def selected_sessions(families, nox_args):
+    """The families' sessions that the user's nox filters (-k, -t) also select.
+
+    Given beside `-s`, nox adds what -k or -t select from every family (measured: `-s bench
+    -k raw` also ran bench-3.8's raw cells), so the filters are listed alone and intersected.
+    """
+    names = family_sessions(families)
+    if not nox_args:
+        return names
+    listed = subprocess.run([sys.executable, "-m", "nox", "--noxfile", __file__, "-l", "--json", *nox_args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    if listed.returncode != 0:
+        raise ValueError("nox could not list {}: {}".format(" ".join(nox_args), listed.stderr.strip()))
+    chosen = {entry["session"] for entry in json.loads(listed.stdout)}
+    return [name for name in names if name in chosen]
+
+
+def prepare_cells(session, names, out):
     """Build every cell environment of the matrix run before any cell is measured.
 
-    `nox --install-only` creates and installs each session without running it; with no
-    filter of the user's, the sessions are dealt round-robin to PREPARE_JOBS nox processes
-    that install side by side. Nothing measures meanwhile, so the builds disturb no number.
+    `nox --install-only` creates and installs each session without running it; the sessions
+    are dealt round-robin to PREPARE_JOBS nox processes that install side by side. Nothing
+    measures meanwhile, so the builds disturb no number.
     """
-    if nox_args:  # the user's own nox filters (-k, -t): one process honours them as given
-        groups = [["-s", *families, *nox_args]]
-    else:
-        names = family_sessions(families)
-        groups = [["-s", *names[job::PREPARE_JOBS]] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
+    groups = [["-s", *names[job::PREPARE_JOBS]] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
     began = time.monotonic()
     session.log("benchmatrix: preparing the cell environments first ({} nox process(es), logs in {})".format(
         len(groups), out))
