@@ -32,8 +32,13 @@ class TreeUsage:
 
     @property
     def restarted(self) -> bool:
-        """True when a worker died or was replaced during the run."""
-        return self.pids_before is not None and self.pids_before != self.pids_after
+        """True when a process of the server died during the run (whether or not it was replaced).
+
+        A process that only appeared is not a restart: a pre-fork master still forking its
+        last workers when the first one answers adds pids in the first trial (measured: raw
+        apps on gunicorn with no primer), and that is boot, not a crash.
+        """
+        return self.pids_before is not None and bool(self.pids_before - (self.pids_after or set()))
 
     def as_resources(self) -> Dict[str, float]:
         mb = 2 ** 20
