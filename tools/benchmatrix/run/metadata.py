@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, Optional
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT
 
-from tools.benchmatrix.stack.describe_python import freeze_sha, installed
+from tools.benchmatrix.stack.describe_python import freeze_sha, installed, normalized
 
 
 def _command_output(argv: Iterable[str]) -> Optional[str]:
@@ -86,7 +86,7 @@ def cell_environment_info(description: Dict[str, Any], package_names: Iterable[s
     python = {key: description[key] for key in ("implementation", "version", "build", "compiler", "executable")}
     packages = description["packages"]
     return {"python": python, "prefix": description["prefix"],
-            "packages": {name: packages.get(name) for name in package_names},
+            "packages": {name: packages.get(normalized(name)) for name in package_names},
             "freeze_sha": description["freeze_sha"]}
 
 

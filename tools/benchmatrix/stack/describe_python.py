@@ -9,12 +9,18 @@ Python 3.8 syntax: it runs on every interpreter of the matrix.
 import hashlib
 import json
 import platform
+import re
 import sys
 from importlib import metadata
 
 
+def normalized(name: str) -> str:
+    """PEP 503's form of a distribution name: "API_Hour" and "api-hour" are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def installed() -> dict:
-    return {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions()
+    return {normalized(dist.metadata["Name"]): dist.version for dist in metadata.distributions()
             if dist.metadata["Name"]}
 
 
