@@ -100,6 +100,20 @@ def harness(tmp_path: Path) -> Harness:
     assert harness.strays() == [], "the harness left processes behind"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ceiling_cache(tmp_path_factory) -> Path:
+    """One load-generator ceiling cache for the whole test run, none of the user's.
+
+    Runs inherit it, so the ceiling of each (connections, threads) the tests use is
+    measured once per test run, as a matrix run measures it once per machine.
+    """
+    from tools.benchmatrix.load.ceiling import CACHE_VARIABLE
+
+    path = tmp_path_factory.mktemp("ceiling-cache")
+    os.environ[CACHE_VARIABLE] = str(path)
+    return path
+
+
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: boots real cells or services for seconds each; "
                             "`nox -s tests -- -m 'not slow'` runs the rest in under a minute")

@@ -246,24 +246,6 @@ def test_a_rate_the_server_cannot_keep_is_flagged(harness):
     assert record["status"] == "flagged"
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs a CPU for the server and one for wrk")
-def test_a_load_generator_starved_of_cpu_is_flagged(harness):
-    # Pin wrk apart from the server, run the harness (and so wrk) in the SCHED_IDLE class, and
-    # put one ordinary busy loop on wrk's CPU. Linux runs an idle-class task only when nothing
-    # else wants that CPU, whatever the scheduler's tuning: wrk waits for the CPU most of the
-    # time it could run (measured: 90%), so it, not the server, sets the pace. (Nice levels
-    # are not enough: a waking nice-19 wrk still preempted two nice-0 loops most of the time.)
-    last = str((os.cpu_count() or 2) - 1)
-    with busy_loops(1, cpu=last):
-        result = harness.run("run", "--server", "gunicorn", "--app", "flask", "--scenarios", "json",
-                             "--pin", "0:" + last, "--duration", "3s", "--connections", "64", "--warmup", "0",
-                             "--primer", "0", "--trials", "1", "--max-busy", "1",
-                             "--results-dir", str(harness.results_dir), prefix=["chrt", "--idle", "0"])
-    (record,) = harness.records()
-    assert "load-generator-saturated" in [f["code"] for f in record["flags"]], result.stdout
-    assert record["trials"][0]["resources"]["load_generator_wait_s"] > 0
-
-
 def programs(strays):
     """What each "pid: command line" runs: the program's name, or the module after `python -m`."""
     names = set()

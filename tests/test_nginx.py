@@ -122,13 +122,13 @@ def test_the_user_directive_appears_only_when_asked_for():
 
 
 def test_bad_arguments_are_refused_with_the_valid_choices():
-    with pytest.raises(ValueError, match="nginx, nginx-unix, nginx-uwsgi"):
+    with pytest.raises(ValueError, match="fixed-body, nginx, nginx-unix, nginx-uwsgi"):
         render_config("nginx-tcp", 8080, "127.0.0.1:8001", Path("/tmp/run"), 1)
     with pytest.raises(ValueError, match="127.0.0.1:PORT"):
         render_config("nginx", 8080, "/tmp/app.sock", Path("/tmp/run"), 1)
     with pytest.raises(ValueError, match="absolute"):
         render_config("nginx", 8080, "127.0.0.1:8001", Path("run"), 1)
-    assert sorted(TOPOLOGIES) == ["nginx", "nginx-unix", "nginx-uwsgi"]
+    assert sorted(TOPOLOGIES) == ["fixed-body", "nginx", "nginx-unix", "nginx-uwsgi"]
 
 
 # --- a real nginx ----------------------------------------------------------------------------

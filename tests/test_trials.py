@@ -33,11 +33,29 @@ def test_summary_takes_medians_sums_errors_and_keeps_spreads():
     assert summary["requests"] == 330
 
 
-def test_unstable_only_past_the_limit():
-    steady = summarize([trial(100, 1), trial(101, 1), trial(99, 1)])
-    shaky = summarize([trial(60, 1), trial(100, 1), trial(140, 1)])
-    assert unstable(steady, 0.05) is None
-    assert "varied" in unstable(shaky, 0.05) and "min 60" in unstable(shaky, 0.05)
+def test_a_fixed_limit_flags_only_past_it():
+    assert unstable([100, 101, 99], max_cv=0.05) is None
+    reason = unstable([60, 100, 140], max_cv=0.05)
+    assert "varied" in reason and "min 60" in reason and "limit 5%" in reason
+
+
+def test_healthy_spread_is_judged_against_the_expected_noise_not_a_fixed_limit():
+    # 11% between three trials is what an 8% noise gives now and then: not flagged ...
+    assert unstable([3400, 3700, 4150]) is None
+    # ... but 40% is not, and the reason says what was expected and why.
+    reason = unstable([2000, 3700, 4100])
+    assert "expected about 8%" in reason and "0.001" in reason
+
+
+def test_a_noisier_machine_raises_what_is_expected():
+    shaky = [2600, 3700, 4100]
+    assert unstable(shaky) is not None
+    assert unstable(shaky, machine_cv=0.15) is None
+    assert unstable([2000, 3700, 5600], machine_cv=0.15) is not None
+
+
+def test_one_trial_cannot_be_unstable():
+    assert unstable([3700]) is None and unstable([]) is None
 
 
 def test_resources_report_median_cpu_and_peak_memory():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tools.benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
 from tools.benchmatrix.results.records import rps_label
-from tools.benchmatrix.run.validity import (FLAG_KINDS, assess_load_generator, assess_responses, make_flag,
-                                        status_for)
+from tools.benchmatrix.load.ceiling import Ceiling
+from tools.benchmatrix.run.validity import FLAG_KINDS, assess_ceiling, assess_responses, make_flag, status_for
 
 
 def assess(shared, name):
@@ -43,17 +45,22 @@ def test_flags_outside_the_closed_set_are_refused():
         make_flag("felt-slow", "")
 
 
-def test_a_load_generator_on_the_cpu_the_whole_run_is_saturated():
-    (flag,) = assess_load_generator(cpu_s=1.9, wait_s=0.0, duration_s=1.0, threads=2)
-    assert flag["code"] == "load-generator-saturated" and "95%" in flag["reason"]
-    assert assess_load_generator(cpu_s=0.4, wait_s=0.01, duration_s=1.0, threads=2) == []
+def ceiling_of(rps, cv=0.05):
+    return Ceiling(rps=rps, trials=[rps], cv=cv, measured_at=time.time(),
+                   fingerprint={"connections": 64, "threads": 2, "placement": {"server_cpus": "0", "load_cpus": "1"}})
 
 
-def test_a_load_generator_starved_of_cpu_is_saturated_too():
-    (flag,) = assess_load_generator(cpu_s=0.9, wait_s=1.8, duration_s=5.0, threads=2)
-    assert "waited 1.80 s" in flag["reason"]
-    # A few milliseconds of waiting in a short quiet run is not starvation.
-    assert assess_load_generator(cpu_s=0.002, wait_s=0.004, duration_s=5.0, threads=2) == []
+def test_a_cell_at_the_ceilings_bound_share_is_load_generator_bound():
+    (flag,) = assess_ceiling(7000.0, ceiling_of(10000.0))
+    assert flag["code"] == "load-generator-bound"
+    assert "70% of the load generator's ceiling" in flag["reason"] and "10,000 req/s" in flag["reason"]
+    assert status_for([flag]) == "flagged"
+
+
+def test_a_cell_well_below_the_ceiling_or_without_one_is_not_judged_bound():
+    assert assess_ceiling(6999.0, ceiling_of(10000.0)) == []
+    assert assess_ceiling(9000.0, None) == []  # --ceiling off: no verdict either way
+    assert assess_ceiling(None, ceiling_of(10000.0)) == []
 
 
 def wrk_result(requests=1000, non2xx=0, **socket_errors):

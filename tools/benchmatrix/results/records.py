@@ -132,6 +132,12 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
             *resource_cells(record), coop_summary(record), status_label(record)]
 
 
+def ceiling_share_label(record: Dict[str, Any]) -> str:
+    """The share of the load generator's measured ceiling the cell reached; "-" where none was measured."""
+    share = (record.get("meta") or {}).get("ceiling_share")
+    return "-" if share is None else "{:.0%}".format(share)
+
+
 def coop_summary(record: Dict[str, Any]) -> str:
     """The cell's cooperative-I/O check, on the rows of the scenarios it probed."""
     checks = [c for c in (record.get("meta") or {}).get("coop_check") or [] if c["scenario"] == record["scenario"]]

@@ -1,7 +1,9 @@
 """Run one cell: boot its stack, verify it, measure each scenario, record the results.
 
-Phases per cell: describe the measured environment -> check the machine ->
-boot (database, upstream stub, server, nginx) -> verify every endpoint ->
+Phases per cell: place the CPUs -> describe the measured environment -> take the
+machine (one benchmark at a time) -> check the machine -> the load generator's
+ceiling (measured, or a fresh one reused) -> boot (database, upstream stub,
+server, nginx) -> verify every endpoint ->
 cooperative-I/O check (when asked) -> per scenario: primer, warmup, trials ->
 stop, in reverse order, however the run ends.
 """
@@ -9,11 +11,15 @@ stop, in reverse order, however the run ends.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
-from tools.benchmatrix.hosts.pinning import resolve_pinning
+from tools.benchmatrix.hosts.machine_lock import machine_lock
+from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
+from tools.benchmatrix.load import ceiling as load_ceiling
+from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import find_fixed_rate_driver, require_wrk
-from tools.benchmatrix.matrix.cells import constraints_fingerprint, find_cell, load_matrix, package_name, requirements
+from tools.benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
+                                            requirements)
 from tools.benchmatrix.run import coop
 from tools.benchmatrix.run.measure import ScenarioMeasurement
 from tools.benchmatrix.run.metadata import collect_run_metadata
@@ -27,27 +33,30 @@ from tools.benchmatrix.run.verify import verify_endpoints
 from tools.benchmatrix.stack.cell_env import CellEnvironment
 from tools.benchmatrix.stack.cell_stack import CellStack, StackConditions
 from tools.benchmatrix.stack.process import ensure_port_free, free_port
-from tools.benchmatrix.stack.readiness import log_tail
+from tools.benchmatrix.stack.readiness import ServiceError, log_tail
 
 
 class CellRun:
     """One invocation of the harness on one cell; owns its raw folder and its records."""
 
     def __init__(self, plan: CellPlan, env: CellEnvironment, env_description: Dict[str, Any], wrk: str,
-                 console: Console):
+                 console: Console, pinning: Optional[Pinning]):
         options, cell = plan.options, plan.cell
         self.plan = plan
         self.wrk = wrk
         self.console = console
         self.run_id = new_run_id(cell)
         self.raw_dir = options.results_dir / "raw" / self.run_id
-        self.pinning = resolve_pinning(options.pin)
+        self.pinning = pinning
         matrix = load_matrix()
+        workers, self.workers_rule = worker_count(options.workers, matrix, pinning)
         self.stack = CellStack(
-            cell, env, port=options.port or free_port(), workers=options.workers or matrix.worker_count(),
+            cell, env, port=options.port or free_port(), workers=workers,
             threads=matrix.threads_per_worker, target=options.app_target or cell.target, raw_dir=self.raw_dir,
             ready_path=options.scenarios[0].path, boot_timeout_s=options.boot_timeout_s,
-            server_prefix=self.pinning.server_prefix() if self.pinning else [], say=console.say)
+            server_prefix=pinning.server_prefix() if pinning else [], say=console.say,
+            support_prefix=pinning.load_prefix() if pinning else [],
+            front_workers=pinning.server_cpu_count if pinning else None)
         self.env = env
         self.meta = self._run_meta(env_description)
         self.recorder = Recorder(plan, self.run_id, self.raw_dir,
@@ -58,9 +67,8 @@ class CellRun:
         cell = self.plan.cell
         packages = [package_name(spec) for spec in requirements(load_matrix(), cell)]
         meta = collect_run_metadata(env_description, packages, self.wrk)
-        meta["pinning"] = {"server_cpus": self.pinning.server_cpus, "load_cpus": self.pinning.load_cpus} \
-            if self.pinning else None
-        meta["server"] = self.stack.server_conditions()
+        meta["pinning"] = self.pinning.as_metadata() if self.pinning else None
+        meta["server"] = dict(self.stack.server_conditions(), workers_rule=self.workers_rule)
         meta["constraints"] = constraints_fingerprint(cell.python, cell.server.lock)
         if self.plan.driver:
             meta["load_tool"]["fixed_rate_driver"] = {"name": self.plan.driver.name,
@@ -108,22 +116,65 @@ class CellRun:
             self.console.say("  " + result.label() + " ({} in flight at once)".format(result.in_flight))
         self.meta["coop_check"] = coop.as_metadata(results)
 
+    def _ceilings(self) -> Dict[Tuple[int, int], load_ceiling.Ceiling]:
+        """The load generator's ceiling for each closed-loop load this run plans, before the cell boots."""
+        choice = self.plan.options.ceiling
+        self.meta["ceiling_choice"] = choice
+        if choice == "off":
+            self.console.say("load generator ceiling: off (--ceiling off); the records cannot say whether "
+                             "the generator set the pace")
+            return {}
+        ceilings = {}
+        for settings in {self.plan.settings(s) for s in self.plan.options.scenarios}:
+            key = (settings.connections, settings.threads)
+            if key in ceilings:
+                continue
+            try:
+                ceilings[key] = load_ceiling.find_or_measure(
+                    self.wrk, settings, self.pinning, self.raw_dir / "ceiling-{}c{}t".format(*key),
+                    self.meta["load_tool"]["version"], self.meta["services"].get("nginx"),
+                    remeasure=choice == "measure", say=self.console.say)
+            except (WrkOutputError, ServiceError) as error:
+                # Without it the records say "unknown", which is the honest answer; the cell still runs.
+                self.console.say("load generator ceiling could not be measured ({}); the records will say "
+                                 "so".format(str(error).splitlines()[0]))
+                self.meta["ceiling_error"] = str(error).splitlines()[0]
+        return ceilings
+
     def execute(self) -> int:
         cell = self.plan.cell
-        self.console.say("cell: python {} ({}), server {}, app {}; {} workers; results in {}".format(
+        options = self.plan.options
+        placement = ("server on CPU {}, load generator, database and stub on CPU {}".format(
+            self.pinning.server_cpus, self.pinning.load_cpus) if self.pinning else "unpinned")
+        self.console.say("cell: python {} ({}), server {}, app {}; {} workers ({}); {}; results in {}".format(
             cell.python, self.env.python, cell.server.name, self.recorder.app_label, self.stack.launch.workers,
-            self.plan.options.results_dir))
+            self.workers_rule, placement, options.results_dir))
+        what = "bench {}/{} py{} (run {})".format(cell.server.name, self.recorder.app_label, cell.python, self.run_id)
+        with machine_lock(what, wait=options.wait_for_machine, say=self.console.say) as hold:
+            self.meta["machine_lock"] = {"waited_s": round(hold.waited_s, 1), "acquired_at": hold.acquired_at,
+                                         "held_by_before": hold.holder_seen, "path": str(hold.path)}
+            return self._execute_holding_machine()
+
+    def start(self, stack: contextlib.ExitStack, cell_flags: List[Dict[str, str]],
+              ceilings: Dict[Tuple[int, int], load_ceiling.Ceiling]) -> Optional[ScenarioMeasurement]:
+        """Boot and verify the stack on `stack`; what measures it, or None when verification failed."""
+        conditions = self.stack.start(stack, self.plan.services_needed())
+        self._note_stack(conditions)
+        if not self._verified(conditions):
+            return None
+        if self.plan.coop_wanted():
+            self._coop_check()
+        return ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
+                                   self.pinning.load_prefix() if self.pinning else [],
+                                   self.recorder, cell_flags, ceilings)
+
+    def _execute_holding_machine(self) -> int:
         cell_flags = self._machine_flags()
+        ceilings = self._ceilings()
         with contextlib.ExitStack() as stack:
-            conditions = self.stack.start(stack, self.plan.services_needed())
-            self._note_stack(conditions)
-            if not self._verified(conditions):
+            measurement = self.start(stack, cell_flags, ceilings)
+            if measurement is None:
                 return 1
-            if self.plan.coop_wanted():
-                self._coop_check()
-            measurement = ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
-                                              self.pinning.load_prefix() if self.pinning else [],
-                                              self.recorder, cell_flags)
             for scenario in self.plan.options.scenarios:
                 measurement.measure(scenario)
         self.console.say("done: {} record(s) appended to {}".format(
@@ -140,7 +191,22 @@ def start_progress(plan: CellPlan) -> Console:
     return Console(progress)
 
 
-def run_cell(options: RunOptions) -> int:
+def worker_count(asked: Optional[int], matrix: Matrix, pinning: Optional[Pinning]) -> Tuple[int, str]:
+    """How many server workers, and why: the record says which rule chose the number."""
+    if asked:
+        return asked, "--workers {}".format(asked)
+    if matrix.workers != "cpu_count":
+        return matrix.worker_count(), "configs/matrix.json workers"
+    if pinning:
+        # One per CPU the server may use: more would only queue on those CPUs.
+        return pinning.server_cpu_count, "one per server CPU ({})".format(pinning.server_cpus)
+    return matrix.worker_count(), "one per CPU, unpinned"
+
+
+def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> CellRun:
+    """A CellRun with every user error raised (ValueError) before anything starts."""
+    pinning = resolve_pinning(options.pin)  # CPUs not there
+
     env = CellEnvironment.at(options.venv) if options.venv else CellEnvironment.harness_own()
     description = env.describe()
     cell = find_cell(load_matrix(), description["major_minor"], options.server, options.app)  # ValueError: user error
@@ -151,4 +217,8 @@ def run_cell(options: RunOptions) -> int:
     if options.port:
         ensure_port_free(options.port)
     plan = CellPlan(options, cell, find_fixed_rate_driver(wrk) if options.rates else None)
-    return CellRun(plan, env, description, wrk, start_progress(plan)).execute()
+    return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning)
+
+
+def run_cell(options: RunOptions) -> int:
+    return prepare_cell_run(options).execute()

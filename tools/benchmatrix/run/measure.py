@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
@@ -19,8 +19,9 @@ from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
 from tools.benchmatrix.run.plan import CellPlan, LoadPlan
 from tools.benchmatrix.run.recording import Recorder
 from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
+from tools.benchmatrix.load.ceiling import Ceiling
 from tools.benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
-from tools.benchmatrix.run.validity import assess_load_generator, assess_rate, assess_responses, make_flag
+from tools.benchmatrix.run.validity import assess_ceiling, assess_rate, assess_responses, make_flag
 from tools.benchmatrix.stack import probe
 from tools.benchmatrix.stack.probe import Endpoint
 from tools.benchmatrix.stack.readiness import ServiceError
@@ -30,11 +31,17 @@ def first_line(error: Exception) -> str:
     return str(error).splitlines()[0]
 
 
+def trial_flags_named(number: int, flags: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
+    """A trial's flags with the trial's number in front of each reason."""
+    return [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in flags]
+
+
 class ScenarioMeasurement:
     """Drives the load of one cell's scenarios against its endpoint and records each result."""
 
     def __init__(self, plan: CellPlan, wrk: str, endpoint: Endpoint, server_pid: int, load_prefix: List[str],
-                 recorder: Recorder, cell_flags: Sequence[Dict[str, str]]):
+                 recorder: Recorder, cell_flags: Sequence[Dict[str, str]],
+                 ceilings: Optional[Dict[Tuple[int, int], Ceiling]] = None):
         self.plan = plan
         self.wrk = wrk
         self.endpoint = endpoint
@@ -43,6 +50,7 @@ class ScenarioMeasurement:
         self.recorder = recorder
         self.say = recorder.console.say
         self.cell_flags = list(cell_flags)  # flags of the whole cell (a busy machine), on every record
+        self.ceilings = ceilings or {}  # (connections, threads) of a closed-loop plan -> measured ceiling
 
     @property
     def options(self):
@@ -82,7 +90,7 @@ class ScenarioMeasurement:
                                prefix=self.load_prefix, observer=observer)
         return argv, result, raw
 
-    def _trial(self, scenario: Scenario, load: LoadPlan, number: int):
+    def trial(self, scenario: Scenario, load: LoadPlan, number: int):
         """One measured run with what it cost the server and the load generator."""
         waits: List[RunQueueWait] = []
 
@@ -108,8 +116,7 @@ class ScenarioMeasurement:
                               load_generator_wait_s=round(wait_s, 3)),
             "server_restarted": server.usage.restarted, "settle_s": round(settle_s, 2),
             "raw_output": self.recorder.relative(raw)})
-        flags = assess_responses(result) + assess_load_generator(
-            load_generator.cpu_s, wait_s, self.options.duration_s, load.threads)
+        flags = assess_responses(result)
         if load.planned_rate is not None:
             flags += assess_rate(result)
         return argv, trial, flags
@@ -125,6 +132,11 @@ class ScenarioMeasurement:
         self.recorder.save_new(scenario, [dict(f, reason="primer: " + f["reason"]) for f in flags])
         return True
 
+    def ceiling_of(self, scenario: Scenario) -> Optional[Ceiling]:
+        """The ceiling measured for the scenario's closed-loop load (fixed-rate runs are judged by it too)."""
+        settings = self.plan.settings(scenario)
+        return self.ceilings.get((settings.connections, settings.threads))
+
     def _trials(self, scenario: Scenario, load: LoadPlan):
         """All trials of one load plan, as one record (failed if the load tool gave no result)."""
         trials: List[Dict[str, Any]] = []
@@ -134,17 +146,36 @@ class ScenarioMeasurement:
             for number in range(1, self.options.trials + 1):
                 self.say("{}: {} trial {}/{}, {} s".format(scenario.name, load.describe(), number,
                                                           self.options.trials, self.options.duration_s))
-                argv, trial, trial_flags = self._trial(scenario, load, number)
+                argv, trial, trial_flags = self.trial(scenario, load, number)
                 trials.append(trial)
-                flags += [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in trial_flags]
+                flags += trial_flags_named(number, trial_flags)
         except (WrkOutputError, ServiceError) as error:
-            return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load)
-        return self.recorder.record(scenario, flags + self._run_flags(trials), trials, argv, load)
+            return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load,
+                                        extra_meta=self._ceiling_meta(scenario, None))
+        return self.finish(scenario, load, trials, flags, argv)
 
-    def _run_flags(self, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
+    def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
+               flags: List[Dict[str, str]], argv: Optional[List[str]],
+               extra_meta: Optional[Dict[str, Any]] = None):
+        """The record of a load plan's trials: their own flags and those that judge them together."""
+        rps_all = summarize(trials)["rps_all"]
+        return self.recorder.record(scenario, flags + self._run_flags(scenario, trials), trials, argv, load,
+                                    extra_meta=dict(self._ceiling_meta(scenario, rps_all), **(extra_meta or {})))
+
+    def _ceiling_meta(self, scenario: Scenario, rps_all: Optional[float]) -> Dict[str, Any]:
+        ceiling = self.ceiling_of(scenario)
+        if ceiling is None:  # --ceiling off: the record says it cannot tell
+            return {"load_generator_ceiling": None, "ceiling_share": None}
+        share = ceiling.share(rps_all)
+        return {"load_generator_ceiling": ceiling.as_metadata(),
+                "ceiling_share": None if share is None else round(share, 4)}
+
+    def _run_flags(self, scenario: Scenario, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
         """Flags that judge the trials together rather than one by one."""
         flags = list(self.cell_flags)
-        reason = unstable(summarize(trials), self.options.max_cv)
+        ceiling = self.ceiling_of(scenario)
+        flags += assess_ceiling(summarize(trials)["rps_all"], ceiling)
+        reason = unstable([t["rps"] for t in trials], ceiling.cv if ceiling else None, self.options.max_cv)
         if reason:
             flags.append(make_flag("unstable-trials", reason))
         restarted = [str(i + 1) for i, t in enumerate(trials) if t["server_restarted"]]
@@ -153,16 +184,22 @@ class ScenarioMeasurement:
                                    + ", ".join(restarted)))
         return flags
 
-    def measure(self, scenario: Scenario) -> None:
+    def prepare(self, scenario: Scenario) -> bool:
+        """Primer and warmup; False when the scenario failed there (and its record is saved)."""
         try:
             if self.options.primer_s and self._primer_failed(scenario):
-                return
+                return False
             if self.options.warmup_s:
                 self.say("{}: warmup {} s (discarded)".format(scenario.name, self.options.warmup_s))
                 self.settle(scenario)
                 self._closed_loop_run(scenario, "warmup", self.options.warmup_s)
         except (WrkOutputError, ServiceError) as error:
             self.recorder.save_new(scenario, [make_flag("load-failed", first_line(error))])
+            return False
+        return True
+
+    def measure(self, scenario: Scenario) -> None:
+        if not self.prepare(scenario):
             return
         closed_loop_rps: Optional[float] = None
         if self.options.closed_loop_needed:

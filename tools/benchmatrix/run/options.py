@@ -37,9 +37,11 @@ class RunOptions:
     boot_timeout_s: int = 30
     results_dir: Path = DEFAULT_RESULTS_DIR
     app_target: Optional[str] = None
-    max_cv: float = 0.10  # req/s variation between trials above which a record is flagged
+    max_cv: Optional[float] = None  # a fixed limit on the trials' req/s variation; None: judged by the machine's noise
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
     pin: str = "auto"  # see hosts/pinning.resolve_pinning
+    ceiling: str = "auto"  # the load generator's ceiling: "auto" (reuse a fresh one), "measure" (again), "off"
+    wait_for_machine: bool = True  # False: refuse at once when another benchmark holds the machine
     position: Optional[Tuple[int, int, Optional[float]]] = None  # (cell i, of N, seconds spent before it)
     rates: Sequence[RateChoice] = field(default=())  # fixed-rate runs after (or instead of) the closed-loop one
     coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream

@@ -67,11 +67,12 @@ class Recorder:
         return os.path.relpath(str(path), str(self.results_dir))
 
     def record(self, scenario: Scenario, flags: List[Dict[str, str]], trials: Sequence[Dict[str, Any]] = (),
-               load_argv: Optional[List[str]] = None, load: Optional[LoadPlan] = None) -> Record:
+               load_argv: Optional[List[str]] = None, load: Optional[LoadPlan] = None,
+               extra_meta: Optional[Dict[str, Any]] = None) -> Record:
         load = load or self.plan.closed_loop(scenario)
         summary = summarize(trials) if trials else EMPTY_SUMMARY
         meta = dict(self.meta, load_command=load_argv, load_driver=load.driver,
-                    phases_s=self.plan.phases_s(scenario))
+                    phases_s=self.plan.phases_s(scenario), **(extra_meta or {}))
         cell, options = self.plan.cell, self.plan.options
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=cell.python, app=self.app_label,

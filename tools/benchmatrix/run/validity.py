@@ -8,8 +8,9 @@ otherwise. Reports never show a flagged or failed number as a clean one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
+from tools.benchmatrix.load.ceiling import BOUND_SHARE, Ceiling
 from tools.benchmatrix.load.parse import FixedRateResult, WrkResult
 
 
@@ -42,9 +43,12 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
     FlagKind("rate-not-achieved", False,
              "the server (or the load generator) could not keep the planned rate; plan a lower --rate, "
              "or give the driver more --threads (connections) if latency times rate exceeds them"),
-    FlagKind("load-generator-saturated", False,
-             "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs "
-             "(--pin, automatic on 4+ CPUs) or more --threads, and compare only cells measured alike"),
+    FlagKind("load-generator-bound", False,
+             "the cell reached a large share of what the load generator can drive here, so the number is "
+             "partly the generator's; give wrk more CPUs (--pin SERVER:LOAD), fewer --connections per "
+             "thread, or a second machine, and compare only cells measured alike"),
+    FlagKind("load-generator-saturated", False,  # older records only: a run-queue guess, replaced by the ceiling
+             "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs"),
 )}
 
 
@@ -87,26 +91,15 @@ def assess_rate(result: FixedRateResult, minimum_share: float = 0.99) -> List[Di
         result.achieved_rate, result.planned_rate, result.achieved_rate / result.planned_rate))]
 
 
-def assess_load_generator(cpu_s: float, wait_s: float, duration_s: float, threads: int,
-                          busy_limit: float = 0.9, starved_limit: float = 0.3) -> List[Dict[str, str]]:
-    """Flag a run whose load generator, not the server, may have set the pace.
+def assess_ceiling(rps_all: Optional[float], ceiling: Optional[Ceiling],
+                   bound_share: float = BOUND_SHARE) -> List[Dict[str, str]]:
+    """Flag a run that reached bound_share or more of the load generator's measured ceiling.
 
-    Two ways: its threads were on a CPU nearly the whole run (busy), or they spent
-    most of the time they were ready to run waiting for a CPU that something else
-    held (starved). A thread merely waiting for responses is neither. Measured on
-    2 cores: wrk waits 9-10% of its demand when pinned apart from the server, 15%
-    unpinned against gunicorn, 39% with two busy loops on its CPU (and then delivers
-    23% fewer req/s), and 42-44% unpinned against uWSGI or gevent workers that keep
-    both cores busy: there too the generator competes with the server for the CPUs.
+    All responses count (rps_all), errors too: the generator had to send and read them all.
     """
-    capacity = duration_s * threads
-    if capacity <= 0:
+    share = ceiling.share(rps_all) if ceiling else None
+    if share is None or share < bound_share:
         return []
-    if cpu_s / capacity >= busy_limit:
-        reason = "wrk used {:.0%} of {} thread(s) x {:g} s of CPU".format(cpu_s / capacity, threads, duration_s)
-    elif wait_s / (cpu_s + wait_s or 1) >= starved_limit and wait_s / capacity >= 0.05:
-        reason = "wrk's threads waited {:.2f} s for a CPU against {:.2f} s on one ({:.0%} of their demand)".format(
-            wait_s, cpu_s, wait_s / (cpu_s + wait_s))
-    else:
-        return []
-    return [make_flag("load-generator-saturated", reason)]
+    return [make_flag("load-generator-bound", "{:,.0f} req/s is {:.0%} of the load generator's ceiling, "
+                      "{}; at {:.0%} or more the generator may have set the pace".format(
+                          rps_all, share, ceiling.describe(), bound_share))]

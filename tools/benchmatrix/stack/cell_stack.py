@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell, Front
 from tools.benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
@@ -59,7 +59,8 @@ class CellStack:
 
     def __init__(self, cell: Cell, env: CellEnvironment, port: int, workers: int, threads: int, target: str,
                  raw_dir: Path, ready_path: str, boot_timeout_s: float,
-                 server_prefix: List[str], say: Callable[[str], None]):
+                 server_prefix: List[str], say: Callable[[str], None], support_prefix: Sequence[str] = (),
+                 front_workers: Optional[int] = None):
         self.cell = cell
         self.port = port  # where wrk connects: the server, or nginx in front of it
         self.raw_dir = raw_dir
@@ -70,6 +71,11 @@ class CellStack:
         self.bind = server_bind(cell.server.front, port, self.socket_dir)
         self.launch: LaunchPlan = launch_plan(cell, env, self.bind, workers, threads, target)
         self.server_argv = list(server_prefix) + self.launch.argv
+        # nginx in front shares the server's CPUs: it is part of what is measured. The database
+        # and the upstream stub serve the server and go with the load generator.
+        self.server_prefix = list(server_prefix)
+        self.support_prefix = list(support_prefix)
+        self.front_workers = front_workers or os.cpu_count() or 1
 
     @property
     def endpoint(self) -> Endpoint:
@@ -106,14 +112,16 @@ class CellStack:
         from tools.benchmatrix.stack.postgres import database  # cells without a database need no psql
         external = os.environ.get("BENCH_DATABASE_URL") or None
         self.say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
-        db = stack.enter_context(database(self.raw_dir / "postgres", external_url=external))
+        db = stack.enter_context(database(self.raw_dir / "postgres", external_url=external,
+                                          prefix=self.support_prefix))
         env["BENCHMATRIX_DATABASE_URL"] = db.url
         env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
         return dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
 
     def _upstream(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
         from tools.benchmatrix.stack.upstream_stub import upstream_service
-        stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS)
+        stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS,
+                                prefix=self.support_prefix)
         stack.enter_context(stub.running())
         env["BENCHMATRIX_UPSTREAM_URL"] = stub.base_url + "/"
         return {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
@@ -123,8 +131,8 @@ class CellStack:
         from tools.benchmatrix.stack.nginx import NginxFront  # only fronted cells need nginx installed
         upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
         front = NginxFront(self.cell.server.front.name, self.port, upstream, self.raw_dir / "nginx",
-                           worker_processes=os.cpu_count() or 1, ready_path=self.ready_path,
-                           boot_timeout_s=self.boot_timeout_s)
+                           worker_processes=self.front_workers, ready_path=self.ready_path,
+                           boot_timeout_s=self.boot_timeout_s, prefix=tuple(self.server_prefix))
         self.say("starting {} on 127.0.0.1:{}".format(self.cell.server.front.name, self.port))
         with front.running():
             yield front.conditions()

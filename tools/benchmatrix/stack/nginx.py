@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from tools.benchmatrix.matrix.cells import REPO_ROOT
 from tools.benchmatrix.stack import probe
@@ -30,6 +30,7 @@ TOPOLOGIES = {  # topology -> (template, how its upstream is addressed)
     "nginx": ("proxy.conf.template", "tcp"),
     "nginx-unix": ("proxy.conf.template", "unix"),
     "nginx-uwsgi": ("uwsgi.conf.template", "unix"),
+    "fixed-body": ("fixed-body.conf.template", None),  # no upstream: the load generator's ceiling target
 }
 CONFIG_NAME = "nginx.conf"
 ERROR_LOG_NAME = "nginx-error.log"  # these two must match error_log and pid in the templates
@@ -74,7 +75,9 @@ def render_config(topology: str, listen_port: int, upstream: str, run_dir: Path,
     if not Path(run_dir).is_absolute():
         raise ValueError("run_dir must be absolute (nginx would resolve {} against its prefix)".format(run_dir))
     template_name, addressing = TOPOLOGIES[topology]
-    if addressing == "unix":
+    if addressing is None:
+        upstream_server = ""
+    elif addressing == "unix":
         upstream_server = '"unix:{}"'.format(upstream)
     elif re.fullmatch(r"127\.0\.0\.1:\d+", upstream):
         upstream_server = upstream
@@ -98,6 +101,7 @@ class NginxFront:
     ready_path: str = "/"
     boot_timeout_s: float = 30.0
     binary: str = ""  # found with find_nginx() when not given
+    prefix: Tuple[str, ...] = ()  # e.g. taskset: what nginx's master and workers run under
     process: Optional[subprocess.Popen] = None
 
     def __post_init__(self) -> None:
@@ -176,7 +180,7 @@ class NginxFront:
         self.write_config()
         self.check_config()
         # The error log doubles as the capture of nginx's stdout/stderr: both append.
-        with started(self.argv(), self.error_log, long_running=True) as self.process:
+        with started([*self.prefix, *self.argv()], self.error_log, long_running=True) as self.process:
             wait_ready(self.process, self._probe, self.boot_timeout_s, "nginx ({})".format(self.topology),
                        self.error_log, extra="\n  config: {}".format(self.config_path))
             yield self

@@ -316,7 +316,7 @@ class _Cluster:
 
 @contextlib.contextmanager
 def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                     boot_timeout_s: float = 30.0) -> Iterator[_Cluster]:
+                     boot_timeout_s: float = 30.0, prefix: Sequence[str] = ()) -> Iterator[_Cluster]:
     """initdb, start and wait for a private server; stop it (fast shutdown) and delete it afterwards."""
     account = _server_account()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +333,8 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
                     log_path, "initdb", timeout_s=120, **options)
         port = free_port()
         settings = server_settings(port, cluster_dir, max_connections)
-        argv = [str(bin_dir / "postgres"), "-D", str(cluster_dir / "data")]
+        # prefix (taskset) execs the postgres binary in place: the pid stays the postmaster's.
+        argv = [*prefix, str(bin_dir / "postgres"), "-D", str(cluster_dir / "data")]
         for name, value in settings.items():
             argv += ["-c", "{}={}".format(name, value)]
         # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
@@ -357,8 +358,12 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
 
 @contextlib.contextmanager
 def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Optional[Sequence[Path]] = None,
-             max_connections: int = DEFAULT_MAX_CONNECTIONS, boot_timeout_s: float = 30.0) -> Iterator[Database]:
-    """A seeded database for one run: embedded by default, or the server at external_url."""
+             max_connections: int = DEFAULT_MAX_CONNECTIONS, boot_timeout_s: float = 30.0,
+             prefix: Sequence[str] = ()) -> Iterator[Database]:
+    """A seeded database for one run: embedded by default, or the server at external_url.
+
+    prefix (taskset) places the embedded server's processes; an external one is where it is.
+    """
     log_path = Path(run_dir) / "postgres.log"
     if external_url:
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -371,7 +376,7 @@ def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Option
         return
     bin_dir = find_server_bin_dir(bin_dirs)
     psql = str(bin_dir / "psql")
-    with embedded_cluster(log_path, bin_dir, max_connections, boot_timeout_s) as cluster:
+    with embedded_cluster(log_path, bin_dir, max_connections, boot_timeout_s, prefix) as cluster:
         run_psql(psql, cluster.url("postgres"), ["-c", "CREATE DATABASE {}".format(DATABASE_NAME)],
                  embedded=True, log_path=log_path)
         url = cluster.url(DATABASE_NAME)

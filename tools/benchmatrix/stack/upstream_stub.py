@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 MAX_DELAY_MS = 600000
@@ -141,7 +141,7 @@ def main(argv: Optional[list] = None) -> int:
 
 
 def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int = 1000,
-                     python: str = sys.executable):
+                     python: str = sys.executable, prefix: Sequence[str] = ()):
     """The stub as a supervised HttpService (use its .running()); the readiness probe asks for no delay."""
     from tools.benchmatrix.stack.process import HttpService, free_port  # the harness's side only
 
@@ -149,7 +149,7 @@ def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int =
 
     return HttpService(
         name="upstream stub",
-        argv=[python, "-m", "tools.benchmatrix.stack.upstream_stub", "--port", str(port), "--delay-ms", str(delay_ms)],
+        argv=[*prefix, python, "-m", "tools.benchmatrix.stack.upstream_stub", "--port", str(port), "--delay-ms", str(delay_ms)],
         port=port, log_path=log_path, ready_path="/?ms=0",
         cwd=Path(__file__).resolve().parents[3], boot_timeout_s=15.0)
 

@@ -1,0 +1,56 @@
+"""The load generator's ceiling: measured against a real nginx, cached by what it depends on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tools.benchmatrix.hosts.pinning import resolve_pinning
+from tools.benchmatrix.load import ceiling
+from tools.benchmatrix.load.wrk import LoadSettings, require_wrk
+from tools.benchmatrix.run.validity import assess_ceiling
+
+SETTINGS = LoadSettings(threads=2, connections=8, duration_s=2, timeout_s=2)
+
+
+def sample(print_, rps=50000.0, age_s=0.0):
+    return ceiling.Ceiling(rps=rps, trials=[rps], cv=0.02, measured_at=time.time() - age_s, fingerprint=print_)
+
+
+def test_a_stored_ceiling_is_found_again_under_the_same_conditions_only(tmp_path):
+    cache = tmp_path / "ceilings.json"
+    print_ = ceiling.fingerprint(resolve_pinning("off"), SETTINGS, "wrk 4.1.0", "1.22.1")
+    ceiling.store(sample(print_), cache)
+    found = ceiling.cached(print_, path=cache)
+    assert found is not None and found.reused and found.rps == 50000.0
+    other = dict(print_, connections=64)
+    assert ceiling.cached(other, path=cache) is None
+
+
+def test_an_old_ceiling_is_not_reused(tmp_path):
+    cache = tmp_path / "ceilings.json"
+    print_ = ceiling.fingerprint(None, SETTINGS, "wrk 4.1.0", "1.22.1")
+    ceiling.store(sample(print_, age_s=ceiling.MAX_AGE_S - 60), cache)
+    assert ceiling.cached(print_, path=cache) is not None
+    assert ceiling.cached(print_, max_age_s=30, path=cache) is None
+
+
+def test_an_unreadable_cache_means_measuring_again(tmp_path):
+    cache = tmp_path / "ceilings.json"
+    cache.write_text("{not json")
+    assert ceiling.cached({"any": 1}, path=cache) is None
+
+
+@pytest.mark.slow
+def test_the_ceiling_target_measured_as_a_cell_is_load_generator_bound(tmp_path):
+    # nginx's fixed body is as fast as anything the generator can drive: measured as if it
+    # were a cell, it reaches (about) its own ceiling, and that is exactly what the flag is for.
+    pinning = resolve_pinning("auto")
+    print_ = ceiling.fingerprint(pinning, SETTINGS, "test", "test")
+    first = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "first", print_, trials=3, trial_s=2)
+    again = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "again", print_, trials=3, trial_s=2)
+    assert first.rps > 0 and len(first.trials) == 3
+    assert (tmp_path / "first" / "trial3.txt").exists()
+    (flag,) = assess_ceiling(again.rps, first)
+    assert flag["code"] == "load-generator-bound"
