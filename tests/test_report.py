@@ -78,3 +78,35 @@ def test_the_summary_names_the_fastest_clean_stack_and_counts_faster_flagged_one
     summary = text.split("**Fastest valid stack per scenario**")[1].split("###")[0]
     assert "- `json`: flask on uwsgi (Python 3.12, direct), 6000 req/s" in summary
     assert "1 flagged row(s) measured faster" in summary  # gunicorn-gevent at 9000, flagged
+
+
+def interleaved(server, rates, group="interleaved-1", status="ok", recorded_at="2026-12-02T10:00:00+00:00"):
+    trials = [{"rps": rps, "round": number} for number, rps in enumerate(rates, start=1)]
+    return make_record(server=server, rps=sorted(rates)[len(rates) // 2], trials=trials, status=status,
+                       recorded_at=recorded_at, meta={"interleaved": {"group": group}, "ceiling_share": 0.05,
+                                                      "load_command": ["wrk"]}).__dict__
+
+
+def test_the_headline_ranks_from_an_interleaved_run_rather_than_rows_measured_apart():
+    # A faster row measured on its own does not outrank the interleaved run's winner.
+    apart = make_record(server="meinheld", rps=99000.0, recorded_at="2026-11-20T08:00:00+00:00").__dict__
+    group = [interleaved("uwsgi", [6000, 6100, 5900, 6050, 6000]),
+             interleaved("gunicorn", [4000, 4100, 3950, 4020, 4010])]
+    text = render_readme_tables([apart] + group)
+    summary = text.split("**Fastest valid stack per scenario**")[1].split("####")[0]
+    assert "- `json`: flask on uwsgi (Python 3.12, direct)" in summary
+    assert "the runner-up gunicorn · flask · py3.12" in summary and "interleaved run of 2026-12-02" in summary
+    ranking = text.split("#### Ranking `json`")[1].split("###")[0]
+    rows = [line for line in ranking.splitlines() if line.startswith("| 1") or line.startswith("| 2")]
+    assert "uwsgi" in rows[0] and "fastest" in rows[0]
+    assert "gunicorn" in rows[1] and "0.67x" in rows[1] and "5%" in rows[1]
+
+
+def test_without_an_interleaved_run_the_headline_says_the_rows_were_measured_apart():
+    early = make_record(server="uwsgi", rps=6000.0, recorded_at="2026-11-21T08:00:00+00:00",
+                        meta={"load_generator_ceiling": {"rps": 100000.0}}).__dict__
+    late = make_record(server="gunicorn", rps=4000.0, recorded_at="2026-11-21T11:00:00+00:00",
+                       meta={"load_generator_ceiling": {"rps": 80000.0}}).__dict__
+    summary = render_readme_tables([early, late]).split("**Fastest valid stack per scenario**")[1].split("###")[0]
+    assert "2 rows measured apart over 3.0 h" in summary
+    assert "ceiling ranged 80,000-100,000 req/s (+25%)" in summary and "not a ranking" in summary

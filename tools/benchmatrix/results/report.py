@@ -16,15 +16,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from tabulate import tabulate
 
 from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
-from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, coop_summary, error_summary, format_number,
-                                       newest_by, rate_text, resource_cells, rps_label, status_label, trial_count)
+from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
+from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, coop_summary, error_summary,
+                                               format_number, newest_by, rate_text, resource_cells, rps_label,
+                                               status_label, trial_count)
 
 START_MARKER = "<!-- benchmatrix:results:start -->"
 END_MARKER = "<!-- benchmatrix:results:end -->"
 
 TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
                  "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s",
-                 "coop check", "status", "date")
+                 "of wrk ceiling", "coop check", "status", "date")
 
 
 def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -103,21 +105,44 @@ def fastest_valid(records: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]
     return max(valid, key=lambda r: r["rps"]) if valid else None
 
 
-def render_summary(latest: Sequence[Dict[str, Any]]) -> str:
+def interleaved_headline(scenario: str, group: Sequence[Dict[str, Any]]) -> Optional[str]:
+    """The fastest clean cell of an interleaved group, against the runner-up; None if no clean one."""
+    order = ranked(group)
+    best = order[0][0]
+    if best["status"] != "ok":
+        return None
+    margin = ""
+    if len(order) > 1 and order[1][1] is not None:
+        runner, estimate = order[1]
+        margin = "; {:.2f}x ({:.2f}-{:.2f}, p {}) the runner-up {}".format(
+            1 / estimate.ratio, 1 / estimate.high, 1 / estimate.low,
+            "-" if estimate.p_value is None else "{:.2g}".format(estimate.p_value), cell_name(runner))
+    return "- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{} (interleaved run of {}, {} cells)".format(
+        scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
+        format_number(best["latency_ms"].get("p99")), margin, best["recorded_at"][:10], len(group))
+
+
+def render_summary(latest: Sequence[Dict[str, Any]], records: Sequence[Dict[str, Any]] = ()) -> str:
     lines = []
     for scenario in sorted({r["scenario"] for r in latest}):
+        group = newest_group(records, scenario)
+        line = interleaved_headline(scenario, group) if group else None
+        if line:
+            lines.append(line)
+            continue
         closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
         best = fastest_valid(closed)
         if best is None:
             lines.append("- `{}`: no clean, current row yet".format(scenario))
         else:
             flagged_faster = [r for r in closed if r["status"] == "flagged" and (r.get("rps") or 0) > best["rps"]]
-            lines.append("- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{}".format(
+            lines.append("- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{}; {}".format(
                 scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
                 format_number(best["latency_ms"].get("p99")),
                 "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
-                if flagged_faster else ""))
-    return "**Fastest valid stack per scenario** (closed loop, no flag, not stale):\n\n" + "\n".join(lines) + "\n"
+                if flagged_faster else "", apart_note(closed)))
+    return ("**Fastest valid stack per scenario** (closed loop, no flag, not stale; from the newest interleaved "
+            "run where there is one):\n\n" + "\n".join(lines) + "\n")
 
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
@@ -126,7 +151,7 @@ def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> s
              "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
              error_summary(r.get("errors") or {}), format_number(r.get("in_flight")), *resource_cells(r),
-             coop_summary(r), marked_status(r, newest), r["recorded_at"][:10]]
+             ceiling_share_label(r), coop_summary(r), marked_status(r, newest), r["recorded_at"][:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
     return "### Scenario `{}`\n\n{}\n".format(scenario, table)
@@ -147,6 +172,8 @@ def render_readme_tables(records: Sequence[Dict[str, Any]],
     for scenario in sorted({r["scenario"] for r in latest}):
         closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
         fixed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is not None]
+        group = newest_group(records, scenario)
+        parts += [render_ranking(scenario, group)] if group else []
         parts += [render_scenario_table(scenario, closed)] if closed else []
         parts += [render_fixed_rate_table(scenario, fixed)] if fixed else []
         parts += chart_markdown(scenario, chart_links)
@@ -155,7 +182,7 @@ def render_readme_tables(records: Sequence[Dict[str, Any]],
               "reports/results.jsonl. STALE marks a row measured with other load flags than the "
               "newest run of its table, or with pins that have changed since: rerun it before "
               "comparing.\n").format(len(records))
-    return legend + "\n" + render_summary(latest) + "\n" + "\n".join(parts)
+    return legend + "\n" + render_summary(latest, records) + "\n" + "\n".join(parts)
 
 
 def replace_between_markers(document: str, block: str) -> str:
