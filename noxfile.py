@@ -86,9 +86,20 @@ def install_cell(session, cell):
     session.install(*install_args)
 
 
+CELL_VENVS = Path(__file__).parent / ".nox" / "cell-venvs"  # cell -> its virtualenv, for `interleave`
+
+
+def cell_key(cell):
+    return "py{}-{}-{}".format(cell.python, cell.server.name, cell.app.name)
+
+
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
     install_cell(session, cell)
+    # Written on --install-only runs too: the interleave session prepares cells that way and
+    # needs to know where nox put each one.
+    CELL_VENVS.mkdir(parents=True, exist_ok=True)
+    (CELL_VENVS / (cell_key(cell) + ".path")).write_text(str(Path(session.bin).parent), encoding="utf-8")
     # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
     # needs up to its stop grace (10 s per service) to take the server down first.
     harness(session, "run", "--venv", str(Path(session.bin).parent), "--server", server, "--app", app,
@@ -225,6 +236,58 @@ def report(session):
 def compare(session):
     """Compare two result files or two cells: nox -s compare -- A B (ratio of medians, p-value)."""
     harness(session, "compare", *session.posargs)
+
+
+@nox.session(python=False, default=False)
+def interleave(session):
+    """Compare cells in one run, trials alternating: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
+    cells, options = interleave_arguments(session)
+    names = [bench_session_name(cell, explicit) for cell, explicit in cells]
+    session.log("benchmatrix: preparing {}".format(", ".join(names)))
+    session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only", "-s", *names, external=True)
+    arguments = []
+    for cell, _ in cells:
+        venv = CELL_VENVS / (cell_key(cell) + ".path")
+        arguments += ["--cell", "{}/{}={}".format(cell.server.name, cell.app.name, venv.read_text().strip())]
+    harness(session, "interleave", *arguments, *options, interrupt_timeout=60, terminate_timeout=30)
+
+
+def interleave_arguments(session):
+    """The leading SERVER/APP[/PYTHON] arguments as cells (and whether the Python was named); the rest."""
+    cells, rest = [], list(session.posargs)
+    while rest and not rest[0].startswith("-"):
+        parts = rest.pop(0).split("/")
+        if len(parts) not in (2, 3):
+            session.error("{!r} is not a cell: write SERVER/APP or SERVER/APP/PYTHON, e.g. meinheld/flask/3.9"
+                          .format("/".join(parts)))
+        server, app = parts[:2]
+        python = parts[2] if len(parts) == 3 else None
+        try:
+            if python is None:
+                cell = next((c for c in DEFAULTS if (c.server.name, c.app.name) == (server, app)), None)
+                cell = cell or find_cell(MATRIX, NEWEST, server, app)
+            else:
+                if python not in FOUND:
+                    session.error(interpreters.missing_message(python))
+                cell = find_cell(MATRIX, python, server, app)
+        except ValueError as error:
+            session.error(str(error))
+        cells.append((cell, python is not None))
+    if len(cells) < 2:
+        session.error("name at least two cells, e.g. nox -s interleave -- gunicorn/flask meinheld/flask/3.9 "
+                      "--scenarios json")
+    return cells, rest
+
+
+def bench_session_name(cell, explicit_python):
+    family = "bench-" + cell.python if explicit_python or cell not in DEFAULTS else "bench"
+    return "{}({})".format(family, cell.session_id)
+
+
+@nox.session(python=False, default=False)
+def system(session):
+    """This machine's state for benchmarking (governor, turbo, isolated CPUs, ASLR, load): show, tune or reset."""
+    harness(session, "system", *session.posargs)
 
 
 @nox.session(python=False, default=False, name="harness")

@@ -76,3 +76,6 @@ def test_by_default_the_server_and_the_load_generator_get_disjoint_cpus(harness)
     assert ceiling["rps"] > 0 and ceiling["fingerprint"]["placement"] == pinning
     assert 0 < record["meta"]["ceiling_share"] < 0.7
     assert "load-generator-bound" not in [f["code"] for f in record["flags"]]
+    # The machine's state before the run, as `nox -s system` shows it.
+    state = record["meta"]["machine"]["state"]
+    assert state["cpu_count"]["available"] == len(available_cpus()) and "aslr" in state

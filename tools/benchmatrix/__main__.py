@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from tools.benchmatrix.load import ceiling
 from tools.benchmatrix.matrix.cells import REPO_ROOT, load_matrix
 from tools.benchmatrix.load.parse import parse_duration_s
 from tools.benchmatrix.run.progress import parse_position
@@ -59,55 +60,15 @@ def add_run_parser(commands) -> None:
     run.add_argument("--venv", type=Path, default=None, metavar="DIR",
                      help="the cell's virtualenv: the server runs from its interpreter, and its version "
                           "picks the cell's Python (nox passes .nox/<session>); default: the harness's own")
-    run.add_argument("--duration", type=whole_seconds, default=default("duration_s"),
-                     help="measured load per scenario (wrk takes whole seconds: 10s, 2m)")
-    run.add_argument("--warmup", type=whole_seconds, default=default("warmup_s"),
-                     help="discarded load before each measurement; 0 skips it")
-    run.add_argument("--primer", type=whole_seconds, default=default("primer_s"),
-                     help="short checked burst before the warmup; a scenario that gets no "
-                          "successful response in it fails at once; 0 skips it")
     run.add_argument("--trials", type=positive_int, default=default("trials"),
                      help="measured runs per scenario; the record holds their median and spread")
-    run.add_argument("--max-cv", type=float, default=default("max_cv"),
-                     help="flag a scenario whose req/s varies more than this between trials (0.10 = 10%%)")
-    run.add_argument("--max-busy", type=float, default=default("max_busy"),
-                     help="flag the cell when more than this share of all CPUs is busy in the "
-                          "0.5 s before its server starts (0.25 = 25%%)")
     run.add_argument("--rate", default=None,
                      help="also run fixed-rate (open-loop) trials at these rates: req/s (2000) or "
                           "shares of this cell's closed-loop maximum (50%%,90%%); uses wrk2 when "
                           "installed, else the built-in driver on wrk; latency counts from each "
                           "request's planned send time")
-    run.add_argument("--pin", default=default("pin"),
-                     help="CPU placement: off; auto (on 4+ CPUs, first half to the server, the rest "
-                          "to wrk); or SERVER:LOAD CPU lists, e.g. 0:1")
-    run.add_argument("--connections", type=positive_int, default=None,
-                     help="open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, "
-                          "as the seeds ran them)".format(IO_CONNECTIONS))
-    run.add_argument("--threads", type=positive_int, default=default("threads"),
-                     help="wrk threads (capped at --connections)")
-    run.add_argument("--timeout", type=whole_seconds, default=None,
-                     help="a response slower than this counts as a timeout error (default: 2s, or "
-                          "{}s for I/O-bound scenarios)".format(IO_TIMEOUT_S))
-    run.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
-                     help="comma-separated endpoints to measure, from: {}; or groups: {}".format(
-                         ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names))
-                                                         for g, names in GROUPS.items() if g != "all") + "; all"))
-    run.add_argument("--coop-check", choices=("auto", "on", "off"), default=default("coop_check"),
-                     help="send N concurrent requests to /db_sleep?s=1 and /upstream before the load and "
-                          "record whether the stack overlapped them (~1 s) or queued them (~N s per worker); "
-                          "auto: when a chosen scenario needs the database or the upstream")
-    run.add_argument("--coop-requests", type=positive_int, default=default("coop_requests"), metavar="N",
-                     help="concurrent requests of the cooperative-I/O check")
-    run.add_argument("--workers", type=positive_int, default=None,
-                     help="server workers (default: configs/matrix.json, i.e. CPU count: {})".format(
-                         matrix.worker_count()))
     run.add_argument("--port", type=positive_int, default=None,
                      help="loopback port for the server (default: a free one)")
-    run.add_argument("--boot-timeout", type=whole_seconds, default=default("boot_timeout_s"),
-                     help="how long the server may take to answer before the cell fails")
-    run.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
-                     help="where results.jsonl, results.md and raw/ live")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
                      help="this cell's place in a matrix run, optionally with the seconds the matrix has spent "
                           "(3/10@42.5; the bench sessions pass it), for the "
@@ -115,6 +76,69 @@ def add_run_parser(commands) -> None:
     run.add_argument("--app-target", default=None, metavar="MODULE:CALLABLE",
                      help="serve this importable callable instead of the app's own "
                           "(benchmark your own app with the same servers and checks)")
+    add_measurement_options(run)
+
+
+def add_measurement_options(parser) -> None:
+    """The options of how a cell is measured, shared by `run` and `interleave`."""
+    from tools.benchmatrix.hosts.pinning import resolve_pinning
+
+    matrix = load_matrix()
+    auto = resolve_pinning("auto")
+    auto_workers = auto.server_cpu_count if auto else matrix.worker_count()
+    parser.add_argument("--duration", type=whole_seconds, default=default("duration_s"),
+                        help="measured load per scenario (wrk takes whole seconds: 10s, 2m)")
+    parser.add_argument("--warmup", type=whole_seconds, default=default("warmup_s"),
+                        help="discarded load before each measurement; 0 skips it")
+    parser.add_argument("--primer", type=whole_seconds, default=default("primer_s"),
+                        help="short checked burst before the warmup; a scenario that gets no "
+                             "successful response in it fails at once; 0 skips it")
+    parser.add_argument("--max-cv", type=float, default=default("max_cv"),
+                        help="flag a scenario whose req/s varies more than this between trials (0.10 = 10%%); "
+                             "by default the spread is tested against this machine's known noise (the load "
+                             "generator ceiling's own spread, at least the typical 8%%)")
+    parser.add_argument("--max-busy", type=float, default=default("max_busy"),
+                        help="flag the cell when more than this share of all CPUs is busy in the "
+                             "0.5 s before its server starts (0.25 = 25%%)")
+    parser.add_argument("--pin", default=default("pin"),
+                        help="CPU placement: auto (on 2+ CPUs, the first half to the server and nginx in front "
+                             "of it, the rest to wrk, the database and the upstream stub; workers default to one "
+                             "per server CPU); SERVER:LOAD CPU lists, e.g. 0:1; or off (everything shares every CPU)")
+    parser.add_argument("--ceiling", choices=("auto", "measure", "off"), default=default("ceiling"),
+                        help="the load generator's ceiling (wrk against nginx's fixed body on the server's CPUs, "
+                             "same connections and threads): auto reuses one measured here in the last {} h "
+                             "under the same conditions, measure measures again, off skips it (the records "
+                             "then cannot say whether wrk set the pace); a cell at {}%% of it or more is "
+                             "flagged load-generator-bound".format(ceiling.MAX_AGE_S // 3600,
+                                                                   round(ceiling.BOUND_SHARE * 100)))
+    parser.add_argument("--no-wait", action="store_true",
+                        help="refuse at once (exit 3) when another benchmark holds this machine, instead of "
+                             "waiting for it to finish")
+    parser.add_argument("--connections", type=positive_int, default=None,
+                        help="open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, "
+                             "as the seeds ran them)".format(IO_CONNECTIONS))
+    parser.add_argument("--threads", type=positive_int, default=default("threads"),
+                        help="wrk threads (capped at --connections)")
+    parser.add_argument("--timeout", type=whole_seconds, default=None,
+                        help="a response slower than this counts as a timeout error (default: 2s, or "
+                             "{}s for I/O-bound scenarios)".format(IO_TIMEOUT_S))
+    parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
+                        help="comma-separated endpoints to measure, from: {}; or groups: {}".format(
+                         ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names))
+                                                         for g, names in GROUPS.items() if g != "all") + "; all"))
+    parser.add_argument("--coop-check", choices=("auto", "on", "off"), default=default("coop_check"),
+                        help="send N concurrent requests to /db_sleep?s=1 and /upstream before the load and "
+                             "record whether the stack overlapped them (~1 s) or queued them (~N s per worker); "
+                             "auto: when a chosen scenario needs the database or the upstream")
+    parser.add_argument("--coop-requests", type=positive_int, default=default("coop_requests"), metavar="N",
+                        help="concurrent requests of the cooperative-I/O check")
+    parser.add_argument("--workers", type=positive_int, default=None,
+                        help="server workers (default: one per CPU the server gets: {} with --pin auto "
+                             "here, {} with --pin off)".format(auto_workers, matrix.worker_count()))
+    parser.add_argument("--boot-timeout", type=whole_seconds, default=default("boot_timeout_s"),
+                        help="how long the server may take to answer before the cell fails")
+    parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+                        help="where results.jsonl, results.md and raw/ live")
 
 
 def add_report_parser(commands) -> None:
@@ -147,6 +171,32 @@ def add_compare_parser(commands) -> None:
     compare.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
 
 
+def add_interleave_parser(commands) -> None:
+    from tools.benchmatrix.run import interleave
+
+    parser = commands.add_parser(
+        "interleave", help="compare cells in one run, their trials in alternating order",
+        usage='nox -s interleave -- SERVER/APP[/PYTHON] SERVER/APP[/PYTHON] ... [-- options]\n'
+              '       python -m tools.benchmatrix interleave --cell SERVER/APP[=VENV] --cell ... [options]',
+        description="Boot every cell's stack, verify each, then run their trials in alternating order "
+                    "(A B, B A, ...) until each ratio to the first cell is known to within --target-ci "
+                    "(at least --min-trials a side, at most --max-load of load per scenario). Prints each "
+                    "ratio with its 95%% confidence interval and permutation p-value; appends one record "
+                    "per cell and scenario, marked with the comparison's group.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    parser.add_argument("--cell", action="append", required=True, metavar="SERVER/APP[=VENV]",
+                        help="a contender, in order (the first is the baseline); VENV is its virtualenv "
+                             "(default: the harness's own); repeat, at least twice")
+    parser.add_argument("--min-trials", type=positive_int, default=interleave.MIN_ROUNDS,
+                        help="trials per cell and scenario at least (5 lets the permutation test reach p <= 0.05)")
+    parser.add_argument("--target-ci", type=float, default=interleave.TARGET_HALF_WIDTH,
+                        help="stop adding rounds once every ratio's 95%% interval is within +- this share")
+    parser.add_argument("--max-load", type=whole_seconds, default=interleave.MAX_LOAD_S,
+                        help="load time per scenario, all cells together, after which no round is added")
+    add_measurement_options(parser)
+    parser.set_defaults(duration=5)
+
+
 def add_lock_parser(commands) -> None:
     commands.add_parser("lock", help="re-resolve configs/constraints/ for every Python found (needs uv)")
 
@@ -159,37 +209,40 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(commands)
     add_lock_parser(commands)
     add_compare_parser(commands)
+    add_interleave_parser(commands)
+    from tools.benchmatrix.hosts.system_command import add_system_parser
+
+    add_system_parser(commands)
     return parser
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.load.wrk import LoadToolMissing
-    from tools.benchmatrix.run.cell_run import run_cell
+def measurement_options(args: argparse.Namespace, server: str, app: str, scenarios, **cell):
+    """RunOptions from the shared measurement options; `cell` holds what only `run` has."""
     from tools.benchmatrix.run.options import RunOptions
-    from tools.benchmatrix.stack.process import Interrupted, raise_on_sigterm
-    from tools.benchmatrix.stack.readiness import ServiceError
 
-    raise_on_sigterm()
-    try:
-        options = RunOptions(
-            server=args.server, app=args.app, venv=args.venv, scenarios=select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
-            duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
-            connections=args.connections, threads=args.threads, timeout_s=args.timeout,
-            workers=args.workers, port=args.port, boot_timeout_s=args.boot_timeout,
-            results_dir=args.results_dir.resolve(), app_target=args.app_target,
-            trials=args.trials, max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin,
-            rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress),
-            coop_check=args.coop_check, coop_requests=args.coop_requests)
-        if options.duration_s < 1:
-            raise ValueError("--duration must be at least 1s")
-        return run_cell(options)
-    except (ValueError, LoadToolMissing, ServiceError) as error:
-        print("benchmatrix: error: {}".format(error), file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, Interrupted):
-        print("benchmatrix: interrupted; every process this run started has been stopped",
-              file=sys.stderr)
-        return 130
+    options = RunOptions(
+        server=server, app=app, scenarios=scenarios,
+        duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
+        connections=args.connections, threads=args.threads, timeout_s=args.timeout,
+        workers=args.workers, boot_timeout_s=args.boot_timeout, results_dir=args.results_dir.resolve(),
+        max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
+        coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait, **cell)
+    if options.duration_s < 1:
+        raise ValueError("--duration must be at least 1s")
+    return options
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.run.cell_run import run_cell
+
+    def run() -> int:
+        return run_cell(measurement_options(
+            args, args.server, args.app,
+            select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
+            venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials,
+            rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))
+
+    return guarded(run)
 
 
 def render_charts(records, charts_dir: Path, readme: Path):
@@ -248,16 +301,73 @@ def command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_contender(text: str):
+    from tools.benchmatrix.run.interleave import Contender
+
+    cell, _, venv = text.partition("=")
+    server, _, app = cell.partition("/")
+    matrix = load_matrix()
+    if server not in matrix.servers or app not in matrix.apps:
+        raise ValueError("--cell {!r}: give SERVER/APP[=VENV] with a server from {} and an app from {}".format(
+            text, ", ".join(matrix.servers), ", ".join(matrix.apps)))
+    return Contender(server=server, app=app, venv=Path(venv) if venv else None)
+
+
+def command_interleave(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.run.interleave import InterleaveOptions, InterleavedRun
+
+    def run() -> int:
+        contenders = [parse_contender(text) for text in args.cell]
+        matrix = load_matrix()
+        served = [set(matrix.apps[c.app].scenarios or SCENARIOS) for c in contenders]
+        supported = [name for name in SCENARIOS if all(name in s for s in served)]
+        scenarios = select_scenarios(args.scenarios.split(","), supported)
+        base = measurement_options(args, contenders[0].server, contenders[0].app, scenarios)
+        return InterleavedRun(InterleaveOptions(base, contenders, min_rounds=args.min_trials,
+                                                target_half_width=args.target_ci,
+                                                max_load_s=args.max_load)).execute()
+
+    return guarded(run)
+
+
+def guarded(run) -> int:
+    """A measuring command, with its user errors and interrupts turned into one line and an exit code."""
+    from tools.benchmatrix.hosts.machine_lock import MachineBusy
+    from tools.benchmatrix.load.wrk import LoadToolMissing
+    from tools.benchmatrix.stack.process import Interrupted, raise_on_sigterm
+    from tools.benchmatrix.stack.readiness import ServiceError
+
+    raise_on_sigterm()
+    try:
+        return run()
+    except MachineBusy as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 3
+    except (ValueError, LoadToolMissing, ServiceError) as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Interrupted):
+        print("benchmatrix: interrupted; every process this run started has been stopped",
+              file=sys.stderr)
+        return 130
+
+
 def command_lock(args: argparse.Namespace) -> int:
     from tools.benchmatrix.matrix.pins import lock_all
 
     return lock_all()
 
 
+def command_system(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.hosts import system_command
+
+    return system_command.command_system(args)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": command_run, "report": command_report, "lock": command_lock,
-                "compare": command_compare}
+                "compare": command_compare, "interleave": command_interleave, "system": command_system}
     return commands[args.command](args)
 
 

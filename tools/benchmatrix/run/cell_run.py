@@ -14,6 +14,7 @@ import contextlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from tools.benchmatrix.hosts.machine_lock import machine_lock
+from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state
 from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
 from tools.benchmatrix.load import ceiling as load_ceiling
 from tools.benchmatrix.load.parse import WrkOutputError
@@ -76,9 +77,21 @@ class CellRun:
         return meta
 
     def _machine_flags(self) -> List[Dict[str, str]]:
-        """Checked once before the server starts, so the server's own work is not counted."""
+        """Checked once before the server starts, so the server's own work is not counted.
+
+        The machine's state (governor, turbo, isolation, ASLR, virtualization, the busiest
+        other processes) goes into every record; what may skew the numbers is said first.
+        """
         busy = machine_busy_share()
         self.meta["machine"]["busy_share_before_start"] = round(busy, 3)
+        state = collect_machine_state(sample_s=0.3)
+        found = advice(state)
+        self.meta["machine"]["state"] = state
+        self.meta["machine"]["advice"] = [a.as_dict() for a in found]
+        for item in found:
+            if item.severity == "warn":
+                self.console.say("machine: {}; {} (`nox -s system` shows the machine's state)".format(
+                    item.finding, item.what_to_do))
         limit = self.plan.options.max_busy
         if busy > limit:
             return [make_flag("machine-busy", "{:.0%} of the CPUs were busy before the start "

@@ -1,0 +1,422 @@
+"""What the machine is doing before a benchmark, and what to change about it.
+
+A number measured on a machine whose clock follows the load (an "ondemand" or
+"powersave" governor, turbo boost), whose other processes hold a CPU, or whose
+hypervisor lends its CPUs to neighbours, says as much about the machine as
+about the server. None of that shows in the number itself, so it is looked at
+before measuring (in the spirit of pyperf's `system show`), and each finding
+comes with the command or setting that changes it.
+
+Every reader returns None for a file that is not there rather than failing:
+containers and VMs lack much of /sys (no cpufreq at all is common), and a
+missing fact is something to report, not a reason to refuse to report the rest.
+The readers take a `root` so the tests can point them at a fake /sys and /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import psutil
+
+from tools.benchmatrix.hosts.pinning import available_cpus, format_cpu_list, parse_cpu_list
+
+CPU_DIR = Path("sys/devices/system/cpu")  # relative, so it can be joined to a fake root
+CMDLINE_OPTIONS = ("isolcpus", "nohz_full", "rcu_nocbs")
+ASLR_MEANINGS = {0: "disabled: every run gets the same memory layout",
+                 1: "conservative: stack, mmap and VDSO randomized, heap not",
+                 2: "full: stack, mmap, VDSO and heap randomized"}
+LOAD_PER_CPU_LIMIT = 0.5  # 1-minute load average per available CPU above which other work is competing
+ISOLATION_MIN_CPUS = 4  # below this, isolating CPUs leaves too few for everything else
+TOP_PROCESSES = 5
+
+
+def read_value(path: Path) -> Optional[str]:
+    """A /sys or /proc file's text, stripped; None when it is absent or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+
+
+def cpu_dirs(root: Path) -> List[Path]:
+    """cpu0, cpu1, ... in numeric order (cpu10 after cpu9, not after cpu1)."""
+    base = root / CPU_DIR
+    try:
+        entries = [entry for entry in base.iterdir() if entry.name[3:].isdigit() and entry.name.startswith("cpu")]
+    except OSError:
+        return []
+    return sorted(entries, key=lambda entry: int(entry.name[3:]))
+
+
+def per_cpu_cpufreq(root: Path, name: str) -> Optional[Dict[str, str]]:
+    """cpufreq/<name> of every CPU that has one, e.g. {"cpu0": "performance"}; None when no CPU has cpufreq."""
+    values = {}
+    for cpu in cpu_dirs(root):
+        value = read_value(cpu / "cpufreq" / name)
+        if value is not None:
+            values[cpu.name] = value
+    return values or None
+
+
+def turbo_state(root: Path = Path("/")) -> Optional[Dict[str, Any]]:
+    """Whether the CPU may clock above its base frequency, and which switch says so; None when neither exists.
+
+    intel_pstate has its own switch with inverted sense (no_turbo = 1 means off);
+    acpi-cpufreq and amd-pstate use cpufreq/boost (1 means on).
+    """
+    no_turbo = read_value(root / CPU_DIR / "intel_pstate" / "no_turbo")
+    if no_turbo in ("0", "1"):
+        return {"enabled": no_turbo == "0", "source": "intel_pstate/no_turbo", "value": no_turbo}
+    boost = read_value(root / CPU_DIR / "cpufreq" / "boost")
+    if boost in ("0", "1"):
+        return {"enabled": boost == "1", "source": "cpufreq/boost", "value": boost}
+    return None
+
+
+def _cpu_list_file(path: Path) -> Optional[List[int]]:
+    """A kernel CPU list file as CPUs; [] when it is empty (nothing configured), None when absent."""
+    text = read_value(path)
+    if text is None:
+        return None
+    if text in ("", "(null)"):  # nohz_full reads "(null)" on some kernels when not configured
+        return []
+    try:
+        return parse_cpu_list(text)
+    except ValueError:
+        return None
+
+
+def isolated_cpus(root: Path = Path("/")) -> Optional[List[int]]:
+    return _cpu_list_file(root / CPU_DIR / "isolated")
+
+
+def nohz_full_cpus(root: Path = Path("/")) -> Optional[List[int]]:
+    return _cpu_list_file(root / CPU_DIR / "nohz_full")
+
+
+def cmdline_options(root: Path = Path("/")) -> Optional[Dict[str, Optional[str]]]:
+    """The kernel command line's CPU isolation options: value, "" for a bare flag, None when not given."""
+    text = read_value(root / "proc" / "cmdline")
+    if text is None:
+        return None
+    words = text.split()
+    if "--" in words:  # what follows is for init, not the kernel
+        words = words[:words.index("--")]
+    found: Dict[str, Optional[str]] = {name: None for name in CMDLINE_OPTIONS}
+    for word in words:
+        name, _, value = word.partition("=")
+        if name in found:
+            found[name] = value  # the last one wins, as in the kernel
+    return found
+
+
+def aslr(root: Path = Path("/")) -> Optional[Dict[str, Any]]:
+    text = read_value(root / "proc" / "sys" / "kernel" / "randomize_va_space")
+    if text is None or not text.isdigit():
+        return None
+    value = int(text)
+    return {"value": value, "meaning": ASLR_MEANINGS.get(value, "unknown setting")}
+
+
+def _cpuinfo_first_block(root: Path) -> Dict[str, str]:
+    """The first processor's "key: value" lines of /proc/cpuinfo (the others repeat them on every machine we run on)."""
+    text = read_value(root / "proc" / "cpuinfo") or ""
+    fields: Dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_model(root: Path = Path("/")) -> Optional[str]:
+    fields = _cpuinfo_first_block(root)
+    # "model name" on x86; ARM kernels have no such line, and platform.processor() is often empty there too.
+    fallback = platform.processor() if root == Path("/") else None
+    return fields.get("model name") or fields.get("Hardware") or fallback or None
+
+
+def _detect_virt(command: str, kind: str) -> Optional[str]:
+    """systemd-detect-virt --vm or --container: the technology's name, None for "none" or when it cannot say."""
+    try:
+        completed = subprocess.run([command, "--" + kind], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    answer = completed.stdout.decode("utf-8", errors="replace").strip()
+    return answer if completed.returncode == 0 and answer and answer != "none" else None
+
+
+def virtualization(root: Path = Path("/"), detect_virt: Optional[str] = None) -> Dict[str, Any]:
+    """VM and container, as systemd-detect-virt names them, else from the cpuinfo `hypervisor` flag.
+
+    The VM and the container are asked apart: plain systemd-detect-virt names only
+    the container when there is both, and it is the VM that lends CPUs to neighbours.
+    """
+    flags = _cpuinfo_first_block(root).get("flags")
+    hypervisor_flag = None if flags is None else "hypervisor" in flags.split()
+    if detect_virt:
+        return {"vm": _detect_virt(detect_virt, "vm"), "container": _detect_virt(detect_virt, "container"),
+                "hypervisor_flag": hypervisor_flag, "detected_by": "systemd-detect-virt"}
+    # The flag says there is a hypervisor, not which one; a container cannot be told from it.
+    return {"vm": "unknown hypervisor" if hypervisor_flag else None, "container": None,
+            "hypervisor_flag": hypervisor_flag, "detected_by": "cpuinfo hypervisor flag"}
+
+
+def kernel_release(root: Path = Path("/")) -> Optional[str]:
+    release = read_value(root / "proc" / "sys" / "kernel" / "osrelease")
+    return release or (platform.release() if root == Path("/") else None)
+
+
+def load_average(root: Path = Path("/")) -> Optional[List[float]]:
+    """1, 5 and 15 minute load averages (runnable plus uninterruptible tasks)."""
+    text = read_value(root / "proc" / "loadavg")
+    try:
+        return [float(field) for field in text.split()[:3]] if text else None
+    except ValueError:
+        return None
+
+
+def _own_pids() -> set:
+    """This process and everything it started: the harness's own work is not competition."""
+    pids = {os.getpid()}
+    try:
+        pids.update(child.pid for child in psutil.Process().children(recursive=True))
+    except psutil.Error:
+        pass
+    return pids
+
+
+def busiest_processes(sample_s: float = 0.5, top: int = TOP_PROCESSES) -> List[Dict[str, Any]]:
+    """The other processes that used the most CPU over the next `sample_s` seconds.
+
+    Measured over a window rather than read from ps's lifetime average, which
+    would rank a long-idle daemon that once worked hard above a job busy now.
+    cpu_percent is of one CPU (a process spinning on one CPU is 100). Processes
+    that used nothing are left out: five idle names would say nothing.
+    """
+    excluded = _own_pids()
+    watched = []
+    for process in psutil.process_iter():
+        if process.pid in excluded:
+            continue
+        try:
+            process.cpu_percent(None)  # the first call only sets the starting point
+            watched.append(process)
+        except psutil.Error:
+            continue  # ended meanwhile, or not ours to look at
+    time.sleep(sample_s)
+    excluded = _own_pids()  # children started during the sample are ours too
+    busy = []
+    for process in watched:
+        if process.pid in excluded:
+            continue
+        try:
+            percent = process.cpu_percent(None)
+            if percent > 0:
+                busy.append({"pid": process.pid, "name": process.name(), "cpu_percent": round(percent, 1)})
+        except psutil.Error:
+            continue
+    busy.sort(key=lambda entry: entry["cpu_percent"], reverse=True)
+    return busy[:top]
+
+
+def collect_machine_state(root: Path = Path("/"), sample_s: float = 0.5) -> Dict[str, Any]:
+    """Everything below as one JSON-able dict; takes about `sample_s` seconds (the process sample).
+
+    With another root the files come from there, but CPU counts and processes are
+    this machine's, and systemd-detect-virt is not run: it would describe this one.
+    """
+    detect_virt = shutil.which("systemd-detect-virt") if root == Path("/") else None
+    cpus = available_cpus()
+    return {
+        "cpu_model": cpu_model(root),
+        "cpu_count": {"available": len(cpus), "online": os.cpu_count(), "available_list": format_cpu_list(cpus)},
+        "governors": per_cpu_cpufreq(root, "scaling_governor"),
+        "scaling_drivers": per_cpu_cpufreq(root, "scaling_driver"),
+        "turbo": turbo_state(root),
+        "isolated_cpus": isolated_cpus(root),
+        "nohz_full_cpus": nohz_full_cpus(root),
+        "kernel_cmdline": cmdline_options(root),
+        "aslr": aslr(root),
+        "kernel_release": kernel_release(root),
+        "virtualization": virtualization(root, detect_virt),
+        "load_average": load_average(root),
+        "busiest_processes": busiest_processes(sample_s),
+        "sample_s": sample_s,
+    }
+
+
+@dataclass(frozen=True)
+class Advice:
+    topic: str
+    finding: str  # what was found, with the values that show it
+    what_to_do: str  # the command or setting that changes it
+    severity: str = "warn"  # "warn": likely skews the numbers; "info": worth knowing when reading them
+
+    def as_dict(self) -> Dict[str, str]:
+        return asdict(self)
+
+
+def _by_value(per_cpu: Dict[str, str]) -> Dict[str, List[int]]:
+    """{"cpu0": "a", "cpu1": "a", "cpu2": "b"} as {"a": [0, 1], "b": [2]}."""
+    grouped: Dict[str, List[int]] = {}
+    for cpu, value in per_cpu.items():
+        grouped.setdefault(value, []).append(int(cpu[3:]))
+    return grouped
+
+
+def _grouped_text(per_cpu: Dict[str, str]) -> str:
+    return ", ".join("{} on CPU {}".format(value, format_cpu_list(cpus)) for value, cpus in _by_value(per_cpu).items())
+
+
+def _process_list(processes: Sequence[Dict[str, Any]]) -> str:
+    return ", ".join("{} (pid {}, {:.0f}% of a CPU)".format(p["name"], p["pid"], p["cpu_percent"]) for p in processes)
+
+
+def advice(state: Dict[str, Any]) -> List[Advice]:
+    """What in `state` may skew a benchmark, most damaging first; [] for a machine with nothing to say."""
+    found: List[Advice] = []
+    available = (state.get("cpu_count") or {}).get("available") or 1
+
+    load = state.get("load_average")
+    if load and load[0] > LOAD_PER_CPU_LIMIT * available:
+        busiest = state.get("busiest_processes") or []
+        named = ("busiest over the last {}s: {}".format(state.get("sample_s", 0.5), _process_list(busiest))
+                 if busiest else
+                 "no single process stood out in the sample (short-lived jobs, or tasks waiting on I/O)")
+        found.append(Advice(
+            "load",
+            "1-minute load average is {:.2f} on {} available CPU{} (above {} per CPU): other work is "
+            "competing for the CPUs; {}".format(load[0], available, "" if available == 1 else "s",
+                                                LOAD_PER_CPU_LIMIT, named),
+            ("stop those processes or wait for them to finish (kill PID, or systemctl stop the service), "
+             if busiest else "wait for the load average to fall (it follows the last minute or so), ")
+            + "then check again with `python -m tools.benchmatrix system show`"))
+
+    governors = state.get("governors")
+    if governors:
+        slow = {cpu: governor for cpu, governor in governors.items() if governor != "performance"}
+        if slow:
+            found.append(Advice(
+                "governor",
+                "cpufreq governor is {}: the clock speed follows the load, so the first seconds of every "
+                "run are measured at a lower frequency than the rest".format(_grouped_text(slow)),
+                "`python -m tools.benchmatrix system tune` as root (undo with `system reset`), or "
+                "`cpupower frequency-set -g performance`"))
+
+    turbo = state.get("turbo")
+    if turbo and turbo.get("enabled"):
+        off = "1" if turbo["source"] == "intel_pstate/no_turbo" else "0"
+        found.append(Advice(
+            "turbo",
+            "turbo boost is on ({} = {}): the clock rises and falls with temperature and with how many "
+            "cores are busy, so the same code runs at different speeds".format(turbo["source"], turbo["value"]),
+            "`python -m tools.benchmatrix system tune` as root (undo with `system reset`), or "
+            "`echo {} > /sys/devices/system/cpu/{}`".format(off, turbo["source"])))
+
+    randomization = state.get("aslr")
+    if randomization and randomization.get("value") == 0:
+        found.append(Advice(
+            "aslr",
+            "ASLR is disabled (kernel.randomize_va_space = 0): every run gets the same memory layout, "
+            "so a number may be tied to one lucky or unlucky layout and not repeat elsewhere",
+            "`sysctl -w kernel.randomize_va_space=2` (full randomization, as pyperf recommends), and "
+            "kernel.randomize_va_space = 2 in /etc/sysctl.d/ to keep it across reboots"))
+
+    if not state.get("isolated_cpus"):
+        if available >= ISOLATION_MIN_CPUS:
+            listed = (state.get("cpu_count") or {}).get("available_list")
+            cpus = parse_cpu_list(listed) if listed else list(range(available))
+            # One CPU stays with the kernel and everything else; the rest are split as --pin auto would.
+            isolated = cpus[1:]
+            server, load_side = isolated[:len(isolated) // 2], isolated[len(isolated) // 2:]
+            found.append(Advice(
+                "isolation",
+                "no CPU is isolated: kernel threads, interrupts and every other process may be scheduled "
+                "on the CPUs the server and load generator run on",
+                "boot with isolcpus={0} nohz_full={0} rcu_nocbs={0} on the kernel command line "
+                "(GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot), then run with "
+                "--pin {1}:{2} (the scheduler does not move work between isolated CPUs, so each side "
+                "needs its own list)".format(format_cpu_list(isolated), format_cpu_list(server),
+                                             format_cpu_list(load_side)),
+                severity="info"))
+        else:
+            found.append(Advice(
+                "isolation",
+                "no CPU is isolated, and with {} available CPU{} isolating one is not practical: it would "
+                "leave everything else, the load generator included, too few".format(
+                    available, "" if available == 1 else "s"),
+                "nothing to change; --pin auto (the default) already keeps the server and the load "
+                "generator on separate CPUs{}".format("" if available >= 2 else " when there are two or more"),
+                severity="info"))
+
+    virt = state.get("virtualization") or {}
+    if virt.get("vm") or virt.get("container"):
+        kinds = [text for text in ("container ({})".format(virt["container"]) if virt.get("container") else None,
+                                   "VM ({})".format(virt["vm"]) if virt.get("vm") else None)
+                 if text]
+        found.append(Advice(
+            "virtualization",
+            "running in a {}{}: the host may lend these CPUs to other guests (steal time) and their "
+            "load changes this machine's speed from minute to minute".format(
+                " inside a ".join(kinds), ", detected by " + virt["detected_by"] if virt.get("detected_by") else ""),
+            "compare numbers only within one run (`python -m tools.benchmatrix interleave` alternates the "
+            "contenders' trials), not against another run, day or machine; a dedicated host or pinned "
+            "vCPUs make them steadier",
+            severity="info"))
+    return found
+
+
+def _cpu_text(cpus: Optional[List[int]]) -> str:
+    if cpus is None:
+        return "not exposed"
+    return format_cpu_list(cpus) or "none"
+
+
+def render_state(state: Dict[str, Any], found: Sequence[Advice]) -> str:
+    """`state` as "key: value" lines, then the advice, for a terminal."""
+    count = state.get("cpu_count") or {}
+    governors = state.get("governors")
+    drivers = state.get("scaling_drivers")
+    turbo = state.get("turbo")
+    cmdline = state.get("kernel_cmdline")
+    randomization = state.get("aslr")
+    virt = state.get("virtualization") or {}
+    load = state.get("load_average")
+    busiest = state.get("busiest_processes") or []
+    lines = [
+        "cpu_model: {}".format(state.get("cpu_model") or "unknown"),
+        "cpu_count: {} available of {} online".format(count.get("available"), count.get("online")),
+        "governor: {}".format(_grouped_text(governors) if governors else "not exposed (no cpufreq)"),
+        "scaling_driver: {}".format(_grouped_text(drivers) if drivers else "not exposed (no cpufreq)"),
+        "turbo: {}".format("{} ({} = {})".format("on" if turbo["enabled"] else "off", turbo["source"], turbo["value"])
+                           if turbo else "not exposed"),
+        "isolated_cpus: {}".format(_cpu_text(state.get("isolated_cpus"))),
+        "nohz_full: {}".format(_cpu_text(state.get("nohz_full_cpus"))),
+        "kernel_cmdline: {}".format(" ".join("{}={}".format(name, "(not set)" if value is None else value)
+                                             for name, value in cmdline.items()) if cmdline else "unreadable"),
+        "aslr: {}".format("{} ({})".format(randomization["value"], randomization["meaning"])
+                          if randomization else "unreadable"),
+        "kernel_release: {}".format(state.get("kernel_release") or "unknown"),
+        "virtualization: vm {}, container {} (by {})".format(virt.get("vm") or "none", virt.get("container") or "none",
+                                                              virt.get("detected_by", "nothing")),
+        "load_average: {}".format(" ".join("{:.2f}".format(value) for value in load) if load else "unreadable"),
+        "busiest_processes: {}".format(_process_list(busiest) if busiest else "none busy during the sample"),
+    ]
+    lines.append("advice:" if found else "advice: none, the machine looks ready")
+    for item in found:
+        lines.append("  [{}] {}: {}".format(item.severity, item.topic, item.finding))
+        lines.append("      what to do: {}".format(item.what_to_do))
+    return "\n".join(lines)
