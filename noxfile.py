@@ -241,7 +241,20 @@ def compare(session):
 @nox.session(python=False, default=False)
 def interleave(session):
     """Compare cells in one run, trials alternating: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
-    cells, options = interleave_arguments(session)
+    cells, options = interleave_arguments(session, session.posargs)
+    run_interleaved(session, cells, options)
+
+
+@nox.session(python=False, default=False)
+def ranking(session):
+    """The README's rankings: the cells of configs/ranking.json interleaved on its scenarios, into reports/."""
+    config = json.loads((Path(__file__).parent / "configs" / "ranking.json").read_text(encoding="utf-8"))
+    cells, _ = interleave_arguments(session, config["cells"])
+    run_interleaved(session, cells, ["--scenarios", config["scenarios"], *session.posargs])
+
+
+def run_interleaved(session, cells, options):
+    """Prepare each cell's virtualenv as its bench session would, then measure them interleaved."""
     names = [bench_session_name(cell, explicit) for cell, explicit in cells]
     session.log("benchmatrix: preparing {}".format(", ".join(names)))
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only", "-s", *names, external=True)
@@ -252,9 +265,9 @@ def interleave(session):
     harness(session, "interleave", *arguments, *options, interrupt_timeout=60, terminate_timeout=30)
 
 
-def interleave_arguments(session):
+def interleave_arguments(session, arguments):
     """The leading SERVER/APP[/PYTHON] arguments as cells (and whether the Python was named); the rest."""
-    cells, rest = [], list(session.posargs)
+    cells, rest = [], list(arguments)
     while rest and not rest[0].startswith("-"):
         parts = rest.pop(0).split("/")
         if len(parts) not in (2, 3):
