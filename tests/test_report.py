@@ -110,3 +110,10 @@ def test_without_an_interleaved_run_the_headline_says_the_rows_were_measured_apa
     summary = render_readme_tables([early, late]).split("**Fastest valid stack per scenario**")[1].split("###")[0]
     assert "2 rows measured apart over 3.0 h" in summary
     assert "ceiling ranged 80,000-100,000 req/s (+25%)" in summary and "not a ranking" in summary
+
+
+def test_a_winner_within_the_noise_of_the_runner_up_is_called_a_tie():
+    group = [interleaved("uwsgi", [6000, 6300, 5800, 6100, 5900]),
+             interleaved("gunicorn", [6100, 5900, 6000, 6050, 5950])]
+    summary = render_readme_tables(group).split("**Fastest valid stack per scenario**")[1].split("####")[0]
+    assert "not distinguishable from the runner-up" in summary and "95% CI" in summary

@@ -133,3 +133,23 @@ def test_a_matrix_run_prepares_every_environment_before_it_measures_any(tmp_path
                          for root, _, names in os.walk(venv) if "__pycache__" not in root
                          for name in names if not name.endswith(".pyc"))
     assert len(run_ids) == 2 and newest_install < first_start + 1
+
+
+def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_cells(tmp_path):
+    result = nox("-s", "interleave", "--", "gunicorn/flask", "gunicorn-gthread/flask", "--scenarios", "json",
+                 "--duration", "1s", "--warmup", "0", "--connections", "8", "--min-trials", "2",
+                 "--target-ci", "1", "--max-busy", "1", "--results-dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["server"] for r in records] == ["gunicorn", "gunicorn-gthread"]
+    # Each ran from its own bench session's virtualenv, as `nox -s bench(...)` builds it.
+    prefixes = [r["meta"]["cell_environment"]["prefix"] for r in records]
+    assert [os.path.basename(p) for p in prefixes] == ["bench-server-gunicorn-app-flask",
+                                                       "bench-server-gunicorn-gthread-app-flask"]
+    (summary,) = [line for line in result.stdout.splitlines() if "json: gunicorn-gthread/flask/" in line]
+    assert " / gunicorn/flask/" in summary and "95% CI" in summary
+
+
+def test_interleave_needs_two_cells_and_says_how_to_name_them():
+    result = nox("-s", "interleave", "--", "gunicorn/flask")
+    assert result.returncode != 0 and "name at least two cells" in result.stdout

@@ -56,6 +56,11 @@ class LockHold:
     acquired_at: str  # ISO 8601 UTC
     holder_seen: Optional[str] = None  # who held it when we had to wait; None if we did not wait
 
+    def as_metadata(self) -> dict:
+        """What a record keeps of it: whether this run queued behind another, and from when it held the machine."""
+        return {"waited_s": round(self.waited_s, 1), "acquired_at": self.acquired_at,
+                "held_by_before": self.holder_seen, "path": self.path}
+
 
 def lock_path() -> str:
     """$BENCHMATRIX_MACHINE_LOCK, else /run/lock/benchmatrix.lock, else one in the temporary folder.

@@ -135,7 +135,9 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
 def ceiling_share_label(record: Dict[str, Any]) -> str:
     """The share of the load generator's measured ceiling the cell reached; "-" where none was measured."""
     share = (record.get("meta") or {}).get("ceiling_share")
-    return "-" if share is None else "{:.0%}".format(share)
+    if share is None:
+        return "-"
+    return "<1%" if share < 0.005 else "{:.0%}".format(share)
 
 
 def coop_summary(record: Dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from tabulate import tabulate
 
 from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
+from tools.benchmatrix.results.compare import ALPHA
 from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
 from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, coop_summary, error_summary,
                                                format_number, newest_by, rate_text, resource_cells, rps_label,
@@ -114,9 +115,14 @@ def interleaved_headline(scenario: str, group: Sequence[Dict[str, Any]]) -> Opti
     margin = ""
     if len(order) > 1 and order[1][1] is not None:
         runner, estimate = order[1]
-        margin = "; {:.2f}x ({:.2f}-{:.2f}, p {}) the runner-up {}".format(
-            1 / estimate.ratio, 1 / estimate.high, 1 / estimate.low,
-            "-" if estimate.p_value is None else "{:.2g}".format(estimate.p_value), cell_name(runner))
+        ratio = "{:.2f}x".format(1 / estimate.ratio)
+        interval = "95% CI {:.2f}-{:.2f}, p {}".format(
+            1 / estimate.high, 1 / estimate.low, "-" if estimate.p_value is None else "{:.2g}".format(estimate.p_value))
+        # An interval that holds 1 (or a p above 0.05) is a tie, and the headline must not pretend otherwise.
+        if estimate.contains(1.0) or (estimate.p_value or 1.0) > ALPHA:
+            margin = "; not distinguishable from the runner-up {} ({}, {})".format(cell_name(runner), ratio, interval)
+        else:
+            margin = "; {} the runner-up {} ({})".format(ratio, cell_name(runner), interval)
     return "- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{} (interleaved run of {}, {} cells)".format(
         scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
         format_number(best["latency_ms"].get("p99")), margin, best["recorded_at"][:10], len(group))
@@ -142,7 +148,8 @@ def render_summary(latest: Sequence[Dict[str, Any]], records: Sequence[Dict[str,
                 "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
                 if flagged_faster else "", apart_note(closed)))
     return ("**Fastest valid stack per scenario** (closed loop, no flag, not stale; from the newest interleaved "
-            "run where there is one):\n\n" + "\n".join(lines) + "\n")
+            "run where there is one: `nox -s ranking`, then `nox -s report`, reproduces them):\n\n"
+            + "\n".join(lines) + "\n")
 
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:

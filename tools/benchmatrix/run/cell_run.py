@@ -76,7 +76,7 @@ class CellRun:
                                                       "binary": self.plan.driver.binary}
         return meta
 
-    def _machine_flags(self) -> List[Dict[str, str]]:
+    def check_machine(self) -> List[Dict[str, str]]:
         """Checked once before the server starts, so the server's own work is not counted.
 
         The machine's state (governor, turbo, isolation, ASLR, virtualization, the busiest
@@ -129,7 +129,7 @@ class CellRun:
             self.console.say("  " + result.label() + " ({} in flight at once)".format(result.in_flight))
         self.meta["coop_check"] = coop.as_metadata(results)
 
-    def _ceilings(self) -> Dict[Tuple[int, int], load_ceiling.Ceiling]:
+    def find_ceilings(self) -> Dict[Tuple[int, int], load_ceiling.Ceiling]:
         """The load generator's ceiling for each closed-loop load this run plans, before the cell boots."""
         choice = self.plan.options.ceiling
         self.meta["ceiling_choice"] = choice
@@ -164,8 +164,7 @@ class CellRun:
             self.workers_rule, placement, options.results_dir))
         what = "bench {}/{} py{} (run {})".format(cell.server.name, self.recorder.app_label, cell.python, self.run_id)
         with machine_lock(what, wait=options.wait_for_machine, say=self.console.say) as hold:
-            self.meta["machine_lock"] = {"waited_s": round(hold.waited_s, 1), "acquired_at": hold.acquired_at,
-                                         "held_by_before": hold.holder_seen, "path": str(hold.path)}
+            self.meta["machine_lock"] = hold.as_metadata()
             return self._execute_holding_machine()
 
     def start(self, stack: contextlib.ExitStack, cell_flags: List[Dict[str, str]],
@@ -182,8 +181,8 @@ class CellRun:
                                    self.recorder, cell_flags, ceilings)
 
     def _execute_holding_machine(self) -> int:
-        cell_flags = self._machine_flags()
-        ceilings = self._ceilings()
+        cell_flags = self.check_machine()
+        ceilings = self.find_ceilings()
         with contextlib.ExitStack() as stack:
             measurement = self.start(stack, cell_flags, ceilings)
             if measurement is None:

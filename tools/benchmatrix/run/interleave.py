@@ -84,12 +84,11 @@ class InterleavedRun:
         self.say("interleaved comparison {} of {}".format(self.group, ", ".join(self.labels)))
         with machine_lock("interleaved comparison of " + ", ".join(self.labels),
                           wait=self.options.base.wait_for_machine, say=self.say) as hold:
-            cell_flags = first._machine_flags()
-            ceilings = first._ceilings()
+            cell_flags = first.check_machine()
+            ceilings = first.find_ceilings()
             for run in self.runs:
                 run.meta["machine"] = first.meta["machine"]
-                run.meta["machine_lock"] = {"waited_s": round(hold.waited_s, 1), "acquired_at": hold.acquired_at,
-                                            "held_by_before": hold.holder_seen, "path": str(hold.path)}
+                run.meta["machine_lock"] = hold.as_metadata()
                 run.meta["ceiling_choice"] = first.meta["ceiling_choice"]
             with contextlib.ExitStack() as stack:
                 measurements = []
