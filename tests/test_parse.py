@@ -12,7 +12,6 @@ from tools.benchmatrix.load.parse import (
     Latency,
     SocketErrors,
     WrkOutputError,
-    WrkResult,
     latency_ms,
     parse_duration_s,
     parse_wrk,

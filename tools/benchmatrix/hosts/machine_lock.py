@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterator, Optional
 
+import psutil
+
 ENV_VARIABLE = "BENCHMATRIX_MACHINE_LOCK"
 RUN_LOCK_DIR = "/run/lock"  # the FHS place for machine-wide lock files; a module global so tests can move it
 LOCK_NAME = "benchmatrix.lock"
@@ -90,17 +92,13 @@ def _age(seconds: float) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Alive and not a zombie: a zombie has closed its files, so it holds no lock either."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True  # another user's process: alive, just not ours to signal
-    try:  # a zombie has closed its files, so it holds no lock either
-        with open("/proc/{}/stat".format(pid), "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
+    except psutil.AccessDenied:
+        return True  # another user's process: alive, just not ours to inspect
 
 
 def _user() -> str:

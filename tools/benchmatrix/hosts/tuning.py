@@ -166,6 +166,19 @@ def _save_or_remove(state_file: Path, previous: Dict[str, str], root: Path) -> N
             pass
 
 
+def _written(path: Path, value: str, relative: str, report: TuneReport) -> Optional[str]:
+    """Write value; None when done, else the refusal (also noted in the report). Other errors raise."""
+    try:
+        _write(path, value)
+    except OSError as error:
+        reason = _refusal(error)
+        if reason is None:
+            raise
+        report.could_not.append(NotChanged(relative, reason))
+        return reason
+    return None
+
+
 def tune(state_file: Path, root: Path = Path("/")) -> TuneReport:
     """Every governor to performance and turbo off where possible, previous values saved to `state_file` first."""
     report = TuneReport("tune")
@@ -176,17 +189,12 @@ def tune(state_file: Path, root: Path = Path("/")) -> TuneReport:
     if plan:
         _save(state_file, saved, root)
     for path, current, wanted in plan:
-        try:
-            _write(path, wanted)
-        except OSError as error:
-            reason = _refusal(error)
-            if reason is None:
-                raise
-            report.could_not.append(NotChanged(_relative(path, root), reason))
-            if saved.get(_relative(path, root)) == current:  # never changed, by this tune or an earlier one
-                del saved[_relative(path, root)]
+        relative = _relative(path, root)
+        if _written(path, wanted, relative, report) is not None:
+            if saved.get(relative) == current:  # never changed, by this tune or an earlier one
+                del saved[relative]
             continue
-        report.changed.append(Change(_relative(path, root), current, wanted))
+        report.changed.append(Change(relative, current, wanted))
     if plan:
         _save_or_remove(state_file, saved, root)
     report.state_file = str(state_file) if saved else None
@@ -213,13 +221,8 @@ def reset(state_file: Path, root: Path = Path("/")) -> TuneReport:
         if current == previous:
             report.already.append(relative)
             continue
-        try:
-            _write(path, previous)
-        except OSError as error:
-            reason = _refusal(error)
-            if reason is None:
-                raise
-            report.could_not.append(NotChanged(relative, reason))
+        reason = _written(path, previous, relative, report)
+        if reason is not None:
             if reason != "file absent":
                 left[relative] = previous  # kept so a later reset, with root, can still restore it
             continue
