@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from tools.benchmatrix.load.ceiling import Ceiling
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
 from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
 from tools.benchmatrix.run.plan import CellPlan, LoadPlan
 from tools.benchmatrix.run.recording import Recorder
 from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
-from tools.benchmatrix.load.ceiling import Ceiling
 from tools.benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
 from tools.benchmatrix.run.validity import assess_ceiling, assess_rate, assess_responses, make_flag
 from tools.benchmatrix.stack import probe
