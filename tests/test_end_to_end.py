@@ -284,3 +284,34 @@ def test_a_harness_killed_outright_takes_its_services_with_it(harness):
     while harness.strays() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert harness.strays() == []
+
+
+@pytest.mark.parametrize("target, wrong", [
+    ("tests.apps.drifting:changed_body", "returned body"),
+    ("tests.apps.drifting:redirect", "answered 302"),
+    ("tests.apps.drifting:wrong_content_type", "Content-Type 'text/html'"),
+])
+def test_answers_that_go_wrong_only_under_load_are_caught(harness, target, wrong):
+    # Right for the first 200 requests per worker, so verification passes and wrk (which counts a
+    # 302, or any 200, as a success) sees nothing: the side probe and the check after the load do.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--app-target", target, "--duration", "2s")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] == "flagged"
+    (flag,) = [f for f in record["flags"] if f["code"] == "responses-changed"]
+    assert wrong in flag["reason"], flag
+    assert record["meta"]["answers"]["during_load"]["wrong"] > 0
+    assert record["meta"]["answers"]["after_load"]["wrong"] > 0
+    assert (harness.results_dir / record["raw_output"] / "json.wrong-answers.txt").is_file()
+
+
+def test_a_correct_app_passes_the_checks_during_and_after_the_load(harness):
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--duration", "3s")
+    assert result.returncode == 0, result.stdout
+    (record,) = harness.records()
+    assert record["status"] == "ok", record["flags"]
+    checks = record["meta"]["answers"]
+    assert checks["during_load"]["checked"] > 0 and checks["during_load"]["wrong"] == 0
+    assert checks["after_load"]["checked"] >= 2 and checks["after_load"]["wrong"] == 0
+    # The probe stays under 1% of the requests the trial made.
+    assert checks["during_load"]["checked"] < 0.01 * record["requests"]

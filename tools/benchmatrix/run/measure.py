@@ -17,6 +17,7 @@ from tools.benchmatrix.load.ceiling import Ceiling
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
 from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
+from tools.benchmatrix.run import answers
 from tools.benchmatrix.run.plan import CellPlan, LoadPlan
 from tools.benchmatrix.run.recording import Recorder
 from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
@@ -51,6 +52,8 @@ class ScenarioMeasurement:
         self.say = recorder.console.say
         self.cell_flags = list(cell_flags)  # flags of the whole cell (a busy machine), on every record
         self.ceilings = ceilings or {}  # (connections, threads) of a closed-loop plan -> measured ceiling
+        self.primer_rps: Dict[str, float] = {}  # per scenario: sets the side probe's rate
+        self._answer_logs: Dict[str, List[answers.AnswerLog]] = {}  # per scenario, of the trials not yet recorded
 
     @property
     def options(self):
@@ -100,7 +103,9 @@ class ScenarioMeasurement:
 
         settle_s = self.settle(scenario)
         raw = self._raw(scenario, load.phase_name(number))
-        with ServerTreeSampler(self.server_pid) as server, ChildrenCpu() as load_generator:
+        side_probe = answers.timed_probe(self.endpoint, scenario, self.primer_rps.get(scenario.name),
+                                         self.plan.settings(scenario).timeout_s)
+        with ServerTreeSampler(self.server_pid) as server, ChildrenCpu() as load_generator, side_probe:
             if load.planned_rate is None:
                 argv, result = run_wrk(self.wrk, self.plan.settings(scenario), self._url(scenario), raw,
                                        prefix=self.load_prefix, observer=observe_load_generator)
@@ -115,7 +120,10 @@ class ScenarioMeasurement:
             "resources": dict(server.usage.as_resources(), load_generator_cpu_s=round(load_generator.cpu_s, 3),
                               load_generator_wait_s=round(wait_s, 3)),
             "server_restarted": server.usage.restarted, "settle_s": round(settle_s, 2),
-            "raw_output": self.recorder.relative(raw)})
+            "raw_output": self.recorder.relative(raw),
+            "answers_during_load": side_probe.log.as_metadata() if side_probe.log else None})
+        if side_probe.log:
+            self._answer_logs.setdefault(scenario.name, []).append(side_probe.log)
         flags = assess_responses(result)
         if load.planned_rate is not None:
             flags += assess_rate(result)
@@ -126,6 +134,7 @@ class ScenarioMeasurement:
         self.say("{}: primer {} s".format(scenario.name, primer_s))
         self.settle(scenario)
         _, primer, _ = self._closed_loop_run(scenario, "primer", primer_s)
+        self.primer_rps[scenario.name] = primer.successful_rps
         if primer.successful_requests:
             return False
         flags = assess_responses(primer) or [make_flag("load-failed", "the primer got no response")]
@@ -150,6 +159,7 @@ class ScenarioMeasurement:
                 trials.append(trial)
                 flags += trial_flags_named(number, trial_flags)
         except (WrkOutputError, ServiceError) as error:
+            self._answer_logs.pop(scenario.name, None)  # they belong to this failed record, not the next one
             return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load,
                                         extra_meta=self._ceiling_meta(scenario, None))
         return self.finish(scenario, load, trials, flags, argv)
@@ -157,10 +167,31 @@ class ScenarioMeasurement:
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
                flags: List[Dict[str, str]], argv: Optional[List[str]],
                extra_meta: Optional[Dict[str, Any]] = None):
-        """The record of a load plan's trials: their own flags and those that judge them together."""
+        """The record of a load plan's trials: their own flags, those that judge them together, and the
+        answers checked during the trials and, now, after them."""
         rps_all = summarize(trials)["rps_all"]
-        return self.recorder.record(scenario, flags + self._run_flags(scenario, trials), trials, argv, load,
-                                    extra_meta=dict(self._ceiling_meta(scenario, rps_all), **(extra_meta or {})))
+        checked = self._answers_flags(scenario, load)
+        meta = dict(self._ceiling_meta(scenario, rps_all), answers=checked["meta"], **(extra_meta or {}))
+        return self.recorder.record(scenario, flags + checked["flags"] + self._run_flags(scenario, trials), trials,
+                                    argv, load, extra_meta=meta)
+
+    def _answers_flags(self, scenario: Scenario, load: LoadPlan) -> Dict[str, Any]:
+        during = self._answer_logs.pop(scenario.name, [])
+        # Two new connections per worker: with several workers, answers from more than one of them.
+        after = answers.check_after_load(self.endpoint, scenario, self.plan.settings(scenario).timeout_s,
+                                         connections=min(answers.AFTER_LOAD_CONNECTIONS, 2 * self.recorder.workers))
+        logs = during + [after]
+        answers.save_wrong(self._raw(scenario, load.phase_name(0).replace("trial0", "wrong-answers")), logs)
+        meta = {"during_load": {"checked": sum(log.checked for log in during),
+                                "wrong": sum(len(log.wrong) for log in during)},
+                "after_load": after.as_metadata()}
+        wrong = [(log.phase, problem) for log in logs for problem in log.wrong]
+        if not wrong:
+            return {"flags": [], "meta": meta}
+        phase, first = wrong[0]
+        reason = "{} of {} answers checked were wrong; first, {}: {}".format(
+            len(wrong), sum(log.checked for log in logs), phase, first)
+        return {"flags": [make_flag("responses-changed", reason)], "meta": meta}
 
     def _ceiling_meta(self, scenario: Scenario, rps_all: Optional[float]) -> Dict[str, Any]:
         ceiling = self.ceiling_of(scenario)

@@ -34,6 +34,10 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "connections failed or were reset; check the server's backlog and worker limits, or lower --connections"),
     FlagKind("timeouts", False,
              "requests took longer than wrk's --timeout; raise --timeout or lower --connections, the server is saturated"),
+    FlagKind("responses-changed", False,
+             "the endpoint answered wrongly during or after the load although it answered right before it; "
+             "the number counts wrong answers as throughput. Read the wrong answers in the run's raw folder "
+             "and the server log, and fix the app or its config"),
     FlagKind("unstable-trials", False,
              "the trials disagree; rerun with more --trials or a longer --duration on a quieter machine"),
     FlagKind("server-restarted", False,

@@ -1,0 +1,29 @@
+"""The side probe's rate and the answer logs, against a real server only where it matters."""
+
+from __future__ import annotations
+
+from tools.benchmatrix.run import answers
+
+
+def test_the_probe_stays_under_one_percent_of_the_primer_rate():
+    assert answers.probe_interval_s(2500.0) == answers.PROBE_MIN_INTERVAL_S  # 4/s against 2500/s
+    assert answers.probe_interval_s(100.0) == 1.0  # 1/s against 100/s: 1%
+    assert answers.probe_interval_s(0.8) == 125.0  # a slow I/O scenario: none within a 5 s trial
+    assert answers.probe_interval_s(None) is None and answers.probe_interval_s(0.0) is None
+
+
+def test_a_log_keeps_the_first_wrong_answer():
+    log = answers.AnswerLog("during the load")
+    for problem in ("", "GET /json answered 302", "", "GET /json returned body 'x'"):
+        log.add(problem)
+    assert log.as_metadata() == {"checked": 4, "wrong": 2, "first_wrong": "GET /json answered 302"}
+
+
+def test_wrong_answers_are_written_for_the_raw_folder_and_right_ones_are_not(tmp_path):
+    right, wrong = answers.AnswerLog("during the load"), answers.AnswerLog("after the load")
+    right.add("")
+    wrong.add("GET /json answered 302")
+    answers.save_wrong(tmp_path / "none.txt", [right])
+    answers.save_wrong(tmp_path / "json.wrong-answers.txt", [right, wrong])
+    assert not (tmp_path / "none.txt").exists()
+    assert (tmp_path / "json.wrong-answers.txt").read_text() == "after the load: GET /json answered 302\n"

@@ -1,0 +1,128 @@
+"""Answers checked while the load runs and after it, not only before it.
+
+wrk counts only statuses of 400 and above as errors and never reads a body, so
+an app that starts answering a redirect, another body or another Content-Type
+after some requests would pass as clean, fast throughput. Two checks close that:
+
+* a side probe: while a trial runs, a thread sends a request now and then on a
+  connection of its own (not counted in wrk's figures) and checks status,
+  Content-Type and body exactly as the verification before the load did. Its
+  rate stays under 1% of what the primer measured, so it costs the server
+  nothing noticeable, and it waits at least PROBE_MIN_INTERVAL_S between requests;
+* a check after the load: the verification again, on several new connections,
+  so that answers from more than one worker are seen.
+
+A wrong answer flags the row `responses-changed`, with the first bad answer in
+the reason and all of them in the run's raw folder.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from tools.benchmatrix.matrix.scenarios import Scenario
+from tools.benchmatrix.run.verify import check_response
+from tools.benchmatrix.stack import probe
+from tools.benchmatrix.stack.probe import Endpoint
+
+PROBE_SHARE = 0.01  # of the requests the primer measured per second
+PROBE_MIN_INTERVAL_S = 0.25
+AFTER_LOAD_CONNECTIONS = 8  # fresh connections after the load: more than a cell's workers here
+
+
+@dataclass
+class AnswerLog:
+    """What the checks of one phase saw: how many answers, and the wrong ones (first first)."""
+    phase: str
+    checked: int = 0
+    wrong: List[str] = field(default_factory=list)
+
+    def add(self, problem: Optional[str]) -> None:
+        self.checked += 1
+        if problem:
+            self.wrong.append(problem)
+
+    def as_metadata(self) -> dict:
+        return {"checked": self.checked, "wrong": len(self.wrong), "first_wrong": self.wrong[0] if self.wrong else None}
+
+
+def check_once(endpoint: Endpoint, scenario: Scenario, timeout_s: float) -> str:
+    """One GET on a new connection, checked; "" when the answer is right, else what is wrong."""
+    try:
+        answer = probe.get(endpoint, scenario.path, timeout_s, headers={"Host": endpoint.host})
+    except (OSError, http.client.HTTPException) as error:
+        # Under load a slow answer is the load's business (wrk counts timeouts), not a wrong answer.
+        return "" if isinstance(error, TimeoutError) else "GET {} failed: {}".format(scenario.path, error)
+    return check_response(scenario, answer.status, answer.header("Content-Type"), answer.body) or ""
+
+
+def probe_interval_s(primer_rps: Optional[float]) -> Optional[float]:
+    """Seconds between side-probe requests, or None when even one per trial would exceed the share."""
+    if not primer_rps:
+        return None
+    return max(PROBE_MIN_INTERVAL_S, 1.0 / (PROBE_SHARE * primer_rps))
+
+
+class SideProbe:
+    """Checks answers on its own connections while a trial runs (use as a context manager around it)."""
+
+    def __init__(self, endpoint: Endpoint, scenario: Scenario, interval_s: float, timeout_s: float):
+        self.endpoint = endpoint
+        self.scenario = scenario
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.log = AnswerLog("during the load")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="side-probe", daemon=True)
+
+    def _run(self) -> None:
+        # The first request waits one interval, so the probe never races wrk's connection set-up.
+        while not self._stop.wait(self.interval_s):
+            self.log.add(check_once(self.endpoint, self.scenario, self.timeout_s))
+
+    def __enter__(self) -> "SideProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(self.timeout_s + 1)
+
+
+def check_after_load(endpoint: Endpoint, scenario: Scenario, timeout_s: float,
+                     connections: int = AFTER_LOAD_CONNECTIONS) -> AnswerLog:
+    log = AnswerLog("after the load")
+    for _ in range(connections):
+        log.add(check_once(endpoint, scenario, timeout_s))
+    return log
+
+
+def save_wrong(raw_path: Path, logs: List[AnswerLog]) -> None:
+    """Every wrong answer of a record's checks, for the raw folder."""
+    lines = ["{}: {}".format(log.phase, wrong) for log in logs for wrong in log.wrong]
+    if lines:
+        raw_path.parent.mkdir(parents=True, exist_ok=True)
+        raw_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def timed_probe(endpoint: Endpoint, scenario: Scenario, primer_rps: Optional[float], timeout_s: float):
+    """A SideProbe for one trial, or a do-nothing context when the primer rate allows none."""
+    interval = probe_interval_s(primer_rps)
+    if interval is None:
+        return _NoProbe()
+    return SideProbe(endpoint, scenario, interval, timeout_s)
+
+
+class _NoProbe:
+    log = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
