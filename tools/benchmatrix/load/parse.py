@@ -1,7 +1,8 @@
 """Read the summary that stock wrk 4.x prints and turn it into numbers.
 
-The harness runs the distribution's wrk without a Lua script, so the human
-summary is the only contract there is. wrk pads its columns with printf widths
+The harness runs the distribution's wrk with a done() report
+(tools/benchmatrix/load/wrk_report.lua) for exact figures; the human summary,
+parsed here too, serves outputs without one (the fixtures, wrk2, older runs). wrk pads its columns with printf widths
 that change with each number's magnitude, so every field is found by regex,
 never by position. Units follow wrk's units.c: times step us -> ms -> s by 1000
 and s -> m -> h by 60; counts step by 1000 (k, M, G, T); sizes by 1024.
@@ -35,6 +36,8 @@ class Latency:
     p75_ms: Optional[float] = None
     p90_ms: Optional[float] = None
     p99_ms: Optional[float] = None
+    p999_ms: Optional[float] = None  # from wrk's done() report only: the human summary stops at 99%
+    p9999_ms: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class WrkResult:
     latency: Latency
     non2xx: int
     socket_errors: SocketErrors
+    source: str = "summary text"  # or "done() JSON": exact counts from wrk_report.lua
 
     @property
     def successful_requests(self) -> int:
@@ -163,6 +167,46 @@ def parse_wrk(text: str) -> WrkResult:
         non2xx=int(non2xx.group(1)) if non2xx else 0,
         socket_errors=SocketErrors(*(int(g) for g in sock.groups())) if sock else SocketErrors(),
     )
+
+
+REPORT_MARKER = "BENCHMATRIX_WRK_JSON "  # the line tools/benchmatrix/load/wrk_report.lua prints
+
+
+def parse_wrk_report(text: str) -> WrkResult:
+    """wrk's exact figures from its done() report when the run printed one, else its summary text.
+
+    The summary still names the URL, threads and connections (done() does not see them);
+    every count, size and time comes from the report, unrounded.
+    """
+    lines = [line for line in text.splitlines() if line.startswith(REPORT_MARKER)]
+    if not lines:
+        return parse_wrk(text)
+    if len(lines) > 1:
+        raise WrkOutputError("wrk output holds %d reports; parse one run at a time" % len(lines))
+    import json
+
+    try:
+        report = json.loads(lines[0][len(REPORT_MARKER):])
+    except ValueError as error:
+        raise WrkOutputError("wrk's done() report is not JSON ({}): {}".format(error, lines[0][:200]))
+    url = _find(r"Running \S+ test @ (\S+)", text, "'Running ... test @ URL'").group(1)
+    setup = _find(r"(\d+) threads and (\d+) connections", text, "'N threads and N connections'")
+    errors, latency = report["errors"], report["latency_us"]
+    percentiles = {key: value / 1000.0 for key, value in latency["percentiles"].items()}
+    seconds = report["duration_us"] / 1e6
+    return WrkResult(
+        url=url, threads=int(setup.group(1)), connections=int(setup.group(2)),
+        requests=int(report["requests"]), elapsed_s=seconds, bytes_read=int(report["bytes"]),
+        rps=report["requests"] / seconds if seconds else 0.0,
+        latency=Latency(avg_ms=latency["mean"] / 1000.0, stdev_ms=latency["stdev"] / 1000.0,
+                        max_ms=latency["max"] / 1000.0, p50_ms=percentiles.get("50"),
+                        p75_ms=percentiles.get("75"), p90_ms=percentiles.get("90"),
+                        p99_ms=percentiles.get("99"), p999_ms=percentiles.get("99.9"),
+                        p9999_ms=percentiles.get("99.99")),
+        non2xx=int(errors["status"]),
+        socket_errors=SocketErrors(connect=int(errors["connect"]), read=int(errors["read"]),
+                                   write=int(errors["write"]), timeout=int(errors["timeout"])),
+        source="done() JSON")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from tools.benchmatrix.load import fixed_rate
-from tools.benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk, parse_wrk2
+from tools.benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk2, parse_wrk_report
 from tools.benchmatrix.stack.process import run_bounded
 
 
@@ -38,12 +38,15 @@ def require_wrk() -> str:
     return path
 
 
+REPORT_SCRIPT = Path(__file__).with_name("wrk_report.lua")
+
+
 def wrk_argv(wrk: str, settings: LoadSettings, url: str) -> List[str]:
     # wrk refuses more threads than connections; fewer threads than asked is the honest fix.
     threads = max(1, min(settings.threads, settings.connections))
     return [wrk, "--threads", str(threads), "--connections", str(settings.connections),
             "--duration", "{:g}s".format(settings.duration_s),
-            "--timeout", "{:g}s".format(settings.timeout_s), "--latency", url]
+            "--timeout", "{:g}s".format(settings.timeout_s), "--latency", "--script", str(REPORT_SCRIPT), url]
 
 
 def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
@@ -56,7 +59,7 @@ def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
     # wrk stops itself after --duration; the margin covers start-up and its final timeouts.
     output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path,
                          observer=observer)
-    return argv, parse_wrk(output)
+    return argv, parse_wrk_report(output)
 
 
 @dataclass(frozen=True)

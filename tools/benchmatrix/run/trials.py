@@ -33,8 +33,10 @@ def closed_loop_trial(result: WrkResult) -> Dict[str, Any]:
     # i.e. the concurrency the server really sustained (below wrk's connections when they queued).
     in_flight = result.rps * result.latency.avg_ms / 1000.0
     return {"rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
-            "latency_ms": _latency_dict(result.latency), "errors": _error_dict(result),
-            "in_flight": round(in_flight, 2)}
+            "latency_ms": dict(_latency_dict(result.latency, result.latency.p999_ms),
+                               **{"p99.99": result.latency.p9999_ms}),
+            "errors": _error_dict(result), "in_flight": round(in_flight, 2), "bytes": result.bytes_read,
+            "elapsed_s": round(result.elapsed_s, 6), "result_source": result.source}
 
 
 def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
