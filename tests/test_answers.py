@@ -27,3 +27,22 @@ def test_wrong_answers_are_written_for_the_raw_folder_and_right_ones_are_not(tmp
     answers.save_wrong(tmp_path / "json.wrong-answers.txt", [right, wrong])
     assert not (tmp_path / "none.txt").exists()
     assert (tmp_path / "json.wrong-answers.txt").read_text() == "after the load: GET /json answered 302\n"
+
+
+def trial(requests, bytes_read):
+    return {"requests": requests, "bytes": bytes_read}
+
+
+def test_bytes_per_answer_inside_the_verified_band_pass():
+    # 161-byte answers, 64 connections, 100,000 answers: the half-read tail is allowed.
+    assert answers.size_problem([161, 161], [trial(100000, 161 * 100000 + 64 * 100)], 64) is None
+
+
+def test_bytes_per_answer_far_from_the_verified_size_are_a_changed_answer():
+    reason = answers.size_problem([161], [trial(50000, 95 * 50000)], 64)  # a bare 302 is smaller
+    assert "averaged 95.0 bytes under load against 161 verified" in reason
+
+
+def test_without_a_verified_size_or_a_byte_count_nothing_is_judged():
+    assert answers.size_problem([], [trial(1000, 1)], 8) is None
+    assert answers.size_problem([161], [{"requests": 10}], 8) is None

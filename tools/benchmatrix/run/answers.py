@@ -10,7 +10,10 @@ after some requests would pass as clean, fast throughput. Two checks close that:
   rate stays under 1% of what the primer measured, so it costs the server
   nothing noticeable, and it waits at least PROBE_MIN_INTERVAL_S between requests;
 * a check after the load: the verification again, on several new connections,
-  so that answers from more than one worker are seen.
+  so that answers from more than one worker are seen;
+* bytes per answer: the wire size of the verified answers against wrk's exact
+  bytes / responses under load, which catches a change in every answer, not
+  only in the few the probe sees.
 
 A wrong answer flags the row `responses-changed`, with the first bad answer in
 the reason and all of them in the run's raw folder.
@@ -22,7 +25,7 @@ import http.client
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from tools.benchmatrix.matrix.scenarios import Scenario
 from tools.benchmatrix.run.verify import check_response
@@ -99,6 +102,29 @@ def check_after_load(endpoint: Endpoint, scenario: Scenario, timeout_s: float,
     for _ in range(connections):
         log.add(check_once(endpoint, scenario, timeout_s))
     return log
+
+
+SIZE_TOLERANCE = 0.02  # of the verified size, either way
+
+
+def size_problem(verified: Sequence[int], trials: Sequence[dict], connections: int) -> Optional[str]:
+    """Whether wrk's bytes per answer left the band the verified answers' sizes allow.
+
+    wrk stops with answers half read on each connection, so up to one answer per
+    connection is allowed on top; otherwise a mean outside 2% of the verified sizes means
+    the answers under load were not the verified ones (a redirect, another body).
+    """
+    measured = [t for t in trials if t.get("bytes") is not None and t.get("requests")]
+    if not verified or not measured:
+        return None
+    requests = sum(t["requests"] for t in measured)
+    mean = sum(t["bytes"] for t in measured) / requests
+    low = min(verified) * (1 - SIZE_TOLERANCE)
+    high = max(verified) * (1 + SIZE_TOLERANCE) + connections * max(verified) * len(measured) / requests
+    if low <= mean <= high:
+        return None
+    return "answers averaged {:.1f} bytes under load against {} verified before it (allowed {:.0f}-{:.0f})".format(
+        mean, "-".join(str(v) for v in sorted({min(verified), max(verified)})), low, high)
 
 
 def save_wrong(raw_path: Path, logs: List[AnswerLog]) -> None:

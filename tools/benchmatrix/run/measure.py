@@ -53,6 +53,7 @@ class ScenarioMeasurement:
         self.cell_flags = list(cell_flags)  # flags of the whole cell (a busy machine), on every record
         self.ceilings = ceilings or {}  # (connections, threads) of a closed-loop plan -> measured ceiling
         self.primer_rps: Dict[str, float] = {}  # per scenario: sets the side probe's rate
+        self.verified_sizes: Dict[str, List[int]] = {}  # per scenario: bytes of right answers on the wire
         self._answer_logs: Dict[str, List[answers.AnswerLog]] = {}  # per scenario, of the trials not yet recorded
 
     @property
@@ -170,28 +171,37 @@ class ScenarioMeasurement:
         """The record of a load plan's trials: their own flags, those that judge them together, and the
         answers checked during the trials and, now, after them."""
         rps_all = summarize(trials)["rps_all"]
-        checked = self._answers_flags(scenario, load)
+        checked = self._answers_flags(scenario, load, trials)
         meta = dict(self._ceiling_meta(scenario, rps_all), answers=checked["meta"], **(extra_meta or {}))
         return self.recorder.record(scenario, flags + checked["flags"] + self._run_flags(scenario, trials), trials,
                                     argv, load, extra_meta=meta)
 
-    def _answers_flags(self, scenario: Scenario, load: LoadPlan) -> Dict[str, Any]:
+    def _answers_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]]
+                       ) -> Dict[str, Any]:
         during = self._answer_logs.pop(scenario.name, [])
+        verified = self.verified_sizes.get(scenario.name) or []
+        size_wrong = answers.size_problem(verified, trials, load.connections)
         # Two new connections per worker: with several workers, answers from more than one of them.
         after = answers.check_after_load(self.endpoint, scenario, self.plan.settings(scenario).timeout_s,
                                          connections=min(answers.AFTER_LOAD_CONNECTIONS, 2 * self.recorder.workers))
         logs = during + [after]
         answers.save_wrong(self._raw(scenario, load.phase_name(0).replace("trial0", "wrong-answers")), logs)
+        requests = sum(t.get("requests") or 0 for t in trials if t.get("bytes") is not None)
         meta = {"during_load": {"checked": sum(log.checked for log in during),
                                 "wrong": sum(len(log.wrong) for log in during)},
-                "after_load": after.as_metadata()}
+                "after_load": after.as_metadata(),
+                "wire_bytes": {"verified": verified, "under_load": round(
+                    sum(t["bytes"] for t in trials if t.get("bytes") is not None) / requests, 1) if requests else None}}
         wrong = [(log.phase, problem) for log in logs for problem in log.wrong]
-        if not wrong:
+        parts = []
+        if wrong:
+            parts.append("{} of {} answers checked were wrong; first, {}: {}".format(
+                len(wrong), sum(log.checked for log in logs), wrong[0][0], wrong[0][1]))
+        if size_wrong:  # after the answers: those show what changed
+            parts.append(size_wrong)
+        if not parts:
             return {"flags": [], "meta": meta}
-        phase, first = wrong[0]
-        reason = "{} of {} answers checked were wrong; first, {}: {}".format(
-            len(wrong), sum(log.checked for log in logs), phase, first)
-        return {"flags": [make_flag("responses-changed", reason)], "meta": meta}
+        return {"flags": [make_flag("responses-changed", "; ".join(parts))], "meta": meta}
 
     def _ceiling_meta(self, scenario: Scenario, rps_all: Optional[float]) -> Dict[str, Any]:
         ceiling = self.ceiling_of(scenario)
@@ -216,7 +226,13 @@ class ScenarioMeasurement:
         return flags
 
     def prepare(self, scenario: Scenario) -> bool:
-        """Primer and warmup; False when the scenario failed there (and its record is saved)."""
+        """Wire size of the right answer, primer and warmup; False when the scenario failed there (and its
+        record is saved)."""
+        try:
+            self.verified_sizes[scenario.name] = probe.wire_sizes(self.endpoint, scenario.path,
+                                                                  timeout_s=self.plan.settings(scenario).timeout_s)
+        except (OSError, http.client.HTTPException, ValueError):
+            self.verified_sizes[scenario.name] = []  # the checks under load still run; only this one cannot
         try:
             if self.options.primer_s and self._primer_failed(scenario):
                 return False

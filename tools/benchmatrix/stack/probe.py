@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 import socket
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 LOOPBACK = "127.0.0.1"
 
@@ -69,6 +69,53 @@ def get(endpoint: Endpoint, path: str, timeout_s: float = 2.0,
         return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
     finally:
         conn.close()
+
+
+def wire_sizes(endpoint: Endpoint, path: str, count: int = 3, timeout_s: float = 10.0) -> List[int]:
+    """The bytes on the wire (status line, headers, body and any chunk framing) of `count` answers
+    to GET path on one keep-alive connection, asked exactly as wrk asks (HTTP/1.1, a Host header)."""
+    family = socket.AF_UNIX if endpoint.socket_path else socket.AF_INET
+    host = "localhost" if endpoint.socket_path else "{}:{}".format(endpoint.host, endpoint.port)
+    request = "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n".format(path, host).encode("ascii")
+    sizes = []
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        sock.connect(endpoint.socket_path or (endpoint.host, endpoint.port))
+        reader = sock.makefile("rb")
+        for _ in range(count):
+            sock.sendall(request)
+            size, closes = _read_one_answer(reader)
+            sizes.append(size)
+            if closes:  # a server that closes after each answer (uWSGI's http-socket): one is all we get
+                break
+    return sizes
+
+
+def _read_one_answer(reader) -> Tuple[int, bool]:
+    """(bytes read, whether the server closes the connection after it) for one HTTP/1.1 answer."""
+    size, headers = 0, {}
+    status = reader.readline()
+    if not status:
+        raise http.client.RemoteDisconnected("the connection closed before an answer")
+    size += len(status)
+    while True:
+        line = reader.readline()
+        size += len(line)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        while True:
+            line = reader.readline()
+            size += len(line)
+            length = int(line.split(b";")[0].strip() or b"0", 16)
+            size += len(reader.read(length + 2))  # the chunk and its CRLF (the last: the final CRLF)
+            if length == 0:
+                break
+    else:
+        size += len(reader.read(int(headers.get("content-length", "0"))))
+    return size, headers.get("connection", "").lower() == "close"
 
 
 def status_or_none(endpoint: Endpoint, path: str, timeout_s: float = 2.0) -> Optional[int]:
