@@ -318,3 +318,20 @@ def test_a_correct_app_passes_the_checks_during_and_after_the_load(harness):
     # wrk's bytes per answer match the verified answer's size on the wire.
     verified = checks["wire_bytes"]["verified"]
     assert verified and abs(checks["wire_bytes"]["under_load"] - verified[0]) < 0.02 * verified[0]
+
+
+def test_close_mode_gets_its_own_labelled_row_and_a_closing_server_is_labelled_too(harness):
+    for mode in ("keep-alive", "close"):
+        result = harness.bench("gunicorn-gthread", "flask", "--scenarios", "json", "--connection-mode", mode)
+        assert result.returncode == 0, result.stdout
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json")  # sync workers close every connection
+    assert result.returncode == 0, result.stdout
+    kept, closed, sync = harness.records()
+    assert (kept["connection_mode"], closed["connection_mode"]) == ("keep-alive", "close")
+    assert kept["status"] == closed["status"] == "ok", (kept["flags"], closed["flags"])
+    assert closed["rps"] > 0 and closed["rps"] != kept["rps"]
+    assert without_taskset(closed["meta"]["load_command"])[-3:-1] == ["--header", "Connection: close"]
+    assert kept["meta"]["answers"]["server_closes_connections"] is False
+    assert sync["meta"]["answers"]["server_closes_connections"] is True
+    table = (harness.results_dir / "results.md").read_text()
+    assert "| 8 close " in table and "| 8 (server closes) " in table

@@ -111,6 +111,9 @@ def add_measurement_options(parser) -> None:
                              "then cannot say whether wrk set the pace); a cell at {}%% of it or more is "
                              "flagged load-generator-bound".format(ceiling.MAX_AGE_S // 3600,
                                                                    round(ceiling.BOUND_SHARE * 100)))
+    parser.add_argument("--connection-mode", choices=("keep-alive", "close"), default=default("connection_mode"),
+                        help="keep-alive: wrk reuses each connection; close: every request asks for a new one "
+                             "(Connection: close), as a client behind a non-pooling proxy does")
     parser.add_argument("--no-wait", action="store_true",
                         help="refuse at once (exit 3) when another benchmark holds this machine, instead of "
                              "waiting for it to finish")
@@ -226,7 +229,8 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
         connections=args.connections, threads=args.threads, timeout_s=args.timeout,
         workers=args.workers, boot_timeout_s=args.boot_timeout, results_dir=args.results_dir.resolve(),
         max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
-        coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait, **cell)
+        coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait,
+        connection_mode=args.connection_mode, **cell)
     if options.duration_s < 1:
         raise ValueError("--duration must be at least 1s")
     return options

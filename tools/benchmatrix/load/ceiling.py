@@ -63,7 +63,8 @@ def fingerprint(pinning: Optional[Pinning], settings: LoadSettings, wrk_version:
     return {"machine": machine_identity(),
             "placement": pinning.as_metadata() if pinning else "unpinned",
             "wrk": wrk_version, "nginx": nginx_version,
-            "connections": settings.connections, "threads": settings.threads}
+            "connections": settings.connections, "threads": settings.threads,
+            "connection_mode": "close" if settings.connection_close else "keep-alive"}
 
 
 def fingerprint_key(print_: Dict[str, Any]) -> str:
@@ -165,7 +166,7 @@ def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_di
 
 def _with_duration(settings: LoadSettings, duration_s: int) -> LoadSettings:
     return LoadSettings(threads=settings.threads, connections=settings.connections, duration_s=duration_s,
-                        timeout_s=settings.timeout_s)
+                        timeout_s=settings.timeout_s, connection_close=settings.connection_close)
 
 
 def find_or_measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_dir: Path,

@@ -27,6 +27,7 @@ class LoadSettings:
     connections: int
     duration_s: float
     timeout_s: float  # wrk counts a request slower than this as a timeout error
+    connection_close: bool = False  # "Connection: close" on every request: a new connection per request
 
 
 def require_wrk() -> str:
@@ -46,7 +47,13 @@ def wrk_argv(wrk: str, settings: LoadSettings, url: str) -> List[str]:
     threads = max(1, min(settings.threads, settings.connections))
     return [wrk, "--threads", str(threads), "--connections", str(settings.connections),
             "--duration", "{:g}s".format(settings.duration_s),
-            "--timeout", "{:g}s".format(settings.timeout_s), "--latency", "--script", str(REPORT_SCRIPT), url]
+            "--timeout", "{:g}s".format(settings.timeout_s), "--latency", "--script", str(REPORT_SCRIPT),
+            *close_header(settings), url]
+
+
+def close_header(settings: LoadSettings) -> List[str]:
+    # wrk reconnects whenever the server closes after an answer, so the header is all it takes.
+    return ["--header", "Connection: close"] if settings.connection_close else []
 
 
 def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
@@ -91,7 +98,7 @@ def fixed_rate_command(driver: FixedRateDriver, rate: float, settings: LoadSetti
         return [driver.binary, "--threads", str(max(1, min(settings.threads, settings.connections))),
                 "--connections", str(settings.connections), "--duration", "{:g}s".format(settings.duration_s),
                 "--timeout", "{:g}s".format(settings.timeout_s), "--rate", "{:.0f}".format(rate),
-                "--latency", "-U", url]
+                "--latency", "-U", *close_header(settings), url]
     return fixed_rate.fixed_rate_argv(driver.binary, rate, settings.threads, int(settings.duration_s),
                                       int(settings.timeout_s), url)
 

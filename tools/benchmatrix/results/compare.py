@@ -36,9 +36,9 @@ ALPHA = 0.05
 # Record fields that identify "the same measurement" in two result files.
 # planned_rate is None for closed-loop records; for fixed-rate ones it keeps
 # runs at different planned rates apart.
-FILE_MATCH_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate")
+FILE_MATCH_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode")
 # Within one file, the cell is chosen by name; these fields pair up its records.
-CELL_MATCH_FIELDS = ("scenario", "mode", "connections", "planned_rate")
+CELL_MATCH_FIELDS = ("scenario", "mode", "connections", "planned_rate", "connection_mode")
 
 # Enumerating C(n+m, n) splits stays under a second up to about 11 vs 11 trials.
 # Beyond, a seeded Monte Carlo estimate keeps the answer deterministic and fast.

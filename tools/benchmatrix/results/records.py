@@ -49,6 +49,7 @@ class Record:
     achieved_rate: Optional[float] = None  # fixed-rate runs: median req/s completed
     spectrum: List[List[float]] = field(default_factory=list)  # fixed-rate: [percentile, ms] of the median trial
     in_flight: Optional[float] = None  # closed loop: requests the server held at once (req/s x mean latency)
+    connection_mode: str = "keep-alive"  # or "close": wrk asked for a new connection per request
     schema: int = field(default=SCHEMA_VERSION)
 
     def to_json_line(self) -> str:
@@ -124,7 +125,7 @@ def markdown_cells(record: Dict[str, Any]) -> List[str]:
     latency = record.get("latency_ms") or {}
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
             record["server"], str(record["workers"]), record["scenario"], mode_label(record),
-            str(record["connections"]), "{:g}s".format(record["duration_s"]),
+            connections_label(record), "{:g}s".format(record["duration_s"]),
             str(trial_count(record)), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
             format_number(latency.get("p99")), format_number(latency.get("max")),
@@ -157,11 +158,21 @@ def mode_label(record: Dict[str, Any]) -> str:
 
 
 # A cell's measurement under one load plan: what "the newest record" is newest of.
-CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate")
+CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode")
+FIELD_DEFAULTS = {"connection_mode": "keep-alive"}  # what records written before a field existed measured
 
 
 def record_key(record: Dict[str, Any], fields: Sequence[str]) -> Tuple[Any, ...]:
-    return tuple(record.get(name) for name in fields)
+    return tuple(record.get(name, FIELD_DEFAULTS.get(name)) for name in fields)
+
+
+def connections_label(record: Dict[str, Any]) -> str:
+    """Connections, with how they were used: "64", "64 close" (a new one per request), or
+    "64 (server closes)" for keep-alive asked of a server that closes after each answer."""
+    if record.get("connection_mode") == "close":
+        return "{} close".format(record["connections"])
+    closes = ((record.get("meta") or {}).get("answers") or {}).get("server_closes_connections")
+    return "{} (server closes)".format(record["connections"]) if closes else str(record["connections"])
 
 
 def newest_by(records: Iterable[Dict[str, Any]], fields: Sequence[str]) -> List[Dict[str, Any]]:

@@ -18,7 +18,8 @@ from tabulate import tabulate
 from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
 from tools.benchmatrix.results.compare import ALPHA
 from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
-from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, coop_summary, error_summary,
+from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, connections_label,
+                                               coop_summary, error_summary,
                                                format_number, newest_by, rate_text, resource_cells, rps_label,
                                                status_label, trial_count)
 
@@ -154,7 +155,7 @@ def render_summary(latest: Sequence[Dict[str, Any]], records: Sequence[Dict[str,
 
 def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
     newest = newest_of(records)
-    rows = [[r["python"], r["app"], r["server"], topology(r), r["workers"], r["connections"],
+    rows = [[r["python"], r["app"], r["server"], topology(r), r["workers"], connections_label(r),
              "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
              format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
              error_summary(r.get("errors") or {}), format_number(r.get("in_flight")), *resource_cells(r),

@@ -225,6 +225,9 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
     if options.coop_check == "on" and not cell.app.serves(coop.CHECKED_SCENARIOS):
         raise ValueError("--coop-check on: app {!r} does not serve {}".format(
             cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))
+    if options.connection_mode == "close" and options.rates and find_fixed_rate_driver(require_wrk()).name != "wrk2":
+        raise ValueError("--connection-mode close with --rate needs wrk2 (the built-in fixed-rate driver keeps "
+                         "one connection per thread); leave out --rate or install wrk2")
     wrk = require_wrk()
     if options.port:
         ensure_port_free(options.port)

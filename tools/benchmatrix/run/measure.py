@@ -54,6 +54,7 @@ class ScenarioMeasurement:
         self.ceilings = ceilings or {}  # (connections, threads) of a closed-loop plan -> measured ceiling
         self.primer_rps: Dict[str, float] = {}  # per scenario: sets the side probe's rate
         self.verified_sizes: Dict[str, List[int]] = {}  # per scenario: bytes of right answers on the wire
+        self.server_closes: Dict[str, bool] = {}  # per scenario: the server closed a keep-alive connection
         self._answer_logs: Dict[str, List[answers.AnswerLog]] = {}  # per scenario, of the trials not yet recorded
 
     @property
@@ -190,6 +191,7 @@ class ScenarioMeasurement:
         meta = {"during_load": {"checked": sum(log.checked for log in during),
                                 "wrong": sum(len(log.wrong) for log in during)},
                 "after_load": after.as_metadata(),
+                "server_closes_connections": self.server_closes.get(scenario.name),
                 "wire_bytes": {"verified": verified, "under_load": round(
                     sum(t["bytes"] for t in trials if t.get("bytes") is not None) / requests, 1) if requests else None}}
         wrong = [(log.phase, problem) for log in logs for problem in log.wrong]
@@ -228,9 +230,14 @@ class ScenarioMeasurement:
     def prepare(self, scenario: Scenario) -> bool:
         """Wire size of the right answer, primer and warmup; False when the scenario failed there (and its
         record is saved)."""
+        close = self.plan.settings(scenario).connection_close
         try:
-            self.verified_sizes[scenario.name] = probe.wire_sizes(self.endpoint, scenario.path,
-                                                                  timeout_s=self.plan.settings(scenario).timeout_s)
+            self.verified_sizes[scenario.name], closes = probe.wire_sizes(
+                self.endpoint, scenario.path, timeout_s=self.plan.settings(scenario).timeout_s,
+                headers={"Connection": "close"} if close else None)
+            # A server that closes after every answer asked to keep alive (gunicorn's sync worker)
+            # is labelled so, not mistaken for slow.
+            self.server_closes[scenario.name] = closes and not close
         except (OSError, http.client.HTTPException, ValueError):
             self.verified_sizes[scenario.name] = []  # the checks under load still run; only this one cannot
         try:

@@ -28,10 +28,12 @@ class LoadPlan:
     threads: int
     planned_rate: Optional[float]  # req/s for fixed-rate runs
     driver: Optional[str]  # "wrk", "wrk2" or fixed_rate.DRIVER
+    connection_close: bool = False
 
     def describe(self) -> str:
         if self.planned_rate is None:
-            return "closed loop at {} connections,".format(self.connections)
+            return "closed loop at {} connections{},".format(
+                self.connections, ", a new one per request" if self.connection_close else "")
         return "{:g} req/s fixed rate ({}, {} connections),".format(self.planned_rate, self.driver,
                                                                    self.connections)
 
@@ -52,12 +54,13 @@ class CellPlan:
         connections = self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
         timeout_s = self.options.timeout_s or scenario.timeout_s or DEFAULT_TIMEOUT_S
         return LoadSettings(threads=min(self.options.threads, connections), connections=connections,
+                            connection_close=self.options.connection_mode == "close",
                             duration_s=self.options.duration_s if duration_s is None else duration_s,
                             timeout_s=timeout_s)
 
     def closed_loop(self, scenario: Scenario) -> LoadPlan:
         settings = self.settings(scenario)
-        return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk")
+        return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk", settings.connection_close)
 
     def fixed_rate(self, scenario: Scenario, rate: float) -> LoadPlan:
         settings = self.settings(scenario)

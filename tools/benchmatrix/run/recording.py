@@ -84,7 +84,8 @@ class Recorder:
             status=status_for(flags), flags=flags, meta=meta, raw_output=self.relative(self.raw_dir),
             spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
-            spectrum=summary["spectrum"], in_flight=summary.get("in_flight"))
+            spectrum=summary["spectrum"], in_flight=summary.get("in_flight"),
+            connection_mode=options.connection_mode)
 
     def save(self, record: Record) -> None:
         append_record(self.results_dir / "results.jsonl", record)

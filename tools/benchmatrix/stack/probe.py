@@ -71,13 +71,16 @@ def get(endpoint: Endpoint, path: str, timeout_s: float = 2.0,
         conn.close()
 
 
-def wire_sizes(endpoint: Endpoint, path: str, count: int = 3, timeout_s: float = 10.0) -> List[int]:
-    """The bytes on the wire (status line, headers, body and any chunk framing) of `count` answers
-    to GET path on one keep-alive connection, asked exactly as wrk asks (HTTP/1.1, a Host header)."""
+def wire_sizes(endpoint: Endpoint, path: str, count: int = 3, timeout_s: float = 10.0,
+               headers: Optional[Mapping[str, str]] = None) -> Tuple[List[int], bool]:
+    """The bytes on the wire (status line, headers, body and any chunk framing) of up to `count`
+    answers to GET path on one connection, asked exactly as wrk asks (HTTP/1.1, a Host header,
+    then `headers`), and whether the server closed the connection after an answer."""
     family = socket.AF_UNIX if endpoint.socket_path else socket.AF_INET
     host = "localhost" if endpoint.socket_path else "{}:{}".format(endpoint.host, endpoint.port)
-    request = "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n".format(path, host).encode("ascii")
-    sizes = []
+    extra = "".join("{}: {}\r\n".format(name, value) for name, value in (headers or {}).items())
+    request = "GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n".format(path, host, extra).encode("ascii")
+    sizes, closes = [], False
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout_s)
         sock.connect(endpoint.socket_path or (endpoint.host, endpoint.port))
@@ -88,7 +91,7 @@ def wire_sizes(endpoint: Endpoint, path: str, count: int = 3, timeout_s: float =
             sizes.append(size)
             if closes:  # a server that closes after each answer (uWSGI's http-socket): one is all we get
                 break
-    return sizes
+    return sizes, closes
 
 
 def _read_one_answer(reader) -> Tuple[int, bool]:
