@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.benchmatrix.run import answers
+from tools.benchmatrix.stack import probe
 
 
 def test_the_probe_stays_under_one_percent_of_the_primer_rate():
@@ -46,3 +47,25 @@ def test_bytes_per_answer_far_from_the_verified_size_are_a_changed_answer():
 def test_without_a_verified_size_or_a_byte_count_nothing_is_judged():
     assert answers.size_problem([], [trial(1000, 1)], 8) is None
     assert answers.size_problem([161], [{"requests": 10}], 8) is None
+
+
+def answer(**headers):
+    return probe.Answer(200, {k.lower().replace("_", "-"): v for k, v in headers.items()}, b"Hello, World!")
+
+
+GOOD = dict(Date="Wed, 02 Dec 2026 20:00:00 GMT", Server="gunicorn", Content_Length="13")
+
+
+def test_a_server_sending_what_techempower_checks_gets_no_warning():
+    later = dict(GOOD, Date="Wed, 02 Dec 2026 20:00:07 GMT")
+    assert answers.header_warnings(answer(**GOOD), answer(**later), 7.0) == []
+
+
+def test_missing_or_malformed_headers_are_warnings():
+    assert answers.header_warnings(answer(Server="x", Content_Length="13"), answer(), 5) == ["no Date header"]
+    odd = dict(GOOD, Date="2026-12-02T20:00:00Z")
+    assert "not in IMF-fixdate form" in answers.header_warnings(answer(**odd), answer(**odd), 5)[0]
+    assert answers.header_warnings(answer(**GOOD), answer(**GOOD), 6)[0].startswith("Date stayed")
+    bare = dict(Date=GOOD["Date"])
+    assert answers.header_warnings(answer(**bare), answer(**bare), 1) == [
+        "no Server header", "neither Content-Length nor chunked Transfer-Encoding"]

@@ -315,6 +315,10 @@ def test_a_correct_app_passes_the_checks_during_and_after_the_load(harness):
     assert checks["after_load"]["checked"] >= 2 and checks["after_load"]["wrong"] == 0
     # The probe stays under 1% of the requests the trial made.
     assert checks["during_load"]["checked"] < 0.01 * record["requests"]
+    # What gunicorn sends, and no header warning: Date (changing), Server, Content-Length.
+    headers = checks["headers"]
+    assert headers["sent"]["server"] == "gunicorn" and headers["sent"]["content-length"]
+    assert headers["warnings"] == []
     # wrk's bytes per answer match the verified answer's size on the wire.
     verified = checks["wire_bytes"]["verified"]
     assert verified and abs(checks["wire_bytes"]["under_load"] - verified[0]) < 0.02 * verified[0]

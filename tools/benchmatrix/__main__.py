@@ -111,6 +111,9 @@ def add_measurement_options(parser) -> None:
                              "then cannot say whether wrk set the pace); a cell at {}%% of it or more is "
                              "flagged load-generator-bound".format(ceiling.MAX_AGE_S // 3600,
                                                                    round(ceiling.BOUND_SHARE * 100)))
+    parser.add_argument("--side-probe", choices=("on", "off"), default="on",
+                        help="check answers on the side while the load runs (under 1%% of the requests); "
+                             "off only to measure what the probe costs")
     parser.add_argument("--connection-mode", choices=("keep-alive", "close"), default=default("connection_mode"),
                         help="keep-alive: wrk reuses each connection; close: every request asks for a new one "
                              "(Connection: close), as a client behind a non-pooling proxy does")
@@ -187,9 +190,10 @@ def add_interleave_parser(commands) -> None:
                     "ratio with its 95%% confidence interval and permutation p-value; appends one record "
                     "per cell and scenario, marked with the comparison's group.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
-    parser.add_argument("--cell", action="append", required=True, metavar="SERVER/APP[=VENV]",
+    parser.add_argument("--cell", action="append", required=True, metavar="SERVER/APP[=VENV][,side-probe=off]",
                         help="a contender, in order (the first is the baseline); VENV is its virtualenv "
-                             "(default: the harness's own); repeat, at least twice")
+                             "(default: the harness's own); side-probe=off measures it without the side "
+                             "probe (to measure the probe's cost); repeat, at least twice")
     parser.add_argument("--min-trials", type=positive_int, default=interleave.MIN_ROUNDS,
                         help="trials per cell and scenario at least (5 lets the permutation test reach p <= 0.05)")
     parser.add_argument("--target-ci", type=float, default=interleave.TARGET_HALF_WIDTH,
@@ -230,7 +234,7 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
         workers=args.workers, boot_timeout_s=args.boot_timeout, results_dir=args.results_dir.resolve(),
         max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
         coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait,
-        connection_mode=args.connection_mode, **cell)
+        connection_mode=args.connection_mode, side_probe=args.side_probe == "on", **cell)
     if options.duration_s < 1:
         raise ValueError("--duration must be at least 1s")
     return options
@@ -306,15 +310,22 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def parse_contender(text: str):
+    """SERVER/APP[=VENV][,side-probe=on|off] as a Contender."""
     from tools.benchmatrix.run.interleave import Contender
 
-    cell, _, venv = text.partition("=")
+    spec, *settings = text.split(",")
+    cell, _, venv = spec.partition("=")
     server, _, app = cell.partition("/")
     matrix = load_matrix()
     if server not in matrix.servers or app not in matrix.apps:
         raise ValueError("--cell {!r}: give SERVER/APP[=VENV] with a server from {} and an app from {}".format(
             text, ", ".join(matrix.servers), ", ".join(matrix.apps)))
-    return Contender(server=server, app=app, venv=Path(venv) if venv else None)
+    side_probe = None
+    for setting in settings:
+        if setting not in ("side-probe=on", "side-probe=off"):
+            raise ValueError("--cell {!r}: the only per-cell setting is side-probe=on or side-probe=off".format(text))
+        side_probe = setting == "side-probe=on"
+    return Contender(server=server, app=app, venv=Path(venv) if venv else None, side_probe=side_probe)
 
 
 def command_interleave(args: argparse.Namespace) -> int:

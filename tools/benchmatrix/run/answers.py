@@ -22,10 +22,11 @@ the reason and all of them in the run's raw folder.
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from tools.benchmatrix.matrix.scenarios import Scenario
 from tools.benchmatrix.run.verify import check_response
@@ -104,6 +105,34 @@ def check_after_load(endpoint: Endpoint, scenario: Scenario, timeout_s: float,
     return log
 
 
+# RFC 9110's preferred date form, the one TechEmpower's verifier asks for: "Sun, 06 Nov 1994 08:49:37 GMT".
+IMF_FIXDATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                         r"\d{4} \d{2}:\d{2}:\d{2} GMT")
+SENT_HEADERS = ("server", "date", "content-type", "content-length", "transfer-encoding", "connection")
+
+
+def headers_sent(answer: probe.Answer) -> Dict[str, Optional[str]]:
+    """The headers a record keeps of what the server sent, None where it sent none."""
+    return {name: answer.headers.get(name) for name in SENT_HEADERS}
+
+
+def header_warnings(before: probe.Answer, after: probe.Answer, seconds_apart: float) -> List[str]:
+    """TechEmpower's header checks, as warnings the row carries rather than failures."""
+    warnings = []
+    date = before.header("Date")
+    if not date:
+        warnings.append("no Date header")
+    elif not IMF_FIXDATE.fullmatch(date):
+        warnings.append("Date {!r} is not in IMF-fixdate form".format(date))
+    elif seconds_apart >= 2 and after.header("Date") == date:
+        warnings.append("Date stayed {!r} over {:.0f} s".format(date, seconds_apart))
+    if not before.header("Server"):
+        warnings.append("no Server header")
+    if not before.header("Content-Length") and "chunked" not in before.header("Transfer-Encoding").lower():
+        warnings.append("neither Content-Length nor chunked Transfer-Encoding")
+    return warnings
+
+
 SIZE_TOLERANCE = 0.02  # of the verified size, either way
 
 
@@ -135,10 +164,11 @@ def save_wrong(raw_path: Path, logs: List[AnswerLog]) -> None:
         raw_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def timed_probe(endpoint: Endpoint, scenario: Scenario, primer_rps: Optional[float], timeout_s: float):
-    """A SideProbe for one trial, or a do-nothing context when the primer rate allows none."""
+def timed_probe(endpoint: Endpoint, scenario: Scenario, primer_rps: Optional[float], timeout_s: float,
+                enabled: bool = True):
+    """A SideProbe for one trial, or a do-nothing context when the primer rate allows none (or it is off)."""
     interval = probe_interval_s(primer_rps)
-    if interval is None:
+    if interval is None or not enabled:
         return _NoProbe()
     return SideProbe(endpoint, scenario, interval, timeout_s)
 

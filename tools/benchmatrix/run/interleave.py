@@ -44,6 +44,7 @@ class Contender:
     app: str
     venv: Optional[Path]  # None: the harness's own environment
     app_target: Optional[str] = None
+    side_probe: Optional[bool] = None  # None: as the base options say; False to measure what the probe costs
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class InterleavedRun:
         self.say = self.console.say
         self.group = "interleaved-" + secrets.token_hex(4)
         self.runs: List[CellRun] = [prepare_cell_run(dataclasses.replace(
-            options.base, server=c.server, app=c.app, venv=c.venv, app_target=c.app_target), self.console)
+            options.base, server=c.server, app=c.app, venv=c.venv, app_target=c.app_target,
+            side_probe=options.base.side_probe if c.side_probe is None else c.side_probe), self.console)
             for c in options.contenders]
         self.labels = unique_labels(self.runs)
         self.load_s = 0.0
@@ -170,7 +172,8 @@ class InterleavedRun:
 
 def unique_labels(runs: Sequence[CellRun]) -> List[str]:
     """server/app/python; where two contenders share that, their virtualenvs' names if those differ, else A, B ..."""
-    plain = ["{}/{}/{}".format(r.plan.cell.server.name, r.recorder.app_label, r.plan.cell.python) for r in runs]
+    plain = ["{}/{}/{}{}".format(r.plan.cell.server.name, r.recorder.app_label, r.plan.cell.python,
+                                 "" if r.plan.options.side_probe else " (side probe off)") for r in runs]
     labels = []
     for index, (label, run) in enumerate(zip(plain, runs)):
         twins = [other for other, name in zip(runs, plain) if name == label]

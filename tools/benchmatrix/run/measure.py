@@ -55,6 +55,7 @@ class ScenarioMeasurement:
         self.primer_rps: Dict[str, float] = {}  # per scenario: sets the side probe's rate
         self.verified_sizes: Dict[str, List[int]] = {}  # per scenario: bytes of right answers on the wire
         self.server_closes: Dict[str, bool] = {}  # per scenario: the server closed a keep-alive connection
+        self.first_answers: Dict[str, Tuple[float, probe.Answer]] = {}  # per scenario: (when, answer) before load
         self._answer_logs: Dict[str, List[answers.AnswerLog]] = {}  # per scenario, of the trials not yet recorded
 
     @property
@@ -106,7 +107,7 @@ class ScenarioMeasurement:
         settle_s = self.settle(scenario)
         raw = self._raw(scenario, load.phase_name(number))
         side_probe = answers.timed_probe(self.endpoint, scenario, self.primer_rps.get(scenario.name),
-                                         self.plan.settings(scenario).timeout_s)
+                                         self.plan.settings(scenario).timeout_s, enabled=self.options.side_probe)
         with ServerTreeSampler(self.server_pid) as server, ChildrenCpu() as load_generator, side_probe:
             if load.planned_rate is None:
                 argv, result = run_wrk(self.wrk, self.plan.settings(scenario), self._url(scenario), raw,
@@ -192,6 +193,7 @@ class ScenarioMeasurement:
                                 "wrong": sum(len(log.wrong) for log in during)},
                 "after_load": after.as_metadata(),
                 "server_closes_connections": self.server_closes.get(scenario.name),
+                "headers": self._header_report(scenario),
                 "wire_bytes": {"verified": verified, "under_load": round(
                     sum(t["bytes"] for t in trials if t.get("bytes") is not None) / requests, 1) if requests else None}}
         wrong = [(log.phase, problem) for log in logs for problem in log.wrong]
@@ -204,6 +206,21 @@ class ScenarioMeasurement:
         if not parts:
             return {"flags": [], "meta": meta}
         return {"flags": [make_flag("responses-changed", "; ".join(parts))], "meta": meta}
+
+    def _header_report(self, scenario: Scenario) -> Optional[Dict[str, Any]]:
+        """What the server sends in its headers, and TechEmpower's header checks as warnings."""
+        if scenario.name not in self.first_answers:
+            return None
+        when, before = self.first_answers[scenario.name]
+        try:
+            after = probe.get(self.endpoint, scenario.path, self.plan.settings(scenario).timeout_s,
+                              headers={"Host": self.endpoint.host})
+        except (OSError, http.client.HTTPException):
+            after = before
+        warnings = answers.header_warnings(before, after, time.monotonic() - when)
+        for warning in warnings:
+            self.say("{}: header warning: {}".format(scenario.name, warning))
+        return {"sent": answers.headers_sent(before), "warnings": warnings}
 
     def _ceiling_meta(self, scenario: Scenario, rps_all: Optional[float]) -> Dict[str, Any]:
         ceiling = self.ceiling_of(scenario)
@@ -231,6 +248,11 @@ class ScenarioMeasurement:
         """Wire size of the right answer, primer and warmup; False when the scenario failed there (and its
         record is saved)."""
         close = self.plan.settings(scenario).connection_close
+        try:
+            self.first_answers[scenario.name] = (time.monotonic(), probe.get(
+                self.endpoint, scenario.path, self.plan.settings(scenario).timeout_s, headers={"Host": self.endpoint.host}))
+        except (OSError, http.client.HTTPException):
+            pass  # verification just passed; a failure here shows in the checks under load
         try:
             self.verified_sizes[scenario.name], closes = probe.wire_sizes(
                 self.endpoint, scenario.path, timeout_s=self.plan.settings(scenario).timeout_s,

@@ -41,6 +41,7 @@ class RunOptions:
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
     pin: str = "auto"  # see hosts/pinning.resolve_pinning
     ceiling: str = "auto"  # the load generator's ceiling: "auto" (reuse a fresh one), "measure" (again), "off"
+    side_probe: bool = True  # check answers during the load (run/answers.py); off only to measure its cost
     connection_mode: str = "keep-alive"  # or "close": a new connection per request (closed-loop, wrk2)
     wait_for_machine: bool = True  # False: refuse at once when another benchmark holds the machine
     position: Optional[Tuple[int, int, Optional[float]]] = None  # (cell i, of N, seconds spent before it)
