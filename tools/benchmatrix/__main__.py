@@ -204,6 +204,42 @@ def add_interleave_parser(commands) -> None:
     parser.set_defaults(duration=5)
 
 
+def add_ceiling_parser(commands) -> None:
+    parser = commands.add_parser(
+        "ceiling", help="measure (or show the fresh cached) load generator ceiling for a placement and load",
+        description="What `run` does before a cell boots, on its own: a matrix run calls it first so that "
+                    "no cell's time includes it.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--pin", default=default("pin"))
+    parser.add_argument("--connections", type=positive_int, default=64)
+    parser.add_argument("--threads", type=positive_int, default=default("threads"))
+    parser.add_argument("--remeasure", action="store_true", help="measure even if a fresh one is cached")
+    parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+                        help="its wrk outputs go to RESULTS_DIR/raw/ceiling-<time>/")
+
+
+def command_ceiling(args: argparse.Namespace) -> int:
+    def run() -> int:
+        import time
+
+        from tools.benchmatrix.hosts.machine_lock import machine_lock
+        from tools.benchmatrix.hosts.pinning import resolve_pinning
+        from tools.benchmatrix.load.wrk import LoadSettings, require_wrk
+        from tools.benchmatrix.run.metadata import service_versions, wrk_version
+
+        pinning = resolve_pinning(args.pin)
+        wrk = require_wrk()
+        settings = LoadSettings(threads=min(args.threads, args.connections), connections=args.connections,
+                                duration_s=ceiling.TRIAL_S, timeout_s=2)
+        raw_dir = args.results_dir.resolve() / "raw" / time.strftime("ceiling-%Y%m%dT%H%M%SZ", time.gmtime())
+        say = lambda line: print("benchmatrix: " + line, flush=True)  # noqa: E731
+        with machine_lock("load generator ceiling", say=say):
+            ceiling.find_or_measure(wrk, settings, pinning, raw_dir, wrk_version(wrk), service_versions().get("nginx"),
+                                    remeasure=args.remeasure, say=say)
+        return 0
+
+    return guarded(run)
+
+
 def add_lock_parser(commands) -> None:
     commands.add_parser("lock", help="re-resolve configs/constraints/ for every Python found (needs uv)")
 
@@ -217,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lock_parser(commands)
     add_compare_parser(commands)
     add_interleave_parser(commands)
+    add_ceiling_parser(commands)
     from tools.benchmatrix.hosts.system_command import add_system_parser
 
     add_system_parser(commands)
@@ -382,7 +419,8 @@ def command_system(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": command_run, "report": command_report, "lock": command_lock,
-                "compare": command_compare, "interleave": command_interleave, "system": command_system}
+                "compare": command_compare, "interleave": command_interleave, "system": command_system,
+                "ceiling": command_ceiling}
     return commands[args.command](args)
 
 
