@@ -167,7 +167,10 @@ class InterleavedRun:
                                                         estimate.describe() if estimate else "not measured"))
         lines.append("records appended to {}".format(results_dir / "results.jsonl"))
         for line in lines:
-            self.say(line) if line else print()
+            if line:
+                self.say(line)
+            else:
+                print()
 
 
 def unique_labels(runs: Sequence[CellRun]) -> List[str]:

@@ -187,7 +187,7 @@ class ScenarioMeasurement:
         after = answers.check_after_load(self.endpoint, scenario, self.plan.settings(scenario).timeout_s,
                                          connections=min(answers.AFTER_LOAD_CONNECTIONS, 2 * self.recorder.workers))
         logs = during + [after]
-        answers.save_wrong(self._raw(scenario, load.phase_name(0).replace("trial0", "wrong-answers")), logs)
+        answers.save_wrong(self._raw(scenario, load.file_stem("wrong-answers")), logs)
         requests = sum(t.get("requests") or 0 for t in trials if t.get("bytes") is not None)
         meta = {"during_load": {"checked": sum(log.checked for log in during),
                                 "wrong": sum(len(log.wrong) for log in during)},

@@ -39,8 +39,11 @@ class LoadPlan:
 
     def phase_name(self, number: int) -> str:
         """The raw file stem of trial `number` under this plan."""
-        trial = "trial{}".format(number)
-        return trial if self.planned_rate is None else "rate{:g}.{}".format(self.planned_rate, trial)
+        return self.file_stem("trial{}".format(number))
+
+    def file_stem(self, name: str) -> str:
+        """A raw file stem of this plan: fixed-rate plans put their rate in front, so plans never share one."""
+        return name if self.planned_rate is None else "rate{:g}.{}".format(self.planned_rate, name)
 
 
 @dataclass(frozen=True)
