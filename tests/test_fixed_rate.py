@@ -23,8 +23,7 @@ from typing import Iterator, List
 import pytest
 
 from tools.benchmatrix.load.fixed_rate import (
-    DRIVER, MIN_RATE_PER_THREAD, SCRIPT, fixed_rate_argv, fixed_rate_threads,
-    parse_fixed_rate_output, read_fixed_rate_json)
+    DRIVER, MAX_CONNECTIONS, SCRIPT, fixed_rate_argv, parse_fixed_rate_output, read_fixed_rate_json)
 from tools.benchmatrix.load.parse import FixedRateResult, WrkOutputError
 
 # HTTP/1.1 with keep-alive, so each wrk connection stays one TCP connection; the
@@ -32,6 +31,7 @@ from tools.benchmatrix.load.parse import FixedRateResult, WrkOutputError
 # for a delayed ACK. It prints its port once it listens.
 SERVER_CODE = r"""
 import socketserver
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BODY = b'{"message":"Hello, World!"}'
@@ -43,6 +43,8 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self):
+        if self.path.startswith("/slow"):
+            time.sleep(0.3)  # an I/O-bound endpoint: each answer waits, the server serves others meanwhile
         self.wfile.write(RESPONSE)
 
     def log_message(self, *args):
@@ -256,19 +258,34 @@ def test_server_that_never_answers(wrk):
         parse_fixed_rate_output(out)
 
 
-def test_argv_one_connection_per_thread():
-    argv = fixed_rate_argv("/usr/bin/wrk", 200, 4, 10, 2, "http://127.0.0.1:8000/json")
-    assert argv == ["/usr/bin/wrk", "--threads", "4", "--connections", "4", "--duration", "10s",
+def test_argv_one_thread_per_connection():
+    argv = fixed_rate_argv("/usr/bin/wrk", 200, 64, 10, 2, "http://127.0.0.1:8000/json", drain_s=2)
+    # wrk runs the plan's 10 s and a 2 s drain; the script plans requests for the 10 s only.
+    assert argv == ["/usr/bin/wrk", "--threads", "64", "--connections", "64", "--duration", "12s",
                     "--timeout", "2s", "--script", str(SCRIPT), "http://127.0.0.1:8000/json",
-                    "--", "200.0"]
-    # Never more threads than one per MIN_RATE_PER_THREAD req/s, never fewer than one.
-    assert MIN_RATE_PER_THREAD == 10
-    assert fixed_rate_threads(25, 8) == 2
-    assert fixed_rate_threads(0.5, 8) == 1
-    assert fixed_rate_threads(10000, 8) == 8
+                    "--", "200.0", "10"]
     for bad in (dict(rate=0), dict(rate=float("nan")), dict(duration_s=2.5), dict(timeout_s=0),
-                dict(threads=0)):
-        kwargs = dict(wrk="wrk", rate=100, threads=2, duration_s=2, timeout_s=2, url="http://x/")
+                dict(connections=0), dict(connections=MAX_CONNECTIONS + 1), dict(drain_s=-1)):
+        kwargs = dict(wrk="wrk", rate=100, connections=2, duration_s=2, timeout_s=2, url="http://x/")
         kwargs.update(bad)
         with pytest.raises(ValueError):
             fixed_rate_argv(**kwargs)
+
+
+def test_slow_endpoint_at_a_low_rate_over_many_connections(wrk, server):
+    # 20 req/s on 10 connections: each connection sends every 0.5 s and its answer
+    # takes 0.3 s, so the rate holds although no single connection could carry it
+    # (one connection finishes at most 3.3 requests a second).
+    argv = fixed_rate_argv(wrk, 20, 10, 3, 2, server.url.replace("/json", "/slow"), drain_s=1)
+    result = parse_fixed_rate_output(run_wrk(argv, timeout=30))
+    assert result.planned_rate == 20
+    # The answers to the last second's requests land in the drain, and count.
+    assert result.requests >= 58, result
+    assert abs(result.achieved_rate - 20) <= 0.4, result
+    assert 300 <= result.latency.p50_ms < 400, result
+
+
+def test_window_longer_than_the_run_is_refused(wrk, server):
+    argv = [wrk, "-t1", "-c1", "-d1s", "-s", str(SCRIPT), server.url, "--", "100", "5"]
+    with pytest.raises(WrkOutputError, match=r"planned window .* must be a number of seconds from 0 to wrk's -d"):
+        parse_fixed_rate_output(run_wrk(argv, timeout=30))

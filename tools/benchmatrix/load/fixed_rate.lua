@@ -1,19 +1,33 @@
 -- Open-loop, constant-rate load for Debian's stock wrk 4.1 (LuaJIT), in place of wrk2.
 --
---   wrk -t2 -c2 -d10s --timeout 2s -s tools/benchmatrix/fixed_rate.lua URL -- RATE
+--   wrk -t64 -c64 -d12s --timeout 2s -s tools/benchmatrix/fixed_rate.lua URL -- RATE [WINDOW]
 --
--- RATE is the planned total in requests per second. -c must equal -t: every wrk
--- thread drives exactly one connection, so each response answers the one request
--- that thread sent last, and one thread's schedule is one connection's schedule.
+-- RATE is the planned total in requests per second; WINDOW (seconds, default -d)
+-- is how long requests are planned for. A -d longer than WINDOW is a drain: time
+-- for the last planned requests to be answered before wrk stops, so a one-second
+-- endpoint's final second of requests is measured instead of cut off.
+-- -c must equal -t: every wrk thread drives exactly one connection, so each
+-- response answers the one request that thread sent last (wrk's hooks do not say
+-- which connection they serve), and one thread's schedule is one connection's
+-- schedule. The run's concurrency is therefore its thread count; wrk's threads
+-- are cheap (an event loop each, asleep between sends), so 64 or 400 of them carry
+-- the connections a closed-loop run or wrk2 would use.
 --
 -- Schedule. With N threads, thread i sends its request k at T0_i + k * N / RATE.
 -- T0_i is the moment thread i is first ready to send plus i / RATE, so the threads
 -- interleave evenly. A thread sends only the requests planned before the window
--- closes, -d seconds after wrk set up its first thread: that is before wrk stops
--- any thread (it sleeps -d s after the set-up, then stops each thread on its next
--- 100 ms tick), so no planned request is cut off by the end of the run, and the
--- plan is about d * RATE requests (a little less: the threads start a few
--- milliseconds into the window).
+-- closes, WINDOW seconds after wrk set up its first thread; wrk stops the threads
+-- -d seconds after the set-up (on each one's next 100 ms tick), so requests still
+-- unanswered then are reported as in flight. The plan is about WINDOW * RATE
+-- requests (a little less: the threads start a few milliseconds into the window).
+--
+-- Achieved rate. Answers arrive one latency after their sends, so completions
+-- over the planned window would undercount a slow endpoint that keeps up (at 8
+-- req/s with 1 s answers, the last second's answers land after the window). The
+-- achieved rate is instead the rate of the completion stream itself: answers
+-- after the first, divided by the time from the first answer to the last. A
+-- server that keeps up completes at the planned rate; one that falls behind
+-- completes at its own capacity, over the window and the drain.
 --
 -- When the server is late, the next request goes out as soon as the previous
 -- answer is in, but its latency still counts from its PLANNED send time: a
@@ -59,12 +73,13 @@ typedef struct {
   double t0;         /* monotonic s of its first planned send */
   double rate;       /* planned requests per second, all threads together */
   double interval;   /* s between this thread's planned sends: threads / rate */
-  double window_end; /* monotonic s: setup + the run's -d; nothing planned later is sent */
+  double window_end; /* monotonic s: setup + WINDOW; nothing planned later is sent */
   double due;        /* requests planned in [t0, window_end) */
   double sent;       /* planned requests sent; request k is planned at t0 + k * interval */
   double completed;  /* responses to them */
   double non2xx;     /* ... whose status was not 2xx */
   double late;       /* requests sent more than LATE_S after their planned time */
+  double first_done; /* monotonic s of the first response; 0 = none yet */
   double last_done;  /* monotonic s of the last response */
   double min_ns, max_ns, sum_ms, sumsq_ms;          /* corrected latency */
   double u_min_ns, u_max_ns, u_sum_ms, u_sumsq_ms;  /* uncorrected: from the actual send */
@@ -237,6 +252,14 @@ function init(args)
       tostring(args[1])))
   end
   local threads, connections, duration = wrk_options()
+  local window = duration
+  if args[2] ~= nil then
+    window = tonumber(args[2])
+    if not window or window <= 0 or window > duration then
+      die(string.format("the planned window (after the rate) must be a number of seconds from 0 "
+        .. "to wrk's -d (%g); got %q", duration, tostring(args[2])))
+    end
+  end
   if threads < 1 or floor(connections / threads) ~= 1 then
     -- wrk gives each thread floor(c / t) connections; more than one would break the
     -- request-to-response pairing, and zero would send nothing.
@@ -248,7 +271,7 @@ function init(args)
   stats = ffi.cast("fr_stats *", fr_block_address)
   stats.rate = rate
   stats.interval = threads / rate
-  stats.window_end = stats.setup + duration
+  stats.window_end = stats.setup + window
   stats.min_ns, stats.u_min_ns = math.huge, math.huge
   -- Until the thread starts, plan as if it started at once: a thread that never
   -- gets to send then owes its whole share, which done() reports as unsent.
@@ -318,6 +341,9 @@ function response(status, headers, body)
   in_flight = false
   local t = now()
   stats.completed = stats.completed + 1
+  if stats.first_done == 0 then
+    stats.first_done = t
+  end
   stats.last_done = t
   if status < 200 or status > 299 then
     stats.non2xx = stats.non2xx + 1
@@ -438,10 +464,12 @@ end
 
 -- JSON fields:
 --   driver "wrk-fixed-rate"; planned_rate (req/s); threads (= connections)
---   duration_s    from the first planned send to the window's end (about -d s), or
+--   duration_s    from the first planned send to the window's end (about WINDOW s), or
 --                 to the last answer when the server answered a backlog after it
---   planned       requests planned in the window, about d * rate
---   sent, requests (completed), achieved_rate = requests / duration_s
+--   planned       requests planned in the window, about WINDOW * rate
+--   sent, requests (completed)
+--   achieved_rate (requests - 1) / completion_span_s: the rate answers arrived at
+--   completion_span_s from the first answer to the last
 --   unsent        planned requests never sent: still due when wrk stopped the threads
 --   in_flight     sent but unanswered when wrk stopped
 --   late_sends    sent more than 1 ms after their planned time (waited for the server)
@@ -453,6 +481,7 @@ end
 --   spectrum      [[percentile, ms], ...] ascending, HdrHistogram-style, corrected
 function done(summary, latency, requests)
   local first, overshoot = math.huge, 0
+  local first_done, last_done = math.huge, 0
   local planned_total, sent, completed, non2xx, late = 0, 0, 0, 0, 0
   local rate, window_end = 0, 0
   for _, block in ipairs(blocks) do
@@ -460,6 +489,10 @@ function done(summary, latency, requests)
       first = math.min(first, block.t0)
       -- Answers after the window closed: the server fell behind.
       overshoot = math.max(overshoot, block.last_done - block.window_end)
+    end
+    if block.completed > 0 then
+      first_done = math.min(first_done, block.first_done)
+      last_done = math.max(last_done, block.last_done)
     end
     planned_total = planned_total + block.due
     sent = sent + block.sent
@@ -475,6 +508,14 @@ function done(summary, latency, requests)
     duration = summary.duration / 1e6  -- no thread ever got to send: wrk's run time
   end
 
+  -- The completion stream's own rate (see "Achieved rate" at the top); with a single
+  -- answer there is no stream, and the planned window stands in.
+  local achieved = duration > 0 and completed / duration or 0
+  local span = last_done - first_done
+  if completed >= 2 and span > 0 then
+    achieved = (completed - 1) / span
+  end
+
   local e = summary.errors
   local corrected = merged("")
   local fields = {
@@ -485,7 +526,8 @@ function done(summary, latency, requests)
     '"planned":' .. num(planned_total),
     '"sent":' .. num(sent),
     '"requests":' .. num(completed),
-    '"achieved_rate":' .. num(duration > 0 and completed / duration or 0, 10),
+    '"achieved_rate":' .. num(achieved, 10),
+    '"completion_span_s":' .. num(completed >= 2 and span or 0, 10),
     '"unsent":' .. num(planned_total - sent),
     '"in_flight":' .. num(sent - completed),
     '"late_sends":' .. num(late),

@@ -1,7 +1,7 @@
 """Open-loop, constant-rate runs on Debian's stock wrk 4.1, driven by fixed_rate.lua.
 
 wrk2 (the open-loop fork) is not packaged here, so fixed_rate.lua rebuilds its
-essentials on wrk's Lua hooks: one connection per thread, each request sent at its
+essentials on wrk's Lua hooks: one thread per connection, each request sent at its
 planned time, and every latency counted from that planned time, so that a server
 stall shows up in full instead of hiding behind requests a closed-loop client never
 sent (coordinated omission). The script prints one JSON line, marked with MARKER,
@@ -22,42 +22,37 @@ SCRIPT = Path(__file__).with_name("fixed_rate.lua")
 MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
 DRIVER = "wrk-fixed-rate"
 
-# Each thread is one connection that carries one request at a time, so the thread
-# count is the run's concurrency ceiling: at rate R and latency L it needs more than
-# R * L threads to keep up, and more threads also drain a backlog faster after a
-# stall. Below this many requests per second per thread, though, extra threads only
-# spread a small rate thinner: each would wait over 100 ms between its requests and
-# send a handful in a short run, for nothing that one connection could not carry.
-MIN_RATE_PER_THREAD = 10.0
+# fixed_rate.lua pairs each answer with its request through the thread that sent it,
+# so every connection has a wrk thread of its own. Threads are cheap (each sleeps in
+# its event loop between sends), but not free: beyond this many a run is refused
+# with a pointer to wrk2, which multiplexes connections on a few threads.
+MAX_CONNECTIONS = 1000
 
 
-def fixed_rate_threads(rate: float, threads: int) -> int:
-    """The thread (= connection) count for a run: `threads`, but never more than
-    one per MIN_RATE_PER_THREAD requests per second of the plan, and at least 1."""
-    if not (isinstance(threads, int) and threads >= 1):
-        raise ValueError("threads must be a positive integer, not %r" % (threads,))
-    return max(1, min(threads, int(math.floor(rate / MIN_RATE_PER_THREAD))))
+def fixed_rate_argv(wrk: str, rate: float, connections: int, duration_s: int, timeout_s: int,
+                    url: str, drain_s: int = 0) -> List[str]:
+    """The wrk command line for `rate` requests per second planned over `duration_s` seconds.
 
-
-def fixed_rate_argv(wrk: str, rate: float, threads: int, duration_s: int, timeout_s: int,
-                    url: str) -> List[str]:
-    """The wrk command line for `rate` requests per second for `duration_s` seconds.
-
-    threads is an upper bound: fixed_rate_threads() lowers it for small rates. wrk
-    gets as many connections as threads, which fixed_rate.lua requires. A request
-    slower than timeout_s counts as a wrk timeout error but is still measured.
+    The load is spread over `connections` connections, each with its own wrk thread
+    (see MAX_CONNECTIONS). wrk runs drain_s seconds longer than the plan, so answers to
+    the last planned requests arrive before it stops. A request slower than timeout_s
+    counts as a wrk timeout error but is still measured.
     """
     rate = float(rate)
     if not (0 < rate < math.inf):
         raise ValueError("rate must be a positive number of requests per second, not %r" % (rate,))
+    if not (isinstance(connections, int) and 1 <= connections <= MAX_CONNECTIONS):
+        raise ValueError("the built-in fixed-rate driver runs 1 to %d connections (one wrk thread each), "
+                         "not %r; for more, install wrk2 on PATH" % (MAX_CONNECTIONS, connections))
     for name, value in (("duration_s", duration_s), ("timeout_s", timeout_s)):
         # wrk reads whole seconds ("2.5s" would be cut to 2 s without a word).
         if not (isinstance(value, int) and value >= 1):
             raise ValueError("%s must be a whole number of seconds >= 1, not %r" % (name, value))
-    n = fixed_rate_threads(rate, threads)
-    return [wrk, "--threads", str(n), "--connections", str(n),
-            "--duration", "%ds" % duration_s, "--timeout", "%ds" % timeout_s,
-            "--script", str(SCRIPT), url, "--", repr(rate)]
+    if not (isinstance(drain_s, int) and drain_s >= 0):
+        raise ValueError("drain_s must be a whole number of seconds >= 0, not %r" % (drain_s,))
+    return [wrk, "--threads", str(connections), "--connections", str(connections),
+            "--duration", "%ds" % (duration_s + drain_s), "--timeout", "%ds" % timeout_s,
+            "--script", str(SCRIPT), url, "--", repr(rate), str(duration_s)]
 
 
 def _missing_marker(text: str) -> WrkOutputError:

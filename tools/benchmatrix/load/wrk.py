@@ -28,6 +28,7 @@ class LoadSettings:
     duration_s: float
     timeout_s: float  # wrk counts a request slower than this as a timeout error
     connection_close: bool = False  # "Connection: close" on every request: a new connection per request
+    drain_s: int = 1  # fixed rate, built-in driver: extra seconds for the last planned requests' answers
 
 
 def require_wrk() -> str:
@@ -99,16 +100,17 @@ def fixed_rate_command(driver: FixedRateDriver, rate: float, settings: LoadSetti
                 "--connections", str(settings.connections), "--duration", "{:g}s".format(settings.duration_s),
                 "--timeout", "{:g}s".format(settings.timeout_s), "--rate", "{:.0f}".format(rate),
                 "--latency", "-U", *close_header(settings), url]
-    return fixed_rate.fixed_rate_argv(driver.binary, rate, settings.threads, int(settings.duration_s),
-                                      int(settings.timeout_s), url)
+    # The same connections as wrk2 or a closed-loop run would hold, so the figures compare.
+    return fixed_rate.fixed_rate_argv(driver.binary, rate, settings.connections, int(settings.duration_s),
+                                      int(settings.timeout_s), url, drain_s=settings.drain_s)
 
 
 def run_fixed_rate(driver: FixedRateDriver, rate: float, settings: LoadSettings, url: str, raw_path: Path,
                    prefix: Sequence[str] = (), observer=None) -> Tuple[List[str], FixedRateResult]:
     """One open-loop run at `rate` req/s; raises WrkOutputError if the output holds no result."""
     argv = list(prefix) + fixed_rate_command(driver, rate, settings, url)
-    output = run_bounded(argv, timeout_s=settings.duration_s + settings.timeout_s + 15, log_path=raw_path,
-                         observer=observer)
+    output = run_bounded(argv, timeout_s=settings.duration_s + settings.drain_s + settings.timeout_s + 15,
+                         log_path=raw_path, observer=observer)
     if driver.name == "wrk2":
         return argv, parse_wrk2(output, rate)
     return argv, fixed_rate.parse_fixed_rate_output(output)

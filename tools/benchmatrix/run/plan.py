@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Set
 
-from tools.benchmatrix.load.fixed_rate import fixed_rate_threads
 from tools.benchmatrix.load.wrk import FixedRateDriver, LoadSettings
 from tools.benchmatrix.matrix.cells import Cell
 from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
@@ -18,6 +17,10 @@ from tools.benchmatrix.run.options import RunOptions
 
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2
+# Seconds the built-in fixed-rate driver runs past its planned window, so the answers
+# to the last planned requests arrive before wrk stops: an I/O-bound answer takes a second.
+DRAIN_S = 1
+IO_DRAIN_S = 2
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class CellPlan:
         return LoadSettings(threads=min(self.options.threads, connections), connections=connections,
                             connection_close=self.options.connection_mode == "close",
                             duration_s=self.options.duration_s if duration_s is None else duration_s,
-                            timeout_s=timeout_s)
+                            timeout_s=timeout_s, drain_s=IO_DRAIN_S if scenario.io_bound else DRAIN_S)
 
     def closed_loop(self, scenario: Scenario) -> LoadPlan:
         settings = self.settings(scenario)
@@ -67,11 +70,9 @@ class CellPlan:
 
     def fixed_rate(self, scenario: Scenario, rate: float) -> LoadPlan:
         settings = self.settings(scenario)
-        if self.driver.name == "wrk2":
-            threads, connections = min(settings.threads, settings.connections), settings.connections
-        else:
-            threads = connections = fixed_rate_threads(rate, settings.threads)
-        return LoadPlan("fixed-rate", connections, threads, rate, self.driver.name)
+        # Both drivers hold the scenario's connections; the built-in one gives each its own thread.
+        threads = settings.threads if self.driver.name == "wrk2" else settings.connections
+        return LoadPlan("fixed-rate", settings.connections, threads, rate, self.driver.name)
 
     def primer_s(self, scenario: Scenario) -> int:
         # An I/O-bound scenario lengthens the primer (scenarios.IO_PRIMER_S).
