@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from tools.benchmatrix.load import ceiling
 from tools.benchmatrix.matrix.cells import REPO_ROOT, load_matrix
@@ -45,6 +45,23 @@ def positive_int(text: str) -> int:
     return value
 
 
+def connection_counts(text: str) -> Tuple[int, ...]:
+    """"64", or "16,32,64" for a concurrency sweep."""
+    counts = tuple(positive_int(part.strip()) for part in text.split(","))
+    if len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError("{!r}: give each connection count once".format(text))
+    return counts
+
+
+def latency_target(text: str):
+    from tools.benchmatrix.load.latency_target import parse_latency_target
+
+    try:
+        return parse_latency_target(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
 def add_run_parser(commands) -> None:
     matrix = load_matrix()
     run = commands.add_parser(
@@ -67,6 +84,11 @@ def add_run_parser(commands) -> None:
                           "shares of this cell's closed-loop maximum (50%%,90%%); uses wrk2 when "
                           "installed, else the built-in driver on wrk; latency counts from each "
                           "request's planned send time")
+    run.add_argument("--slo", type=latency_target, default=None, metavar="pNN=TIME",
+                     help="after the closed-loop trials, search the highest fixed rate whose percentile stays "
+                          "within TIME (p99=50ms, p99.9=0.2s, max=1s) and whose achieved rate holds to 5%%: "
+                          "fixed-rate probes between 0 and the closed-loop peak, each --duration long, every "
+                          "probe kept in raw/; one record per scenario says the rate")
     run.add_argument("--port", type=positive_int, default=None,
                      help="loopback port for the server (default: a free one)")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
@@ -120,9 +142,11 @@ def add_measurement_options(parser) -> None:
     parser.add_argument("--no-wait", action="store_true",
                         help="refuse at once (exit 3) when another benchmark holds this machine, instead of "
                              "waiting for it to finish")
-    parser.add_argument("--connections", type=positive_int, default=None,
+    parser.add_argument("--connections", type=connection_counts, default=None, metavar="N[,N...]",
                         help="open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, "
-                             "as the seeds ran them)".format(IO_CONNECTIONS))
+                             "as the seeds ran them); several (16,32,64,128,256) sweep them: one closed-loop "
+                             "record per count, and the report draws req/s and p99 against connections and "
+                             "names the knee".format(IO_CONNECTIONS))
     parser.add_argument("--threads", type=positive_int, default=default("threads"),
                         help="wrk threads (capped at --connections)")
     parser.add_argument("--timeout", type=whole_seconds, default=None,
@@ -267,7 +291,9 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
     options = RunOptions(
         server=server, app=app, scenarios=scenarios,
         duration_s=args.duration, warmup_s=args.warmup, primer_s=args.primer,
-        connections=args.connections, threads=args.threads, timeout_s=args.timeout,
+        connections=args.connections[0] if args.connections and len(args.connections) == 1 else None,
+        sweep=args.connections if args.connections and len(args.connections) > 1 else (),
+        threads=args.threads, timeout_s=args.timeout,
         workers=args.workers, boot_timeout_s=args.boot_timeout, results_dir=args.results_dir.resolve(),
         max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
         coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait,
@@ -284,20 +310,30 @@ def command_run(args: argparse.Namespace) -> int:
         return run_cell(measurement_options(
             args, args.server, args.app,
             select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
-            venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials,
+            venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
             rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))
 
     return guarded(run)
 
 
+CHART_KINDS = ("rps", "latency", "percentiles", "sweep")  # file name prefixes the report owns in --charts-dir
+
+
 def render_charts(records, charts_dir: Path, readme: Path):
     """Charts per scenario, as links relative to the README; charts no longer made are removed."""
-    from tools.benchmatrix.results.charts import render_all
+    from tools.benchmatrix.results.charts import chart_file_name, render_all
+    from tools.benchmatrix.results.sweep import newest_sweeps
+    from tools.benchmatrix.results.sweep_chart import render_sweep_chart
 
     paths = render_all(records, charts_dir) if records else []
-    for old in list(charts_dir.glob("rps-*.png")) + list(charts_dir.glob("latency-*.png")):
-        if old not in paths:
-            old.unlink()
+    for scenario in sorted({r["scenario"] for r in records}):
+        drawn = render_sweep_chart(newest_sweeps(records, scenario), scenario,
+                                   charts_dir / chart_file_name("sweep", scenario))
+        paths += [drawn] if drawn else []
+    for kind in CHART_KINDS:
+        for old in charts_dir.glob(kind + "-*.png"):
+            if old not in paths:
+                old.unlink()
     links = {}
     for path in sorted(paths, key=lambda p: (p.stem.split("-", 1)[1], not p.stem.startswith("rps"))):
         scenario = path.stem.split("-", 1)[1]
@@ -375,6 +411,9 @@ def command_interleave(args: argparse.Namespace) -> int:
         supported = [name for name in SCENARIOS if all(name in s for s in served)]
         scenarios = select_scenarios(args.scenarios.split(","), supported)
         base = measurement_options(args, contenders[0].server, contenders[0].app, scenarios)
+        if base.sweep:
+            raise ValueError("interleave compares cells at one connection count; give --connections once "
+                             "(sweep each cell with `run --connections {}`)".format(",".join(map(str, base.sweep))))
         return InterleavedRun(InterleaveOptions(base, contenders, min_rounds=args.min_trials,
                                                 target_half_width=args.target_ci,
                                                 max_load_s=args.max_load)).execute()

@@ -30,7 +30,7 @@ def newest_group(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[
     """The records of the newest interleaved group that measured this scenario closed-loop ([] if none)."""
     groups: Dict[str, List[Dict[str, Any]]] = {}
     for record in records:
-        if record["scenario"] == scenario and record.get("planned_rate") is None and group_of(record):
+        if record["scenario"] == scenario and record["mode"] == "closed-loop" and group_of(record):
             groups.setdefault(group_of(record), []).append(record)
     if not groups:
         return []

@@ -18,6 +18,8 @@ from tabulate import tabulate
 from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
 from tools.benchmatrix.results.compare import ALPHA
 from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
+from tools.benchmatrix.results.slo_table import newest_searches, render_slo_table
+from tools.benchmatrix.results.sweep import newest_sweeps, render_sweep_table
 from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, connections_label,
                                                coop_summary, error_summary,
                                                format_number, newest_by, rate_text, resource_cells, rps_label,
@@ -38,7 +40,7 @@ def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def load_conditions(record: Dict[str, Any]) -> Tuple[Any, ...]:
     """What must match for two records to be comparable: the load flags and the tool."""
     tool = ((record.get("meta") or {}).get("load_tool") or {}).get("version")
-    rate_plan = None if record.get("planned_rate") is None else "fixed-rate"
+    rate_plan = None if is_closed_loop(record) else record["mode"]
     return (record["duration_s"], record["connections"] if rate_plan is None else None,
             record.get("threads"), trial_count(record), tool, rate_plan)
 
@@ -93,6 +95,10 @@ def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) ->
             "time (no coordinated omission).\n\n{}\n").format(scenario, table)
 
 
+def is_closed_loop(record: Dict[str, Any]) -> bool:
+    return record["mode"] == "closed-loop"
+
+
 def topology(record: Dict[str, Any]) -> str:
     """What sits between wrk and the app: the part of the server name after "+", else direct."""
     return record["server"].partition("+")[2] or "direct"
@@ -137,7 +143,7 @@ def render_summary(latest: Sequence[Dict[str, Any]], records: Sequence[Dict[str,
         if line:
             lines.append(line)
             continue
-        closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
+        closed = [r for r in latest if r["scenario"] == scenario and is_closed_loop(r)]
         best = fastest_valid(closed)
         if best is None:
             lines.append("- `{}`: no clean, current row yet".format(scenario))
@@ -178,12 +184,16 @@ def render_readme_tables(records: Sequence[Dict[str, Any]],
     latest = newest_per_cell(records)
     parts = []
     for scenario in sorted({r["scenario"] for r in latest}):
-        closed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is None]
-        fixed = [r for r in latest if r["scenario"] == scenario and r.get("planned_rate") is not None]
+        closed = [r for r in latest if r["scenario"] == scenario and is_closed_loop(r)]
+        fixed = [r for r in latest if r["scenario"] == scenario and r["mode"] == "fixed-rate"]
         group = newest_group(records, scenario)
+        sweeps = newest_sweeps(records, scenario)
+        searches = newest_searches(records, scenario)
         parts += [render_ranking(scenario, group)] if group else []
         parts += [render_scenario_table(scenario, closed)] if closed else []
+        parts += [render_sweep_table(scenario, sweeps)] if sweeps else []
         parts += [render_fixed_rate_table(scenario, fixed)] if fixed else []
+        parts += [render_slo_table(scenario, searches)] if searches else []
         parts += chart_markdown(scenario, chart_links)
     legend = ("req/s counts successful responses only; `(!)` marks a flagged number and `-` a "
               "failed one (the flags say why). Newest record per cell; {} records in "

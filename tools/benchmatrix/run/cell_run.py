@@ -138,7 +138,7 @@ class CellRun:
                              "the generator set the pace")
             return {}
         ceilings = {}
-        for settings in {self.plan.settings(s) for s in self.plan.options.scenarios}:
+        for settings in self.plan.closed_loop_settings():
             key = (settings.connections, settings.threads)
             if key in ceilings:
                 continue
@@ -225,13 +225,14 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
     if options.coop_check == "on" and not cell.app.serves(coop.CHECKED_SCENARIOS):
         raise ValueError("--coop-check on: app {!r} does not serve {}".format(
             cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))
-    if options.connection_mode == "close" and options.rates and find_fixed_rate_driver(require_wrk()).name != "wrk2":
-        raise ValueError("--connection-mode close with --rate needs wrk2 (the built-in fixed-rate driver keeps "
-                         "one connection per thread); leave out --rate or install wrk2")
+    open_loop = bool(options.rates) or options.slo is not None
+    if options.connection_mode == "close" and open_loop and find_fixed_rate_driver(require_wrk()).name != "wrk2":
+        raise ValueError("--connection-mode close with --rate or --slo needs wrk2 (the built-in fixed-rate driver "
+                         "keeps each connection open); leave out --rate/--slo or install wrk2")
     wrk = require_wrk()
     if options.port:
         ensure_port_free(options.port)
-    plan = CellPlan(options, cell, find_fixed_rate_driver(wrk) if options.rates else None)
+    plan = CellPlan(options, cell, find_fixed_rate_driver(wrk) if open_loop else None)
     return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning)
 
 

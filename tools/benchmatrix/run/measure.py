@@ -20,6 +20,7 @@ from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
 from tools.benchmatrix.run import answers
 from tools.benchmatrix.run.plan import CellPlan, LoadPlan
 from tools.benchmatrix.run.recording import Recorder
+from tools.benchmatrix.run.slo_run import LatencyTargetSearch
 from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
 from tools.benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
 from tools.benchmatrix.run.validity import assess_ceiling, assess_rate, assess_responses, make_flag
@@ -106,15 +107,16 @@ class ScenarioMeasurement:
 
         settle_s = self.settle(scenario)
         raw = self._raw(scenario, load.phase_name(number))
+        settings = self.plan.load_settings(scenario, load)
         side_probe = answers.timed_probe(self.endpoint, scenario, self.primer_rps.get(scenario.name),
                                          self.plan.settings(scenario).timeout_s, enabled=self.options.side_probe)
         with ServerTreeSampler(self.server_pid) as server, ChildrenCpu() as load_generator, side_probe:
             if load.planned_rate is None:
-                argv, result = run_wrk(self.wrk, self.plan.settings(scenario), self._url(scenario), raw,
+                argv, result = run_wrk(self.wrk, settings, self._url(scenario), raw,
                                        prefix=self.load_prefix, observer=observe_load_generator)
                 trial = closed_loop_trial(result)
             else:
-                argv, result = run_fixed_rate(self.plan.driver, load.planned_rate, self.plan.settings(scenario),
+                argv, result = run_fixed_rate(self.plan.driver, load.planned_rate, settings,
                                               self._url(scenario), raw, prefix=self.load_prefix,
                                               observer=observe_load_generator)
                 trial = fixed_rate_trial(result)
@@ -144,12 +146,13 @@ class ScenarioMeasurement:
         self.recorder.save_new(scenario, [dict(f, reason="primer: " + f["reason"]) for f in flags])
         return True
 
-    def ceiling_of(self, scenario: Scenario) -> Optional[Ceiling]:
-        """The ceiling measured for the scenario's closed-loop load (fixed-rate runs are judged by it too)."""
-        settings = self.plan.settings(scenario)
+    def ceiling_of(self, scenario: Scenario, load: LoadPlan) -> Optional[Ceiling]:
+        """The ceiling measured for the closed-loop load at the plan's connections (fixed-rate runs are judged
+        by it too)."""
+        settings = self.plan.settings(scenario, connections=load.connections)
         return self.ceilings.get((settings.connections, settings.threads))
 
-    def _trials(self, scenario: Scenario, load: LoadPlan):
+    def _trials(self, scenario: Scenario, load: LoadPlan, extra_meta: Optional[Dict[str, Any]] = None):
         """All trials of one load plan, as one record (failed if the load tool gave no result)."""
         trials: List[Dict[str, Any]] = []
         flags: List[Dict[str, str]] = []
@@ -164,8 +167,8 @@ class ScenarioMeasurement:
         except (WrkOutputError, ServiceError) as error:
             self._answer_logs.pop(scenario.name, None)  # they belong to this failed record, not the next one
             return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load,
-                                        extra_meta=self._ceiling_meta(scenario, None))
-        return self.finish(scenario, load, trials, flags, argv)
+                                        extra_meta=dict(self._ceiling_meta(scenario, load, None), **(extra_meta or {})))
+        return self.finish(scenario, load, trials, flags, argv, extra_meta)
 
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
                flags: List[Dict[str, str]], argv: Optional[List[str]],
@@ -174,9 +177,9 @@ class ScenarioMeasurement:
         answers checked during the trials and, now, after them."""
         rps_all = summarize(trials)["rps_all"]
         checked = self._answers_flags(scenario, load, trials)
-        meta = dict(self._ceiling_meta(scenario, rps_all), answers=checked["meta"], **(extra_meta or {}))
-        return self.recorder.record(scenario, flags + checked["flags"] + self._run_flags(scenario, trials), trials,
-                                    argv, load, extra_meta=meta)
+        meta = dict(self._ceiling_meta(scenario, load, rps_all), answers=checked["meta"], **(extra_meta or {}))
+        return self.recorder.record(scenario, flags + checked["flags"] + self._run_flags(scenario, load, trials),
+                                    trials, argv, load, extra_meta=meta)
 
     def _answers_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]]
                        ) -> Dict[str, Any]:
@@ -222,18 +225,19 @@ class ScenarioMeasurement:
             self.say("{}: header warning: {}".format(scenario.name, warning))
         return {"sent": answers.headers_sent(before), "warnings": warnings}
 
-    def _ceiling_meta(self, scenario: Scenario, rps_all: Optional[float]) -> Dict[str, Any]:
-        ceiling = self.ceiling_of(scenario)
+    def _ceiling_meta(self, scenario: Scenario, load: LoadPlan, rps_all: Optional[float]) -> Dict[str, Any]:
+        ceiling = self.ceiling_of(scenario, load)
         if ceiling is None:  # --ceiling off: the record says it cannot tell
             return {"load_generator_ceiling": None, "ceiling_share": None}
         share = ceiling.share(rps_all)
         return {"load_generator_ceiling": ceiling.as_metadata(),
                 "ceiling_share": None if share is None else round(share, 4)}
 
-    def _run_flags(self, scenario: Scenario, trials: Sequence[Dict[str, Any]]) -> List[Dict[str, str]]:
+    def _run_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]]
+                   ) -> List[Dict[str, str]]:
         """Flags that judge the trials together rather than one by one."""
         flags = list(self.cell_flags)
-        ceiling = self.ceiling_of(scenario)
+        ceiling = self.ceiling_of(scenario, load)
         flags += assess_ceiling(summarize(trials)["rps_all"], ceiling)
         reason = unstable([t["rps"] for t in trials], ceiling.cv if ceiling else None, self.options.max_cv)
         if reason:
@@ -276,14 +280,25 @@ class ScenarioMeasurement:
             return False
         return True
 
+    def closed_loop_records(self, scenario: Scenario) -> Optional[float]:
+        """The closed-loop record of the scenario, or one per level of a concurrency sweep; the highest valid
+        req/s among them (None if none is valid), which relative rates and a latency-target search build on."""
+        plans = self.plan.closed_loop_plans(scenario)
+        best: Optional[float] = None
+        for load in plans:
+            sweep = {"sweep": {"levels": list(self.options.sweep), "level": load.connections}} if load.sweep_level else {}
+            record = self._trials(scenario, load, extra_meta=sweep)
+            self.recorder.save(record)
+            if record.status != "failed" and record.rps is not None:
+                best = max(best or 0.0, record.rps)
+        return best
+
     def measure(self, scenario: Scenario) -> None:
         if not self.prepare(scenario):
             return
         closed_loop_rps: Optional[float] = None
         if self.options.closed_loop_needed:
-            record = self._trials(scenario, self.plan.closed_loop(scenario))
-            self.recorder.save(record)
-            closed_loop_rps = record.rps if record.status != "failed" else None
+            closed_loop_rps = self.closed_loop_records(scenario)
         for rate in self.options.rates:
             planned = rate.resolve(closed_loop_rps)
             if planned is None:
@@ -292,3 +307,5 @@ class ScenarioMeasurement:
                                        load=self.plan.fixed_rate(scenario, 0))
                 continue
             self.recorder.save(self._trials(scenario, self.plan.fixed_rate(scenario, planned)))
+        if self.options.slo is not None:
+            self.recorder.save(LatencyTargetSearch(self, scenario).record(closed_loop_rps))

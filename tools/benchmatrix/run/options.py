@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
+from tools.benchmatrix.load.latency_target import LatencyTarget
 from tools.benchmatrix.load.rates import RateChoice
 from tools.benchmatrix.matrix.cells import REPO_ROOT
 from tools.benchmatrix.matrix.scenarios import Scenario
@@ -30,6 +31,7 @@ class RunOptions:
     primer_s: int = 1
     trials: int = 3
     connections: Optional[int] = None  # None: each scenario's profile (plan.py)
+    sweep: Tuple[int, ...] = ()  # a concurrency sweep: one closed-loop record per connection count, in order
     threads: int = 2
     timeout_s: Optional[int] = None  # None: each scenario's profile (plan.py)
     workers: Optional[int] = None  # None: configs/matrix.json
@@ -48,11 +50,20 @@ class RunOptions:
     rates: Sequence[RateChoice] = field(default=())  # fixed-rate runs after (or instead of) the closed-loop one
     coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
     coop_requests: int = DEFAULT_REQUESTS
+    slo: Optional[LatencyTarget] = None  # search the highest fixed rate that keeps this target (run/slo_search.py)
+
+    def __post_init__(self):
+        if self.sweep and (self.rates or self.slo):
+            # Which of the sweep's levels would a relative rate or the search's peak refer to? Neither is obvious.
+            raise ValueError("a concurrency sweep (--connections with several counts) runs closed loop only; "
+                             "run --rate or --slo in a separate run with one --connections")
+        if self.sweep and len(set(self.sweep)) != len(self.sweep):
+            raise ValueError("--connections {}: each count once".format(",".join(map(str, self.sweep))))
 
     @property
     def closed_loop_needed(self) -> bool:
-        """Closed-loop trials run unless every fixed rate is absolute."""
-        return not self.rates or any(rate.relative for rate in self.rates)
+        """Closed-loop trials run unless every fixed rate is absolute; a latency-target search needs their peak."""
+        return not self.rates or any(rate.relative for rate in self.rates) or self.slo is not None
 
 
 def default(name: str):

@@ -6,7 +6,7 @@ Pure decisions from the options and the cell; nothing here starts a process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Set
+from typing import Dict, List, Optional, Set
 
 from tools.benchmatrix.load.wrk import FixedRateDriver, LoadSettings
 from tools.benchmatrix.matrix.cells import Cell
@@ -15,6 +15,7 @@ from tools.benchmatrix.run.progress import planned_cell_seconds
 from tools.benchmatrix.run import coop
 from tools.benchmatrix.run.options import RunOptions
 
+SLO_EXPECTED_PROBES = 8  # the peak, ~6 halvings to 2.5% of it, one confirmation (run/slo_search.py)
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2
 # Seconds the built-in fixed-rate driver runs past its planned window, so the answers
@@ -32,6 +33,8 @@ class LoadPlan:
     planned_rate: Optional[float]  # req/s for fixed-rate runs
     driver: Optional[str]  # "wrk", "wrk2" or fixed_rate.DRIVER
     connection_close: bool = False
+    sweep_level: bool = False  # one level of a concurrency sweep: its files carry the connection count
+    mode_name: Optional[str] = None  # the record's mode when not `mode`, e.g. "slo-search"
 
     def describe(self) -> str:
         if self.planned_rate is None:
@@ -45,8 +48,18 @@ class LoadPlan:
         return self.file_stem("trial{}".format(number))
 
     def file_stem(self, name: str) -> str:
-        """A raw file stem of this plan: fixed-rate plans put their rate in front, so plans never share one."""
-        return name if self.planned_rate is None else "rate{:g}.{}".format(self.planned_rate, name)
+        """A raw file stem of this plan: fixed-rate plans put their rate in front and sweep levels their
+        connections, so plans never share one."""
+        parts = [self.mode_name] if self.mode_name else []
+        if self.planned_rate is not None:
+            parts.append("rate{:g}".format(self.planned_rate))
+        elif self.sweep_level:
+            parts.append("c{}".format(self.connections))
+        return ".".join(parts + [name])
+
+    @property
+    def record_mode(self) -> str:
+        return self.mode_name or self.mode
 
 
 @dataclass(frozen=True)
@@ -55,18 +68,35 @@ class CellPlan:
     cell: Cell
     driver: Optional[FixedRateDriver]  # set when fixed-rate runs are asked for
 
-    def settings(self, scenario: Scenario, duration_s: Optional[int] = None) -> LoadSettings:
-        """The scenario's load profile, unless the command line set connections or timeout."""
-        connections = self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
+    def settings(self, scenario: Scenario, duration_s: Optional[int] = None,
+                 connections: Optional[int] = None) -> LoadSettings:
+        """The scenario's load profile, unless the command line (or a sweep level) set connections or timeout."""
+        connections = connections or self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
         timeout_s = self.options.timeout_s or scenario.timeout_s or DEFAULT_TIMEOUT_S
         return LoadSettings(threads=min(self.options.threads, connections), connections=connections,
                             connection_close=self.options.connection_mode == "close",
                             duration_s=self.options.duration_s if duration_s is None else duration_s,
                             timeout_s=timeout_s, drain_s=IO_DRAIN_S if scenario.io_bound else DRAIN_S)
 
-    def closed_loop(self, scenario: Scenario) -> LoadPlan:
-        settings = self.settings(scenario)
-        return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk", settings.connection_close)
+    def closed_loop(self, scenario: Scenario, connections: Optional[int] = None) -> LoadPlan:
+        settings = self.settings(scenario, connections=connections)
+        return LoadPlan("closed-loop", settings.connections, settings.threads, None, "wrk", settings.connection_close,
+                        sweep_level=connections is not None)
+
+    def closed_loop_plans(self, scenario: Scenario) -> List[LoadPlan]:
+        """The closed-loop load of each record: one per sweep level, else the scenario's one."""
+        if self.options.sweep:
+            return [self.closed_loop(scenario, level) for level in self.options.sweep]
+        return [self.closed_loop(scenario)]
+
+    def closed_loop_settings(self) -> Set[LoadSettings]:
+        """Every closed-loop load of the run, over scenarios and sweep levels: each needs its own ceiling."""
+        return {self.settings(scenario, connections=plan.connections)
+                for scenario in self.options.scenarios for plan in self.closed_loop_plans(scenario)}
+
+    def load_settings(self, scenario: Scenario, load: LoadPlan) -> LoadSettings:
+        """What the load generator gets for one plan: the plan's connections on the scenario's profile."""
+        return self.settings(scenario, connections=load.connections)
 
     def fixed_rate(self, scenario: Scenario, rate: float) -> LoadPlan:
         settings = self.settings(scenario)
@@ -95,5 +125,8 @@ class CellPlan:
     def planned_seconds(self) -> float:
         """Load time the options ask for plus the per-cell allowance, for the progress line."""
         options = self.options
+        # A sweep runs one closed-loop record per level; a latency-target search about 8 probes (slo_search).
+        fixed_rate_plans = len(options.rates) + (SLO_EXPECTED_PROBES / max(options.trials, 1) if options.slo else 0)
         return planned_cell_seconds(len(options.scenarios), options.primer_s, options.warmup_s, options.trials,
-                                    options.duration_s, len(options.rates), options.closed_loop_needed)
+                                    options.duration_s, fixed_rate_plans, options.closed_loop_needed,
+                                    closed_loop_plans=max(len(options.sweep), 1))

@@ -54,9 +54,13 @@ def format_duration(seconds: float) -> str:
 
 
 def planned_cell_seconds(scenarios: int, primer_s: float, warmup_s: float, trials: int, duration_s: float,
-                         rates: int, closed_loop: bool) -> float:
-    """Load time one cell's options ask for, plus the per-cell allowance."""
-    measured_runs = trials * ((1 if closed_loop else 0) + rates)
+                         rates: float, closed_loop: bool, closed_loop_plans: int = 1) -> float:
+    """Load time one cell's options ask for, plus the per-cell allowance.
+
+    rates counts fixed-rate plans of `trials` trials each; closed_loop_plans the closed-loop
+    records per scenario (the levels of a concurrency sweep).
+    """
+    measured_runs = trials * ((closed_loop_plans if closed_loop else 0) + rates)
     per_scenario = primer_s + warmup_s + measured_runs * duration_s
     return OVERHEAD_PER_CELL_S + scenarios * per_scenario
 

@@ -76,7 +76,7 @@ class Recorder:
         cell, options = self.plan.cell, self.plan.options
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=cell.python, app=self.app_label,
-            server=cell.server.name, scenario=scenario.name, mode=load.mode,
+            server=cell.server.name, scenario=scenario.name, mode=load.record_mode,
             connections=load.connections, threads=load.threads,
             duration_s=float(options.duration_s), workers=self.workers,
             rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
