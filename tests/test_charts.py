@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from tools.benchmatrix.results.charts import (bar_order, chart_file_name, newest_per_chart_cell,  # noqa: E402
-                                      percentile_x, render_all, render_latency_chart,
+                                      closed_loop_records as chart_closed_loop, closed_loop_spectra,
+                                      percentile_x, render_all, render_latency_chart, render_percentiles_chart,
                                       render_rps_chart, rps_range, spectrum_points, value_label)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -128,6 +129,23 @@ def test_render_all_names_one_chart_per_scenario_and_regenerates_identically(tmp
     second = render_all(all_records(), tmp_path / "two")
     assert [p.name for p in first] == ["rps-json.png", "latency-json.png", "rps-plaintext.png"]
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_percentile_chart_draws_closed_loop_spectra_of_cells_not_sweep_levels_or_searches(tmp_path):
+    records = [record("uwsgi", spectrum=spectrum(1.0)),
+               record("gunicorn", spectrum=spectrum(2.0)),
+               record("gunicorn", connections=16, spectrum=spectrum(1.5), meta={"sweep": {"level": 16}}),
+               record("gunicorn-gevent", spectrum=[]),  # a wrk without the histogram: nothing to draw
+               record("meinheld", mode="slo-search", spectrum=spectrum(3.0))]
+    assert [r["server"] for r in chart_closed_loop(records, "json")] == ["uwsgi", "gunicorn", "gunicorn",
+                                                                         "gunicorn-gevent"]
+    assert sorted(r["server"] for r in closed_loop_spectra(records, "json")) == ["gunicorn", "uwsgi"]
+    first = render_percentiles_chart(records, "json", tmp_path / "a.png")
+    assert first.read_bytes().startswith(PNG_SIGNATURE)
+    assert first.read_bytes() == render_percentiles_chart(list(reversed(records)), "json", tmp_path / "b.png").read_bytes()
+    assert render_percentiles_chart(records[3:], "json", tmp_path / "c.png") is None
+    names = [p.name for p in render_all(records, tmp_path / "all")]
+    assert names == ["rps-json.png", "percentiles-json.png"]
 
 
 def test_file_names_keep_odd_scenario_names_harmless():

@@ -27,7 +27,7 @@ def test_records_round_trip_through_jsonl(tmp_path):
     append_record(path, make_record(scenario="plaintext"))
     loaded = load_records(path)
     assert [r["scenario"] for r in loaded] == ["json", "plaintext"]
-    assert loaded[0]["latency_ms"]["p99"] == 15.0 and loaded[0]["schema"] == 2
+    assert loaded[0]["latency_ms"]["p99"] == 15.0 and loaded[0]["schema"] == 3
 
 
 def test_a_damaged_line_is_skipped_with_a_warning(tmp_path, capsys):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import itertools
+import threading
+import time
+
 import pytest
 
 from tools.benchmatrix.load.parse import parse_wrk, parse_wrk_report
@@ -38,3 +43,40 @@ def test_a_live_run_reports_the_same_figures_both_ways(tmp_path):
 def test_an_output_without_a_report_is_read_from_its_summary(shared):
     text = (shared / "fixtures" / "wrk" / "wrk_latency_ok.txt").read_text()
     assert parse_wrk_report(text) == parse_wrk(text)
+
+
+class StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Keep-alive answers, one in STALL_EVERY held STALL_S: latencies wrk's correction adds samples for."""
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
+    STALL_EVERY, STALL_S = 25, 0.03
+    served = itertools.count(1)
+
+    def do_GET(self):
+        if next(self.served) % self.STALL_EVERY == 0:
+            time.sleep(self.STALL_S)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_histogram_counts_each_measured_request_once_without_wrks_synthetic_samples(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _, result = run_wrk(require_wrk(), LoadSettings(threads=1, connections=4, duration_s=1, timeout_s=2),
+                            "http://127.0.0.1:{}/".format(server.server_address[1]), tmp_path / "wrk.txt")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.requests > StallingHandler.STALL_EVERY
+    # 30 ms stalls are far past twice the mean interval per connection, so wrk added samples ...
+    assert result.synthetic_samples > 0
+    # ... and what is left is one latency per request, the stalls among them.
+    assert sum(count for _, count in result.histogram_us) == result.requests
+    assert max(us for us, _ in result.histogram_us) >= StallingHandler.STALL_S * 1e6

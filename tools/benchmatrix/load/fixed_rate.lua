@@ -462,6 +462,22 @@ local function spectrum_json(h)
   return "[" .. table.concat(rows, ",") .. "]"
 end
 
+-- The non-zero buckets, [[us, count], ...] ascending, so Python can merge trials with
+-- exact counts (tools/benchmatrix/results/latency_histogram.py). A bucket stands for its
+-- midpoint, clamped to the exact min and max as value_at does, so a merged histogram
+-- keeps the run's extremes; the value is within 0.8 % of every sample in the bucket.
+local function histogram_json(h)
+  local rows = {}
+  for i = 0, NBUCKETS - 1 do
+    local count = h.counts[i]
+    if count > 0 then
+      local ns = math.min(math.max(bucket_value(i), h.min), h.max)
+      rows[#rows + 1] = "[" .. num(ns / 1e3, 9) .. "," .. num(count) .. "]"
+    end
+  end
+  return "[" .. table.concat(rows, ",") .. "]"
+end
+
 -- JSON fields:
 --   driver "wrk-fixed-rate"; planned_rate (req/s); threads (= connections)
 --   duration_s    from the first planned send to the window's end (about WINDOW s), or
@@ -479,6 +495,7 @@ end
 --                 p99 p99.9 p99.99; null when nothing completed
 --   uncorrected_ms the same from the actual send time
 --   spectrum      [[percentile, ms], ...] ascending, HdrHistogram-style, corrected
+--   histogram_us  [[us, count], ...] the corrected histogram's non-zero buckets
 function done(summary, latency, requests)
   local first, overshoot = math.huge, 0
   local first_done, last_done = math.huge, 0
@@ -538,6 +555,7 @@ function done(summary, latency, requests)
     '"latency_ms":' .. latency_json(corrected),
     '"uncorrected_ms":' .. latency_json(merged("u_")),
     '"spectrum":' .. spectrum_json(corrected),
+    '"histogram_us":' .. histogram_json(corrected),
   }
   io.stdout:write(MARKER, "{", table.concat(fields, ","), "}\n")
   io.stdout:flush()

@@ -114,6 +114,27 @@ def _spectrum(data: Dict[str, Any]) -> Tuple[Tuple[float, float], ...]:
     return tuple(spectrum)
 
 
+def _histogram(data: Dict[str, Any]) -> Tuple[Tuple[float, int], ...]:
+    """The corrected histogram's (us, count) buckets; () from a script older than the field."""
+    rows = data.get("histogram_us")
+    if rows is None:
+        return ()
+    if not isinstance(rows, list):
+        raise WrkOutputError("fixed-rate 'histogram_us' is not a list of [us, count] (got %r)" % (rows,))
+    histogram = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)
+                and row[0] >= 0 and row[1] >= 1 and row[1] == int(row[1])):
+            raise WrkOutputError("fixed-rate histogram row is not [us, count]: %r" % (row,))
+        histogram.append((float(row[0]), int(row[1])))
+    if sum(count for _, count in histogram) != int(_number(data, "requests")):
+        # Every completed request is one sample: a mismatch means a damaged line.
+        raise WrkOutputError("fixed-rate histogram counts %d samples for %d requests"
+                             % (sum(count for _, count in histogram), int(_number(data, "requests"))))
+    return tuple(histogram)
+
+
 def read_fixed_rate_json(text: str) -> Dict[str, Any]:
     """The JSON object fixed_rate.lua printed among wrk's output, with the fields a
     FixedRateResult has no place for (planned, sent, unsent, in_flight, late_sends,
@@ -173,4 +194,5 @@ def parse_fixed_rate_output(text: str) -> FixedRateResult:
         p999_ms=p999,
         spectrum=_spectrum(data),
         uncorrected=uncorrected,
+        histogram_us=_histogram(data),
     )

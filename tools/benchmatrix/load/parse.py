@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 _MS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 _COUNT_SCALE = {"": 1, "k": 1000, "M": 1000 ** 2, "G": 1000 ** 3, "T": 1000 ** 4}
@@ -61,6 +61,10 @@ class WrkResult:
     non2xx: int
     socket_errors: SocketErrors
     source: str = "summary text"  # or "done() JSON": exact counts from wrk_report.lua
+    # (latency us, count) of every latency wrk measured, ascending, its synthetic samples
+    # removed (see measured_histogram); () without a done() report or a histogram in it.
+    histogram_us: Tuple[Tuple[int, int], ...] = ()
+    synthetic_samples: int = 0  # the entries wrk had added to its histogram (and percentiles)
 
     @property
     def successful_requests(self) -> int:
@@ -194,6 +198,14 @@ def parse_wrk_report(text: str) -> WrkResult:
     errors, latency = report["errors"], report["latency_us"]
     percentiles = {key: value / 1000.0 for key, value in latency["percentiles"].items()}
     seconds = report["duration_us"] / 1e6
+    connections = int(setup.group(2))
+    histogram: Tuple[Tuple[int, int], ...] = ()
+    synthetic = 0
+    if report.get("histogram_us") is not None:
+        held = tuple((int(value), int(count)) for value, count in report["histogram_us"])
+        histogram = measured_histogram(held, wrk_correction_interval_us(
+            int(report["duration_us"]), int(report["requests"]), connections))
+        synthetic = sum(c for _, c in held) - sum(c for _, c in histogram)
     return WrkResult(
         url=url, threads=int(setup.group(1)), connections=int(setup.group(2)),
         requests=int(report["requests"]), elapsed_s=seconds, bytes_read=int(report["bytes"]),
@@ -206,7 +218,47 @@ def parse_wrk_report(text: str) -> WrkResult:
         non2xx=int(errors["status"]),
         socket_errors=SocketErrors(connect=int(errors["connect"]), read=int(errors["read"]),
                                    write=int(errors["write"]), timeout=int(errors["timeout"])),
-        source="done() JSON")
+        source="done() JSON", histogram_us=histogram, synthetic_samples=synthetic)
+
+
+def wrk_correction_interval_us(duration_us: int, requests: int, connections: int) -> int:
+    """The interval wrk 4.x's stats_correct used, as wrk.c computes it (integer divisions);
+    0 when it made no correction (fewer requests than connections)."""
+    per_connection = requests // connections
+    return duration_us // per_connection if per_connection > 0 else 0
+
+
+def measured_histogram(held: Sequence[Tuple[int, int]], interval_us: int) -> Tuple[Tuple[int, int], ...]:
+    """wrk's latency histogram without the synthetic samples its stats_correct added.
+
+    Before printing (and before done()), wrk 4.x adds, for every latency n of at least
+    2 * interval, one synthetic sample at each n - k * interval above the interval: its
+    guess at the requests a closed loop never sent. They are no requests, and a run's
+    histogram should count what it measured. Undone from the top down: the samples wrk
+    added at m came from the measured ones at m + interval, m + 2 * interval, ..., so a
+    running "owed" count per position is enough, and every position that owes has an
+    entry (it got those samples), so the walk stays over the entries held.
+    """
+    if interval_us <= 0:
+        return tuple(sorted(held))
+    counts = dict(held)
+    owed: Dict[int, int] = {}
+    measured = []
+    for value in sorted(counts, reverse=True):
+        chain = owed.pop(value, 0)  # measured samples at value + k * interval, k >= 1
+        own = counts[value] - chain
+        if own < 0:
+            raise WrkOutputError(
+                "wrk's histogram has %d samples at %d us where its own correction alone "
+                "would add %d; the report does not come from wrk 4.x" % (counts[value], value, chain))
+        if own:
+            measured.append((value, own))
+        if value - interval_us > interval_us:
+            owed[value - interval_us] = owed.get(value - interval_us, 0) + own + chain
+    if any(owed.values()):
+        raise WrkOutputError("wrk's histogram lacks the synthetic samples its correction adds "
+                             "(at %d us); the report does not come from wrk 4.x" % min(owed))
+    return tuple(reversed(measured))
 
 
 @dataclass(frozen=True)
@@ -228,6 +280,10 @@ class FixedRateResult:
     p999_ms: Optional[float] = None
     spectrum: Tuple[Tuple[float, float], ...] = ()  # (percentile 0..100, latency ms), ascending
     uncorrected: Optional[Latency] = None  # wrk2 -U: from the actual send time
+    # (latency us, count) of the corrected latencies, ascending, for merging trials:
+    # fixed_rate.lua's histogram buckets (exact counts, values within 0.8 %), or wrk2's
+    # spectrum rows (approximate; see _wrk2_histogram). () when the run printed none.
+    histogram_us: Tuple[Tuple[float, int], ...] = ()
 
     @property
     def successful_requests(self) -> int:
@@ -261,7 +317,7 @@ _WRK2_UNCORRECTED = "Uncorrected Latency"
 # "       0.722     0.500000         4991         2.00": Value (ms), Percentile
 # (0..1), TotalCount, 1/(1-Percentile); the last row says "inf". The "#[Mean ...]",
 # "#[Max ...]" and "#[Buckets ...]" footer lines start with "#" and never match.
-_WRK2_SPECTRUM_ROW = r"^[ \t]*(\d+\.\d+)[ \t]+(\d+\.\d+)[ \t]+\d+[ \t]+(?:\d+\.\d+|inf)[ \t]*$"
+_WRK2_SPECTRUM_ROW = r"^[ \t]*(\d+\.\d+)[ \t]+(\d+\.\d+)[ \t]+(\d+)[ \t]+(?:\d+\.\d+|inf)[ \t]*$"
 _WRK2_FOOTER_MEAN = r"^[ \t]*#\[Mean\s*=\s*%s,\s*StdDeviation\s*=\s*%s\]" % (_NUM, _NUM)
 _WRK2_FOOTER_MAX = r"^[ \t]*#\[Max\s*=\s*%s," % _NUM
 
@@ -311,7 +367,7 @@ def _wrk2_latency(block: str, title: str, avg_ms: float, stdev_ms: float, max_ms
 def _wrk2_spectrum(block: str, title: str) -> Tuple[Tuple[float, float], ...]:
     rows = tuple(
         (round(float(pct) * 100.0, 4), float(value))
-        for value, pct in re.findall(_WRK2_SPECTRUM_ROW, block, re.M)
+        for value, pct, _ in re.findall(_WRK2_SPECTRUM_ROW, block, re.M)
     )
     if not rows:
         raise WrkOutputError(
@@ -325,6 +381,25 @@ def _wrk2_spectrum(block: str, title: str) -> Tuple[Tuple[float, float], ...]:
                 "output seems to mix several runs" % (title, p2)
             )
     return rows
+
+
+def _wrk2_histogram(block: str) -> Tuple[Tuple[float, int], ...]:
+    """(us, count) from the spectrum's TotalCount column: the samples counted between
+    two rows, all at the later row's value.
+
+    Approximate, unlike fixed_rate.lua's buckets: wrk2 prints about 5 rows per halving
+    of the tail, so a step's samples, which lie anywhere above the previous row's value,
+    are put at the top of the step (never lower than measured). Merged wrk2 trials are
+    thus exact at the printed rows and pessimistic between them. Rows where the count
+    does not grow add nothing.
+    """
+    rows, counted = [], 0
+    for value, _, total in re.findall(_WRK2_SPECTRUM_ROW, block, re.M):
+        step = int(total) - counted
+        if step > 0:
+            rows.append((round(float(value) * 1000.0, 3), step))
+            counted = int(total)
+    return tuple(rows)
 
 
 def parse_wrk2(text: str, planned_rate: float) -> FixedRateResult:
@@ -393,10 +468,12 @@ def parse_wrk2(text: str, planned_rate: float) -> FixedRateResult:
         latency = Latency(avg_ms=avg_ms, stdev_ms=stdev_ms, max_ms=max_ms)  # run without --latency
         p999_ms = None  # type: Optional[float]
         spectrum = ()  # type: Tuple[Tuple[float, float], ...]
+        histogram = ()  # type: Tuple[Tuple[float, int], ...]
     else:
         latency = _wrk2_latency(corrected, _WRK2_CORRECTED, avg_ms, stdev_ms, max_ms)
         p999_ms = _wrk2_percentile(corrected, _WRK2_CORRECTED, "99.900")
         spectrum = _wrk2_spectrum(corrected, _WRK2_CORRECTED)
+        histogram = _wrk2_histogram(corrected)
         if uncorrected_block is not None:
             # wrk2 prints no thread-stats line for the uncorrected histogram. Its
             # footer "#[Mean = m, StdDeviation = s]" / "#[Max = x, ...]" is in ms and
@@ -429,6 +506,7 @@ def parse_wrk2(text: str, planned_rate: float) -> FixedRateResult:
         p999_ms=p999_ms,
         spectrum=spectrum,
         uncorrected=uncorrected,
+        histogram_us=histogram,
     )
 
 

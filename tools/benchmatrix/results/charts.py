@@ -30,6 +30,7 @@ from tools.benchmatrix.results.records import CELL_KEY_FIELDS, newest_by, trial_
 
 CHART_KEY_FIELDS = CELL_KEY_FIELDS
 FIXED_RATE = "fixed-rate"
+CLOSED_LOOP = "closed-loop"
 
 DPI = 100
 WIDTH_IN = 10.0
@@ -62,7 +63,19 @@ def is_fixed_rate(record: Dict[str, Any]) -> bool:
 
 
 def closed_loop_records(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
-    return [r for r in newest_per_chart_cell(records) if r["scenario"] == scenario and not is_fixed_rate(r)]
+    # Not "every mode but fixed-rate": a latency-target search's record holds fixed-rate probes.
+    return [r for r in newest_per_chart_cell(records) if r["scenario"] == scenario and r.get("mode") == CLOSED_LOOP]
+
+
+def is_sweep_level(record: Dict[str, Any]) -> bool:
+    return bool((record.get("meta") or {}).get("sweep"))
+
+
+def closed_loop_spectra(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
+    """Closed-loop records of the scenario with a latency spectrum, a sweep's levels left to the sweep
+    chart (one curve per level would bury the comparison between cells)."""
+    return [r for r in closed_loop_records(records, scenario)
+            if r.get("spectrum") and not is_sweep_level(r) and not is_failed(r)]
 
 
 def fixed_rate_records(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
@@ -165,8 +178,13 @@ def curve_label(record: Dict[str, Any]) -> str:
     return label
 
 
+def closed_loop_curve_label(record: Dict[str, Any]) -> str:
+    label = "{} · {} conn, {:,.0f} req/s".format(cell_label(record), record["connections"], record["rps"])
+    return label if record["status"] == "ok" else label + " ({})".format(record["status"])
+
+
 def curve_order(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return sorted(records, key=lambda r: (cell_label(r), r.get("connections") or 0, r["planned_rate"]))
+    return sorted(records, key=lambda r: (cell_label(r), r.get("connections") or 0, r.get("planned_rate") or 0.0))
 
 
 def chart_file_name(kind: str, scenario: str) -> str:
@@ -316,9 +334,9 @@ def curve_styles(records: Sequence[Dict[str, Any]]) -> List[Tuple[str, str]]:
     So a cell reads as one colour across its rates, and a rate as one style across cells.
     """
     cells = sorted({cell_label(r) for r in records})
-    rates = sorted({r["planned_rate"] for r in records})
+    rates = sorted({r.get("planned_rate") or 0.0 for r in records})
     return [("C{}".format(cells.index(cell_label(r)) % 10),
-             LINE_STYLES[rates.index(r["planned_rate"]) % len(LINE_STYLES)]) for r in records]
+             LINE_STYLES[rates.index(r.get("planned_rate") or 0.0) % len(LINE_STYLES)]) for r in records]
 
 
 def _legend_below(ax, count: int) -> None:
@@ -327,7 +345,7 @@ def _legend_below(ax, count: int) -> None:
               fontsize=8, frameon=False, handlelength=3.0)
 
 
-def _draw_curves(ax, chosen: Sequence[Dict[str, Any]]) -> None:
+def _draw_curves(ax, chosen: Sequence[Dict[str, Any]], label=curve_label) -> None:
     from matplotlib.ticker import FuncFormatter
 
     largest_x = 1.0
@@ -336,7 +354,7 @@ def _draw_curves(ax, chosen: Sequence[Dict[str, Any]]) -> None:
         xs, ys = spectrum_points(record["spectrum"])
         if not xs:
             continue
-        ax.plot(xs, ys, label=curve_label(record), linewidth=1.6, color=colour, linestyle=style)
+        ax.plot(xs, ys, label=label(record), linewidth=1.6, color=colour, linestyle=style)
         largest_x, latencies = max(largest_x, xs[-1]), latencies + ys
     _percentile_axis(ax, largest_x)
     _latency_scale(ax, latencies)
@@ -351,6 +369,28 @@ def render_latency_chart(records: Sequence[Dict[str, Any]], scenario: str, path:
     chosen = curve_order(fixed_rate_records(records, scenario))
     if not chosen:
         return None
+    return _spectrum_chart(chosen, path, curve_label, "{}: latency by percentile at a fixed request rate".format(
+        scenario), "latency counted from each request's planned send time (corrected for coordinated omission)")
+
+
+def render_percentiles_chart(records: Sequence[Dict[str, Any]], scenario: str, path: Path) -> Optional[Path]:
+    """Latency by percentile of the closed-loop records, one curve per cell: every trial's requests
+    merged, so the tail is the record's own and not one trial's.
+
+    Returns None, writing nothing, when no closed-loop record of the scenario has a spectrum.
+    """
+    chosen = curve_order(closed_loop_spectra(records, scenario))
+    if not chosen:
+        return None
+    # Closed-loop latency is the time each request took once sent; wrk sends the next only after
+    # an answer, so a stall delays requests it never counts (coordinated omission). Said on the chart.
+    return _spectrum_chart(chosen, path, closed_loop_curve_label,
+                           "{}: latency by percentile at full load (closed loop)".format(scenario),
+                           "latency from each request's actual send; a closed loop hides the waits it never "
+                           "sent (fixed-rate runs count them)")
+
+
+def _spectrum_chart(chosen: Sequence[Dict[str, Any]], path: Path, label, title: str, reading: str) -> Path:
     plt = _pyplot()
     with plt.style.context("default"):
         legend_rows = len(chosen) if len(chosen) <= 3 else (len(chosen) + 1) // 2
@@ -358,12 +398,11 @@ def render_latency_chart(records: Sequence[Dict[str, Any]], scenario: str, path:
         figure = plt.figure(figsize=size, dpi=DPI, layout="constrained")
         try:
             ax = figure.add_subplot()
-            _draw_curves(ax, chosen)
-            _titles(ax, "{}: latency by percentile at a fixed request rate".format(scenario),
-                    "{}, {} per run; newest record per cell and rate\nlatency counted from each "
-                    "request's planned send time (corrected for coordinated omission)".format(
-                        span_text([r.get("connections") for r in chosen], "connections"),
-                        span_text([r.get("duration_s") for r in chosen], "s")))
+            _draw_curves(ax, chosen, label)
+            _titles(ax, title, "{}, {} per trial; newest record per cell{}\n{}".format(
+                span_text([r.get("connections") for r in chosen], "connections"),
+                span_text([r.get("duration_s") for r in chosen], "s"),
+                " and rate" if any(r.get("planned_rate") is not None for r in chosen) else "", reading))
             ax.set_xlabel("percentile")
             ax.set_ylabel("latency (ms)")
             ax.grid(which="major", color="#DDDDDD")
@@ -377,8 +416,9 @@ def render_latency_chart(records: Sequence[Dict[str, Any]], scenario: str, path:
 def render_all(records: Sequence[Dict[str, Any]], out_dir: Path) -> List[Path]:
     """Every chart the records allow, in scenario order; returns the paths written.
 
-    rps-<scenario>.png for each scenario with closed-loop records, latency-<scenario>.png
-    for each scenario with fixed-rate records.
+    rps-<scenario>.png for each scenario with closed-loop records, percentiles-<scenario>.png
+    for those of them with latency spectra, latency-<scenario>.png for each scenario with
+    fixed-rate records.
     """
     out_dir = Path(out_dir)
     latest = newest_per_chart_cell(records)
@@ -386,6 +426,9 @@ def render_all(records: Sequence[Dict[str, Any]], out_dir: Path) -> List[Path]:
     for scenario in sorted({r["scenario"] for r in latest}):
         if closed_loop_records(latest, scenario):
             written.append(render_rps_chart(latest, scenario, out_dir / chart_file_name("rps", scenario)))
+        percentiles = render_percentiles_chart(latest, scenario, out_dir / chart_file_name("percentiles", scenario))
+        if percentiles is not None:
+            written.append(percentiles)
         latency = render_latency_chart(latest, scenario, out_dir / chart_file_name("latency", scenario))
         if latency is not None:
             written.append(latency)

@@ -28,8 +28,8 @@ LEADING_COLUMNS = ("recorded_at", "run_id", "python", "app", "server", "scenario
                    "requests", "status")
 LATENCY_ORDER = ("avg", "p50", "p75", "p90", "p99", "p99.9", "p99.99", "max", "stdev")
 ERROR_ORDER = ("connect", "read", "write", "timeout", "non2xx")
-# Structured fields that have their own flattened columns, or none (meta, trials, spectrum).
-NOT_SCALAR = ("latency_ms", "errors", "resources", "flags", "spread", "trials", "meta", "spectrum")
+# Structured fields that have their own flattened columns, or none (meta, trials, spectrum, histogram).
+NOT_SCALAR = ("latency_ms", "errors", "resources", "flags", "spread", "trials", "meta", "spectrum", "histogram")
 
 
 # --- filters ---------------------------------------------------------------------

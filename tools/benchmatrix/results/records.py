@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-SCHEMA_VERSION = 2  # 2: trials, spread, resources, fixed-rate fields
+SCHEMA_VERSION = 3  # 2: trials, spread, resources, fixed-rate fields; 3: histogram, spectrum_source
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,11 @@ class Record:
     resources: Dict[str, Any] = field(default_factory=dict)  # server CPU and memory, load generator CPU
     planned_rate: Optional[float] = None  # fixed-rate runs: req/s asked for
     achieved_rate: Optional[float] = None  # fixed-rate runs: median req/s completed
-    spectrum: List[List[float]] = field(default_factory=list)  # fixed-rate: [percentile, ms] of the median trial
+    spectrum: List[List[float]] = field(default_factory=list)  # [percentile, ms], ascending, ending at 100
+    # The trials' latency histograms merged, HdrHistogram's compressed base64 text (results/latency_histogram.py);
+    # None where a trial kept none (a schema 2 record, a wrk without the done() histogram).
+    histogram: Optional[str] = None
+    spectrum_source: Optional[str] = None  # "3 trials merged (N latencies)", "median trial", or None: no curve
     in_flight: Optional[float] = None  # closed loop: requests the server held at once (req/s x mean latency)
     connection_mode: str = "keep-alive"  # or "close": wrk asked for a new connection per request
     schema: int = field(default=SCHEMA_VERSION)

@@ -23,7 +23,7 @@ from tools.benchmatrix.run.validity import status_for
 
 EMPTY_SUMMARY = {"rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
                  "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
-                 "achieved_rate": None, "spectrum": []}
+                 "achieved_rate": None, "spectrum": [], "histogram": None, "spectrum_source": None}
 
 
 class Console:
@@ -84,7 +84,8 @@ class Recorder:
             status=status_for(flags), flags=flags, meta=meta, raw_output=self.relative(self.raw_dir),
             spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
-            spectrum=summary["spectrum"], in_flight=summary.get("in_flight"),
+            spectrum=summary["spectrum"], histogram=summary["histogram"],
+            spectrum_source=summary["spectrum_source"], in_flight=summary.get("in_flight"),
             connection_mode=options.connection_mode)
 
     def save(self, record: Record) -> None:

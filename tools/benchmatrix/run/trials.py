@@ -12,6 +12,7 @@ import statistics
 from typing import Any, Dict, Optional, Sequence, Union
 
 from tools.benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
+from tools.benchmatrix.results.latency_histogram import encoded_from_counts, record_spectrum
 
 PERCENTILES = ("avg", "p50", "p75", "p90", "p99", "p99.9", "max")
 
@@ -36,7 +37,11 @@ def closed_loop_trial(result: WrkResult) -> Dict[str, Any]:
             "latency_ms": dict(_latency_dict(result.latency, result.latency.p999_ms),
                                **{"p99.99": result.latency.p9999_ms}),
             "errors": _error_dict(result), "in_flight": round(in_flight, 2), "bytes": result.bytes_read,
-            "elapsed_s": round(result.elapsed_s, 6), "result_source": result.source}
+            "elapsed_s": round(result.elapsed_s, 6), "result_source": result.source,
+            # What each request took, as wrk measured it (without the synthetic samples its
+            # coordinated-omission guess adds to its own percentiles; parse.measured_histogram).
+            "histogram": encoded_from_counts(result.histogram_us),
+            "synthetic_samples": result.synthetic_samples}
 
 
 def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
@@ -47,7 +52,8 @@ def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
             "achieved_rate": result.achieved_rate,
             "latency_ms": _latency_dict(result.latency, result.p999_ms),
             "uncorrected_latency_ms": _latency_dict(result.uncorrected) if result.uncorrected else None,
-            "spectrum": [list(point) for point in result.spectrum], "errors": _error_dict(result)}
+            "spectrum": [list(point) for point in result.spectrum], "errors": _error_dict(result),
+            "histogram": encoded_from_counts(result.histogram_us)}
 
 
 def spread(values: Sequence[Optional[float]]) -> Optional[Dict[str, float]]:
@@ -58,6 +64,18 @@ def spread(values: Sequence[Optional[float]]) -> Optional[Dict[str, float]]:
     median = statistics.median(present)
     cv = statistics.pstdev(present) / statistics.mean(present) if len(present) > 1 and statistics.mean(present) else 0.0
     return {"median": median, "min": min(present), "max": max(present), "cv": cv}
+
+
+def spectrum_of(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """The record's latency spectrum: from every trial's requests merged where each kept its histogram
+    (percentiles of the whole record, not a median of percentiles), else the median trial's own curve."""
+    merged = record_spectrum([t.get("histogram") for t in trials])
+    if merged is not None:
+        return {"spectrum": merged["spectrum"], "histogram": merged["histogram"],
+                "spectrum_source": "{} trials merged ({} latencies)".format(len(trials), merged["samples"])}
+    # The curve of the trial whose p99 is the median one: a real curve, not a blend.
+    curve = median_trial(trials).get("spectrum") or []
+    return {"spectrum": curve, "histogram": None, "spectrum_source": "median trial" if curve else None}
 
 
 def summarize(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -77,8 +95,7 @@ def summarize(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         "spread": {"rps": rps, "latency_ms": {p: s for p, s in latency_spread.items() if s}},
         "achieved_rate": (spread([t.get("achieved_rate") for t in trials]) or {}).get("median"),
         "in_flight": (spread([t.get("in_flight") for t in trials]) or {}).get("median"),
-        # The curve of the trial whose p99 is the median one: a real curve, not a blend.
-        "spectrum": median_trial(trials).get("spectrum") or [],
+        **spectrum_of(trials),
     }
 
 
