@@ -28,7 +28,7 @@ REQUIRED_SERVERS = {"gunicorn", "gunicorn-gthread", "gunicorn-gevent", "gunicorn
                     "gunicorn-uvicorn", "gunicorn-aiohttp", "meinheld", "uwsgi", "uwsgi-gevent", "uvicorn",
                     "hypercorn", "hypercorn-uvloop", "aiohttp", "api-hour",
                     "gunicorn-gevent-psycogreen", "gunicorn-eventlet-psycogreen"}
-REQUIRED_APPS = {"django", "flask", "aiohttp", "api-hour", "raw"}
+REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw"}
 REQUIRED_TOPOLOGIES = {"gunicorn-gevent+nginx", "gunicorn-gevent+nginx-unix", "uwsgi+nginx-uwsgi"}
 
 
@@ -45,6 +45,34 @@ def test_django_is_wsgi_under_wsgi_servers_and_asgi_under_asgi_servers():
     assert find_cell(MATRIX, "3.12", "hypercorn", "raw").target == "apps.raw.asgi:app"
 
 
+ASGI_SERVERS = {"gunicorn-uvicorn", "uvicorn", "uvicorn+nginx-unix", "hypercorn", "hypercorn-uvloop"}
+
+
+def test_async_django_runs_on_every_asgi_server_and_python_and_nowhere_else():
+    cells = [c for c in all_cells(MATRIX, MATRIX.pythons) if c.app.name == "django-async"]
+    assert {s.name for s in MATRIX.servers.values() if s.interface == "asgi"} == ASGI_SERVERS
+    # Django's async ORM is 4.1+; every Python's pins have 4.2 or newer, so no Python is dropped.
+    assert {(c.python, c.server.name) for c in cells} == {(p, s) for p in MATRIX.pythons for s in ASGI_SERVERS}
+    assert {c.target for c in cells} == {"apps.django.benchsite.async_asgi:application"}
+    assert MATRIX.apps["django-async"].environment == {
+        "DJANGO_SETTINGS_MODULE": "apps.django.benchsite.settings_async"}
+
+
+def test_async_django_serves_every_scenario_with_aiohttp_as_its_upstream_client():
+    app = MATRIX.apps["django-async"]
+    assert app.scenarios == () and app.requirements == ("django", "psycopg2-binary", "aiohttp")
+    cell = find_cell(MATRIX, "3.8", "gunicorn-uvicorn", "django-async")
+    assert requirements(MATRIX, cell) == ["gunicorn", "uvicorn-worker", "uvicorn[standard]", "django",
+                                          "psycopg2-binary", "aiohttp"]
+
+
+def test_the_pins_give_async_django_an_orm_with_async_querysets():
+    for python in MATRIX.pythons:
+        pins = constraints_file(python, "default").read_text().splitlines()
+        django = [line for line in pins if line.startswith("django==")][0]
+        assert tuple(int(part) for part in django.split("==")[1].split(".")[:2]) >= (4, 1), python
+
+
 @pytest.mark.parametrize("server, app, python, reason", [
     ("meinheld", "flask", "3.10", "greenlet 0.4"),
     ("gunicorn-meinheld", "django", "3.13", "greenlet 0.4"),
@@ -54,6 +82,11 @@ def test_django_is_wsgi_under_wsgi_servers_and_asgi_under_asgi_servers():
     ("aiohttp", "django", "3.12", "interface"),
     ("api-hour", "flask", "3.9", "interface"),
     ("gunicorn-gevent-psycogreen", "raw", "3.12", "psycogreen"),
+    ("gunicorn", "django-async", "3.12", "interface"),
+    ("gunicorn-gevent-psycogreen", "django-async", "3.12", "interface"),
+    ("uwsgi+nginx-uwsgi", "django-async", "3.12", "interface"),
+    ("meinheld", "django-async", "3.9", "interface"),
+    ("gunicorn-aiohttp", "django-async", "3.12", "interface"),
 ])
 def test_measured_incompatibilities_are_dropped_with_their_reason(server, app, python, reason):
     cell = Cell(python, MATRIX.servers[server], MATRIX.apps[app])
