@@ -4,9 +4,10 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# wrk drives the load; gcc and the Python headers build uWSGI; python3-venv holds nox;
-# nginx fronts the +nginx cells; postgresql gives the embedded throwaway clusters their binaries.
-packages=(wrk build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql)
+# wrk drives the load (nghttp2-client's h2load is the second generator of --cross-check h2load);
+# gcc and the Python headers build uWSGI; python3-venv holds nox; nginx fronts the +nginx cells;
+# postgresql gives the embedded throwaway clusters their binaries.
+packages=(wrk nghttp2-client build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

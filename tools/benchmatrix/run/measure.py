@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from tools.benchmatrix.load import cross_check
 from tools.benchmatrix.load.ceiling import Ceiling
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
@@ -43,7 +44,8 @@ class ScenarioMeasurement:
 
     def __init__(self, plan: CellPlan, wrk: str, endpoint: Endpoint, server_pid: int, load_prefix: List[str],
                  recorder: Recorder, cell_flags: Sequence[Dict[str, str]],
-                 ceilings: Optional[Dict[Tuple[int, int], Ceiling]] = None):
+                 ceilings: Optional[Dict[Tuple[int, int], Ceiling]] = None,
+                 cross_check_tool: Optional[cross_check.H2load] = None):
         self.plan = plan
         self.wrk = wrk
         self.endpoint = endpoint
@@ -53,6 +55,7 @@ class ScenarioMeasurement:
         self.say = recorder.console.say
         self.cell_flags = list(cell_flags)  # flags of the whole cell (a busy machine), on every record
         self.ceilings = ceilings or {}  # (connections, threads) of a closed-loop plan -> measured ceiling
+        self.cross_check_tool = cross_check_tool  # a second generator for one more closed-loop trial per record
         self.primer_rps: Dict[str, float] = {}  # per scenario: sets the side probe's rate
         self.verified_sizes: Dict[str, List[int]] = {}  # per scenario: bytes of right answers on the wire
         self.server_closes: Dict[str, bool] = {}  # per scenario: the server closed a keep-alive connection
@@ -168,7 +171,19 @@ class ScenarioMeasurement:
             self._answer_logs.pop(scenario.name, None)  # they belong to this failed record, not the next one
             return self.recorder.record(scenario, [make_flag("load-failed", first_line(error))], trials, argv, load,
                                         extra_meta=dict(self._ceiling_meta(scenario, load, None), **(extra_meta or {})))
+        if self.cross_check_tool and load.planned_rate is None:
+            checked, check_flags = self._cross_check(scenario, load, trials)
+            extra_meta, flags = dict(extra_meta or {}, cross_check=checked), flags + check_flags
         return self.finish(scenario, load, trials, flags, argv, extra_meta)
+
+    def _cross_check(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]]):
+        """One trial of the second generator at this record's load (load/cross_check.py): (meta, flags)."""
+        return cross_check.cross_check(
+            self.cross_check_tool, self.plan.load_settings(scenario, load), self._url(scenario),
+            self._raw(scenario, load.file_stem("cross-check-h2load")), self.load_prefix,
+            wrk_rps=summarize(trials)["rps"], server_closes=self.server_closes.get(scenario.name),
+            relative=self.recorder.relative, settle=lambda: self.settle(scenario),
+            say=lambda line: self.say("{}: {}".format(scenario.name, line)))
 
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
                flags: List[Dict[str, str]], argv: Optional[List[str]],

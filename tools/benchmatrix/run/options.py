@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
+from tools.benchmatrix.load.cross_check import KNOWN_TOOLS as CROSS_CHECK_TOOLS
 from tools.benchmatrix.load.latency_target import LatencyTarget
 from tools.benchmatrix.load.rates import RateChoice
 from tools.benchmatrix.matrix.cells import REPO_ROOT
@@ -51,8 +52,12 @@ class RunOptions:
     coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
     coop_requests: int = DEFAULT_REQUESTS
     slo: Optional[LatencyTarget] = None  # search the highest fixed rate that keeps this target (run/slo_search.py)
+    cross_check: Optional[str] = None  # "h2load": one more closed-loop trial per record from it (load/cross_check.py)
 
     def __post_init__(self):
+        if self.cross_check is not None and self.cross_check not in CROSS_CHECK_TOOLS:
+            raise ValueError("--cross-check {!r}: the known second load generators are {}".format(
+                self.cross_check, ", ".join(CROSS_CHECK_TOOLS)))
         if self.sweep and (self.rates or self.slo):
             # Which of the sweep's levels would a relative rate or the search's peak refer to? Neither is obvious.
             raise ValueError("a concurrency sweep (--connections with several counts) runs closed loop only; "

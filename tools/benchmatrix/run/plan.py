@@ -127,6 +127,10 @@ class CellPlan:
         options = self.options
         # A sweep runs one closed-loop record per level; a latency-target search about 8 probes (slo_search).
         fixed_rate_plans = len(options.rates) + (SLO_EXPECTED_PROBES / max(options.trials, 1) if options.slo else 0)
-        return planned_cell_seconds(len(options.scenarios), options.primer_s, options.warmup_s, options.trials,
-                                    options.duration_s, fixed_rate_plans, options.closed_loop_needed,
-                                    closed_loop_plans=max(len(options.sweep), 1))
+        closed_loop_plans = max(len(options.sweep), 1)
+        # --cross-check: one more trial (the second generator's) per closed-loop record.
+        cross_check_s = (len(options.scenarios) * closed_loop_plans * options.duration_s
+                         if options.cross_check and options.closed_loop_needed else 0)
+        return cross_check_s + planned_cell_seconds(
+            len(options.scenarios), options.primer_s, options.warmup_s, options.trials, options.duration_s,
+            fixed_rate_plans, options.closed_loop_needed, closed_loop_plans=closed_loop_plans)

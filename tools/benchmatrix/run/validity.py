@@ -51,6 +51,11 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "the cell reached a large share of what the load generator can drive here, so the number is "
              "partly the generator's; give wrk more CPUs (--pin SERVER:LOAD), fewer --connections per "
              "thread, or a second machine, and compare only cells measured alike"),
+    FlagKind("generators-disagree", False,
+             "a second load generator (--cross-check h2load) measured the same load more than 15% apart from "
+             "wrk, so the number is partly the tool's; compare the two raw outputs (trial and cross-check files "
+             "in the run's raw folder), check the ceiling share and placement (--pin), and rerun with a longer "
+             "--duration before trusting or ranking the row"),
     FlagKind("load-generator-saturated", False,  # older records only: a run-queue guess, replaced by the ceiling
              "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs"),
 )}
