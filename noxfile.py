@@ -12,6 +12,7 @@ shims, pyenv and uv version folders; see tools/benchmatrix/matrix/interpreters.p
 listing needs no subprocess and no network.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -24,44 +25,69 @@ import nox
 sys.path.insert(0, str(Path(__file__).parent))
 from tools.benchmatrix import harness_env, wheelhouse  # noqa: E402
 from tools.benchmatrix.matrix import interpreters  # noqa: E402
+from tools.benchmatrix.matrix import shards as shard_plan  # noqa: E402
+from tools.benchmatrix.matrix.tags import cell_tags  # noqa: E402
 from tools.benchmatrix.results import smoke as smoke_table  # noqa: E402
 from tools.benchmatrix.matrix.cells import (  # noqa: E402
-    all_cells, constraints_file, default_cells, find_cell, load_matrix, requirements, version_key)
+    all_cells, constraints_file, constraints_fingerprint, default_cells, find_cell, load_matrix, requirements,
+    version_key)
+from tools.benchmatrix.run import resume  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"  # a cell's virtualenv is reused; installs re-check the pins
 nox.options.sessions = ["tests"]  # a bare `nox` must never start a long benchmark
+nox.options.download_python = "never"  # the interpreters are the ones found here, never a download
 
 MATRIX = load_matrix()
 FOUND = interpreters.find_interpreters(MATRIX.pythons)
 CELLS = all_cells(MATRIX, sorted(FOUND, key=version_key))
 NEWEST = max(FOUND, key=version_key) if FOUND else None
+# Sessions name plain versions ("3.12", so `nox -p 3.12` selects them); nox finds each as
+# python3.12 on PATH, linked here to the interpreter found on disk.
+interpreters.expose_on_path(FOUND, Path(__file__).parent / ".nox" / "interpreters")
 
 
-VERSION_OF_PATH = {found.path: version for version, found in FOUND.items()}
+MATRIX_CLOCK = []  # when this nox run's first measured bench cell handed over to the harness
+SKIPPED = []  # bench sessions of this nox run skipped as already measured
+_RUN_SESSIONS = []  # the bench sessions this nox run selected, in order, once listed
 
 
-MATRIX_CLOCK = []  # when this nox run's first bench cell handed over to the harness
+def run_sessions():
+    """The bench sessions this nox run will run, in order, as nox itself lists them.
+
+    nox has no public API for its queue, but its listing is public: the same command line
+    with `-l --json` prints the selected sessions in run order. Listed once per nox run.
+    """
+    if not _RUN_SESSIONS:
+        argv = sys.argv[1:]
+        own = argv[:argv.index("--")] if "--" in argv else argv
+        listed = subprocess.run([sys.executable, "-m", "nox", *own, "-l", "--json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, universal_newlines=True, cwd=str(Path(__file__).parent))
+        try:
+            names = [entry["session"] for entry in json.loads(listed.stdout)]
+        except (ValueError, KeyError, TypeError):
+            names = []  # an unusual command line: the run just shows no i/N
+        _RUN_SESSIONS.append([name for name in names if name.startswith("bench")])
+    return _RUN_SESSIONS[0]
 
 
 def matrix_position(session):
-    """["--progress", "i/N@S"] among the bench sessions of this nox run, when nox lets us see them.
+    """(i, N) of this bench session among the bench sessions of this nox run; None outside a matrix run."""
+    names = run_sessions()
+    if len(names) < 2 or session.name not in names:
+        return None
+    return names.index(session.name) + 1, len(names)
 
-    S is the time since the first cell of the run started measuring: the harness turns it into
-    the average the finished cells took, so its time-left estimate corrects itself.
-    """
-    try:  # nox has no public API for the queue; without it the run just shows no i/N
-        manifest = session._runner.manifest
-        done = [s for s in manifest._consumed if s.name.startswith("bench")]
-        queued = [s for s in manifest._queue if s.name.startswith("bench")]
-    except AttributeError:
-        return []
-    total = len(done) + len(queued)
-    if total < 2:
+
+def progress_argument(position):
+    """["--progress", "i/N@S:K"]: S is the time since the first measured cell of the run started, K the
+    cells skipped before this one, so the harness's time-left estimate averages measured cells only."""
+    if position is None:
         return []
     if not MATRIX_CLOCK:
         MATRIX_CLOCK.append(time.monotonic())
-    return ["--progress", "{}/{}@{:.1f}".format(len(done), total, time.monotonic() - MATRIX_CLOCK[0])]
+    return ["--progress", "{}/{}@{:.1f}:{}".format(position[0], position[1], time.monotonic() - MATRIX_CLOCK[0],
+                                                   len(SKIPPED))]
 
 
 def harness_python(session):
@@ -93,8 +119,45 @@ def cell_key(cell):
     return "py{}-{}-{}".format(cell.python, cell.server.name, cell.app.name)
 
 
+REMEASURE = "--remeasure"  # a matrix run's posarg: measure cells again even when already measured
+
+
+def results_dir_of(posargs):
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "reports")
+    return parser.parse_known_args(posargs)[0].results_dir
+
+
+def cell_fingerprint(cell, options):
+    """The run's fingerprint (run/resume.py): the cell, its pins, the options, the source tree, the machine."""
+    return resume.run_fingerprint(
+        {"python": cell.python, "server": cell.server.name, "app": cell.app.name},
+        {"constraints": constraints_fingerprint(cell.python, cell.server.lock),
+         "requirements": requirements(MATRIX, cell)},
+        options, resume.source_state(Path(__file__).parent))
+
+
+def skipped_as_measured(session, cell, position, fingerprint, options):
+    """In a matrix run, True (and said) when this cell was measured already with the same fingerprint."""
+    if position is None or REMEASURE in session.posargs:
+        return False
+    entry = resume.measured_entry(results_dir_of(options), fingerprint)
+    if entry is None:
+        return False
+    SKIPPED.append(session.name)
+    session.log("benchmatrix: [cell {}/{}] already measured with the same code, pins, options and machine "
+                "(run {}, {}); skipped ({} skipped so far). `-- {}` measures it again".format(
+                    position[0], position[1], entry.get("run_id"), entry.get("status"), len(SKIPPED), REMEASURE))
+    return True
+
+
 def run_bench(session, server, app):
-    cell = find_cell(MATRIX, VERSION_OF_PATH[session.python], server, app)
+    cell = find_cell(MATRIX, session.python, server, app)
+    options = [arg for arg in session.posargs if arg != REMEASURE]
+    position = matrix_position(session)
+    fingerprint = cell_fingerprint(cell, options)
+    if skipped_as_measured(session, cell, position, fingerprint, options):
+        return
     install_cell(session, cell)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.
@@ -102,8 +165,10 @@ def run_bench(session, server, app):
     (CELL_VENVS / (cell_key(cell) + ".path")).write_text(str(Path(session.bin).parent), encoding="utf-8")
     # On Ctrl-C nox kills its child 0.5 s after the signal unless told to wait; the harness
     # needs up to its stop grace (10 s per service) to take the server down first.
+    # The harness writes the fingerprint to the results folder's ledger when the cell's run ends.
     harness(session, "run", "--venv", str(Path(session.bin).parent), "--server", server, "--app", app,
-            *matrix_position(session), *session.posargs, interrupt_timeout=60, terminate_timeout=30)
+            *progress_argument(position), *options, env={resume.FINGERPRINT_VARIABLE: fingerprint},
+            interrupt_timeout=60, terminate_timeout=30)
 
 
 def run_smoke(session):
@@ -196,8 +261,8 @@ def prepare_cells(session, names, out):
 def cell_params(cells):
     # The python value sets the interpreter without entering the name, which is
     # what keeps nox -s "bench(server='S', app='A')" typeable as is.
-    return [nox.param(FOUND[c.python].path, c.server.name, c.app.name, id=c.session_id,
-                      tags=["py" + c.python, c.server.name, c.app.name]) for c in cells]
+    return [nox.param(c.python, c.server.name, c.app.name, id=c.session_id,
+                      tags=cell_tags(c)) for c in cells]
 
 
 def define_bench_family(name, cells, doc):
@@ -216,6 +281,31 @@ def define_missing_python(version):
     bench_missing.__doc__ = "Unavailable: Python {} not found here (run it to see how to add it)".format(version)
     nox.session(name="bench-" + version, python=False, default=False)(bench_missing)
 
+
+def python_only_selection(argv):
+    """The versions of `nox -p X.Y` given with no session, keyword or tag selection, else [].
+
+    nox applies -p to the default sessions, which here are only the tests (a bare `nox` must
+    never start a benchmark), so `nox -p 3.9 -l` would select nothing. Given alone, -p means
+    "the cells of these Pythons": the bench-X.Y families become the default. Read from the
+    command line, the one public place nox's selection is visible at import.
+    """
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("-p", "--python", "--pythons", "-P", "--force-python", "--force-pythons",
+                        dest="pythons", nargs="*", action="extend", default=[])
+    parser.add_argument("-s", "-e", "--session", "--sessions", dest="sessions", nargs="*")
+    parser.add_argument("-k", "--keywords", dest="keywords")
+    parser.add_argument("-t", "--tags", dest="tags", nargs="*")
+    own = argv[:argv.index("--")] if "--" in argv else argv
+    args, _ = parser.parse_known_args(own)
+    if args.sessions is not None or args.keywords or args.tags is not None or os.environ.get("NOX_SESSION"):
+        return []
+    return [version for version in args.pythons if version in MATRIX.pythons]
+
+
+_python_only = python_only_selection(sys.argv[1:])
+if _python_only:
+    nox.options.sessions = ["bench-" + version for version in _python_only]
 
 DEFAULTS = default_cells(CELLS)
 _default_pythons = sorted({c.python for c in DEFAULTS}, key=version_key)
@@ -312,7 +402,7 @@ def harness_session(session):
     print(harness_python(session))
 
 
-@nox.session(python=FOUND[NEWEST].path if NEWEST else None)
+@nox.session(python=NEWEST)
 def tests(session):
     """Run the test suite (real servers and wrk on 127.0.0.1); pytest options after --."""
     # The tests run the harness from this environment, and the servers they boot from it too.
@@ -327,6 +417,70 @@ def lock(session):
     # uv is in nox's own environment (configs/requirements/tools.txt); the harness finds it on PATH.
     session.env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     harness(session, "lock")
+
+
+def shard_arguments(session):
+    parser = argparse.ArgumentParser(prog="nox -s shards --", allow_abbrev=False)
+    parser.add_argument("--count", type=int, required=True, help="runners to split the matrix across")
+    parser.add_argument("--index", type=int, default=None, help="(shard) which group to run, 1..count")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per trial, for the estimate")
+    parser.add_argument("--trials", type=int, default=3, help="trials per scenario, for the estimate")
+    parser.add_argument("--github-output", type=Path, default=None,
+                        help="also append shards=[1,...,N] to this file ($GITHUB_OUTPUT)")
+    own = session.posargs[:session.posargs.index("--")] if "--" in session.posargs else session.posargs
+    rest = session.posargs[len(own) + 1:] if "--" in session.posargs else []
+    try:
+        return parser.parse_args(own), rest
+    except SystemExit as exit_:
+        session.error("see the usage above" if exit_.code else "")
+
+
+def planned_shards(session, args):
+    try:
+        groups = shard_plan.split(CELLS, args.count, shard_plan.LoadShape(duration_s=args.duration, trials=args.trials))
+    except ValueError as error:
+        session.error(str(error))
+    return groups
+
+
+@nox.session(python=False, default=False)
+def shards(session):
+    """The matrix split into N groups of equal expected time, as JSON for a CI matrix: -- --count N."""
+    args, _ = shard_arguments(session)
+    groups = planned_shards(session, args)
+    plan = {"count": len(groups), "cells": len(CELLS), "shards": [
+        {"index": g.index, "expected_minutes": round(g.expected_s / 60.0, 1), "cells": len(g.cells),
+         "sessions": ["bench-{}({})".format(c.python, c.session_id) for c in g.cells]} for g in groups]}
+    print(json.dumps(plan, indent=2))
+    if args.github_output:
+        with open(str(args.github_output), "a", encoding="utf-8") as output:
+            output.write("shards={}\n".format(json.dumps([g.index for g in groups])))
+
+
+@nox.session(python=False, default=False)
+def shard(session):
+    """Run one group of the split matrix: -- --count N --index I [-- harness options]; resumable."""
+    args, options = shard_arguments(session)
+    groups = planned_shards(session, args)
+    if args.index is None or not 1 <= args.index <= len(groups):
+        session.error("--index: give 1..{} (the shard to run of --count {})".format(len(groups), args.count))
+    group = groups[args.index - 1]
+    names = ["bench-{}({})".format(c.python, c.session_id) for c in group.cells]
+    session.log("benchmatrix: shard {}/{}: {} cells, about {:.0f} min expected".format(
+        args.index, len(groups), len(names), group.expected_s / 60.0))
+    out = results_dir_of(options)
+    out.mkdir(parents=True, exist_ok=True)
+    prepare_cells(session, names, out)
+    # One nox run over the group, as `nox -s bench-3.X` runs a family: cells measured already
+    # (the ledger in the results folder) are skipped, so a re-run continues where it stopped.
+    session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "-s", *names, "--", *options,
+                external=True, interrupt_timeout=120, terminate_timeout=60)
+
+
+@nox.session(python=False, default=False)
+def merge(session):
+    """Merge results folders of several machines or shards into one: -- DIR... [--into reports/]."""
+    harness(session, "merge", *session.posargs)
 
 
 @nox.session(python=False, default=False)

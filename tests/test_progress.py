@@ -39,9 +39,20 @@ def test_durations_read_like_a_clock(seconds, text):
 
 
 def test_positions_are_checked():
-    assert parse_position("3/10") == (3, 10, None) and parse_position(None) is None
-    assert parse_position("3/10@42.5") == (3, 10, 42.5)
+    assert parse_position("3/10") == (3, 10, None, 0) and parse_position(None) is None
+    assert parse_position("3/10@42.5") == (3, 10, 42.5, 0)
+    assert parse_position("3/10@42.5:2") == (3, 10, 42.5, 2)
+    with pytest.raises(ValueError, match="skipped"):
+        parse_position("3/10@42.5:3")  # the cell itself is not one of those before it
     with pytest.raises(ValueError, match="CELL/CELLS"):
         parse_position("three")
     with pytest.raises(ValueError, match="between 1"):
         parse_position("11/10")
+
+
+def test_skipped_cells_count_in_the_position_but_not_in_the_time_per_cell():
+    progress = Progress(4, 10, planned_cell_s=100.0, elapsed_before_s=60.0, skipped_before=2)
+    assert progress.per_cell_s == 60.0  # one measured cell took the 60 s; the two skipped took none
+    assert "2 skipped" in progress.prefix()
+    everything_skipped = Progress(3, 10, planned_cell_s=100.0, elapsed_before_s=1.0, skipped_before=2)
+    assert everything_skipped.per_cell_s == 100.0  # nothing measured yet: the plan

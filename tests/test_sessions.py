@@ -19,6 +19,7 @@ from tools.benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cel
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
 MATRIX = load_matrix()
+NEWEST = max(find_interpreters(MATRIX.pythons), key=lambda v: tuple(map(int, v.split("."))))
 
 
 def nox(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -39,7 +40,11 @@ def test_every_listed_bench_session_is_a_valid_cell_on_a_found_python():
         cell = find_cell(MATRIX, version, spec["server"], spec["app"])
         assert exclusion_reason(cell) is None
         assert arguments == "server='{}', app='{}')".format(spec["server"], spec["app"])
-        assert session["python"] == found[version].path
+        # A plain version, as nox users expect (`nox -p 3.12`); nox finds it through the link to the
+        # interpreter found on disk, first on PATH (matrix/interpreters.expose_on_path).
+        assert session["python"] == version
+        link = REPO_ROOT / ".nox" / "interpreters" / "python{}".format(version)
+        assert os.path.realpath(str(link)) == os.path.realpath(found[version].path)
 
 
 def test_the_plain_bench_family_has_one_session_per_server_and_app():
@@ -47,6 +52,15 @@ def test_the_plain_bench_family_has_one_session_per_server_and_app():
     pairs = {(s["call_spec"]["server"], s["call_spec"]["app"]) for s in sessions}
     runnable = {(c.server.name, c.app.name) for c in all_cells(MATRIX, find_interpreters(MATRIX.pythons))}
     assert len(sessions) == len(pairs) and pairs == runnable
+
+
+def test_async_django_is_one_bench_session_per_asgi_server_and_nothing_on_wsgi():
+    sessions = [s for s in json.loads(nox("-l", "--json", "-k", "bench").stdout)
+                if s["name"] == "bench" and s["call_spec"].get("app") == "django-async"]
+    listed = {s["call_spec"]["server"] for s in sessions}
+    asgi = {name for name, server in MATRIX.servers.items() if server.interface == "asgi"}
+    assert listed == asgi and "gunicorn-uvicorn" in listed and len(sessions) == len(listed)
+    assert "bench(server='gunicorn-uvicorn', app='django-async')" in {s["session"] for s in sessions}
 
 
 def test_a_python_tag_selects_that_interpreter_only():
@@ -153,3 +167,77 @@ def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_c
 def test_interleave_needs_two_cells_and_says_how_to_name_them():
     result = nox("-s", "interleave", "--", "gunicorn/flask")
     assert result.returncode != 0 and "name at least two cells" in result.stdout
+
+
+def listed(*args: str):
+    result = nox("-l", "--json", *args)
+    assert result.returncode == 0, result.stdout
+    return json.loads(result.stdout)
+
+
+def test_a_python_version_alone_selects_that_pythons_cells_by_nox_convention():
+    found = sorted(find_interpreters(MATRIX.pythons), key=lambda v: tuple(map(int, v.split("."))))
+    version = found[0]
+    sessions = listed("-p", version)
+    cells = {(c.server.name, c.app.name) for c in all_cells(MATRIX, [version])}
+    assert {(s["call_spec"]["server"], s["call_spec"]["app"]) for s in sessions} == cells
+    assert {s["python"] for s in sessions} == {version} and {s["name"] for s in sessions} == {"bench-" + version}
+    # Given with a session, -p narrows that selection the usual way.
+    assert listed("-p", version, "-s", "tests") == []
+
+
+@pytest.mark.parametrize("tag, belongs", [
+    ("asgi", lambda server: MATRIX.servers[server].interface == "asgi"),
+    ("nginx-unix", lambda server: server.endswith("+nginx-unix")),
+    ("workers-greenlet", lambda server: MATRIX.servers[server].worker_class in ("gevent", "eventlet", "meinheld",
+                                                                                 "meinheld.gmeinheld.MeinheldWorker")),
+])
+def test_a_tag_lists_exactly_the_cells_it_names(tag, belongs):
+    sessions = listed("-t", tag)
+    assert sessions
+    assert all(belongs(s["call_spec"]["server"]) for s in sessions)
+    every = listed("-k", "bench")
+    assert {s["session"] for s in every if belongs(s["call_spec"]["server"])} == {s["session"] for s in sessions}
+
+
+RESUMED = ["bench-{}(server='{}', app='raw')".format(NEWEST, server)
+           for server in ("uvicorn", "uvicorn+nginx-unix", "hypercorn")]
+QUICK = ["--", "--duration", "1s", "--warmup", "0", "--primer", "1s", "--trials", "1", "--scenarios", "json",
+         "--connections", "8", "--max-busy", "1"]
+
+
+def test_a_stopped_matrix_run_measures_only_the_cells_it_had_not_finished(tmp_path):
+    harness = Harness(tmp_path)  # only for its tag: every process below inherits it
+    command = [sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-s", *RESUMED, *QUICK,
+               "--results-dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "[cell 3/3" in line:  # the third cell has started measuring: stop the run here
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        seen.append(process.communicate(timeout=120)[0])
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0 and harness.strays() == [], "".join(seen)
+    ledger = [json.loads(line) for line in (tmp_path / "measured-cells.jsonl").read_text().splitlines()]
+    assert [entry["server"] for entry in ledger] == ["uvicorn", "uvicorn+nginx-unix"]
+    before = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+
+    again = subprocess.run(command, cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout
+    assert again.stdout.count("already measured") == 2, again.stdout
+    assert "[cell 3/3, 2 skipped as measured" in again.stdout
+    after = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert after[:len(before)] == before and after[len(before):] == ["hypercorn"]
+
+    remeasured = subprocess.run(command + ["--remeasure"], cwd=str(REPO_ROOT), env=harness.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert remeasured.returncode == 0 and "already measured" not in remeasured.stdout, remeasured.stdout
+    final = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert final[len(after):] == ["uvicorn", "uvicorn+nginx-unix", "hypercorn"]

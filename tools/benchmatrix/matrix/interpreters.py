@@ -108,3 +108,25 @@ def missing_message(version: str) -> str:
             "and uv's version folders). Install it, e.g. `pyenv install {v}` or "
             "`apt-get install python{v}`, or point {var} at its binary."
             ).format(v=version, var=OVERRIDE_VARIABLE)
+
+
+def expose_on_path(found: Dict[str, Interpreter], directory: Path) -> Path:
+    """`pythonX.Y` links to the interpreters found, in `directory`, first on this process's PATH.
+
+    nox and tox resolve a session's "3.12" by looking for `python3.12` on PATH (and would
+    try to download one they miss); a pyenv shim there fails when its version is not
+    activated. With the links first on PATH, sessions carry plain versions, so `nox -p 3.12`
+    and `nox -l --json` work as nox users expect, and still run what was found here.
+    Links are (re)written only when they point elsewhere: listing stays file-system only.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for version, interpreter in found.items():
+        link = directory / "python{}".format(version)
+        if os.path.islink(str(link)) and os.readlink(str(link)) == interpreter.path:
+            continue
+        if os.path.lexists(str(link)):
+            link.unlink()
+        link.symlink_to(interpreter.path)
+    entries = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and entry != str(directory)]
+    os.environ["PATH"] = os.pathsep.join([str(directory)] + entries)
+    return directory

@@ -11,23 +11,25 @@ stop, in reverse order, however the run ends.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from tools.benchmatrix.hosts.machine_lock import machine_lock
 from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state
 from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
 from tools.benchmatrix.load import ceiling as load_ceiling
+from tools.benchmatrix.load.cross_check import H2load, find_h2load
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import find_fixed_rate_driver, require_wrk
 from tools.benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
                                             requirements)
-from tools.benchmatrix.run import coop
+from tools.benchmatrix.run import coop, resume
 from tools.benchmatrix.run.measure import ScenarioMeasurement
 from tools.benchmatrix.run.metadata import collect_run_metadata
 from tools.benchmatrix.run.options import RunOptions
 from tools.benchmatrix.run.plan import CellPlan
 from tools.benchmatrix.run.progress import Progress
-from tools.benchmatrix.run.recording import Console, Recorder, new_run_id
+from tools.benchmatrix.run.recording import Console, Recorder, new_run_id, utc_now
 from tools.benchmatrix.run.resources import machine_busy_share
 from tools.benchmatrix.run.validity import make_flag
 from tools.benchmatrix.run.verify import verify_endpoints
@@ -41,10 +43,11 @@ class CellRun:
     """One invocation of the harness on one cell; owns its raw folder and its records."""
 
     def __init__(self, plan: CellPlan, env: CellEnvironment, env_description: Dict[str, Any], wrk: str,
-                 console: Console, pinning: Optional[Pinning]):
+                 console: Console, pinning: Optional[Pinning], cross_check_tool: Optional[H2load] = None):
         options, cell = plan.options, plan.cell
         self.plan = plan
         self.wrk = wrk
+        self.cross_check_tool = cross_check_tool
         self.console = console
         self.run_id = new_run_id(cell)
         self.raw_dir = options.results_dir / "raw" / self.run_id
@@ -178,7 +181,7 @@ class CellRun:
             self._coop_check()
         return ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
                                    self.pinning.load_prefix() if self.pinning else [],
-                                   self.recorder, cell_flags, ceilings)
+                                   self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool)
 
     def _execute_holding_machine(self) -> int:
         cell_flags = self.check_machine()
@@ -191,14 +194,31 @@ class CellRun:
                 measurement.measure(scenario)
         self.console.say("done: {} record(s) appended to {}".format(
             len(self.recorder.statuses), self.plan.options.results_dir / "results.jsonl"))
+        self.mark_measured()
         return 1 if self.recorder.any_failed else 0
+
+    def mark_measured(self) -> None:
+        """In a matrix run, the ledger entry that lets the next run skip this cell (run/resume.py).
+
+        Only here, after every scenario was recorded: an interrupted or crashed cell has no
+        entry, so a resumed matrix measures it again.
+        """
+        fingerprint = os.environ.get(resume.FINGERPRINT_VARIABLE)
+        if not fingerprint:
+            return
+        cell = self.plan.cell
+        resume.mark_measured(self.plan.options.results_dir, fingerprint, {
+            "run_id": self.recorder.run_id, "python": cell.python, "server": cell.server.name,
+            "app": cell.app.name, "records": len(self.recorder.statuses),
+            "status": "failed" if self.recorder.any_failed else "measured", "finished_at": utc_now()})
 
 
 def start_progress(plan: CellPlan) -> Console:
     position = plan.options.position
     if not position:
         return Console()
-    progress = Progress(position[0], position[1], plan.planned_seconds(), elapsed_before_s=position[2])
+    progress = Progress(position[0], position[1], plan.planned_seconds(), elapsed_before_s=position[2],
+                        skipped_before=position[3])
     progress.start()
     return Console(progress)
 
@@ -230,10 +250,12 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
         raise ValueError("--connection-mode close with --rate or --slo needs wrk2 (the built-in fixed-rate driver "
                          "keeps each connection open); leave out --rate/--slo or install wrk2")
     wrk = require_wrk()
+    cross_check_tool = find_h2load() if options.cross_check == "h2load" else None  # LoadToolMissing: apt-get hint
     if options.port:
         ensure_port_free(options.port)
     plan = CellPlan(options, cell, find_fixed_rate_driver(wrk) if open_loop else None)
-    return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning)
+    return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning,
+                   cross_check_tool=cross_check_tool)
 
 
 def run_cell(options: RunOptions) -> int:

@@ -10,10 +10,12 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from typing import Any, Dict, Iterable, Optional
 
+from tools.benchmatrix.hosts.fingerprint import machine_fingerprint
 from tools.benchmatrix.matrix.cells import REPO_ROOT
 
 from tools.benchmatrix.stack.describe_python import freeze_sha, installed, normalized
@@ -71,9 +73,12 @@ def service_versions() -> Dict[str, Optional[str]]:
 
 
 def machine_info() -> Dict[str, Any]:
+    # The fingerprint keeps records of different machines apart when results are merged and
+    # reported (hosts/fingerprint.py); the rest says what the machine was.
     return {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
             "kernel": platform.release(), "os": platform.platform(terse=True),
-            "load_average_1m": os.getloadavg()[0]}
+            "load_average_1m": os.getloadavg()[0], "fingerprint": machine_fingerprint(),
+            "hostname": socket.gethostname()}
 
 
 def harness_info() -> Dict[str, Any]:

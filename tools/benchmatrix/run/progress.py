@@ -22,6 +22,7 @@ class Progress:
     cell_count: int
     planned_cell_s: float
     elapsed_before_s: Optional[float] = None  # matrix time spent before this cell began
+    skipped_before: int = 0  # cells before this one skipped as already measured (they took no time)
     started: float = 0.0
 
     def start(self) -> None:
@@ -30,7 +31,7 @@ class Progress:
     @property
     def per_cell_s(self) -> float:
         """What one cell takes: the finished cells' average when known, else the plan."""
-        finished = self.cell_index - 1
+        finished = self.cell_index - 1 - self.skipped_before
         if self.elapsed_before_s is not None and finished > 0:
             return self.elapsed_before_s / finished
         return self.planned_cell_s
@@ -41,7 +42,9 @@ class Progress:
         return this_cell + (self.cell_count - self.cell_index) * self.per_cell_s
 
     def prefix(self) -> str:
-        return "[cell {}/{}, ~{} left] ".format(self.cell_index, self.cell_count, format_duration(self.seconds_left()))
+        skipped = ", {} skipped as measured".format(self.skipped_before) if self.skipped_before else ""
+        return "[cell {}/{}{}, ~{} left] ".format(self.cell_index, self.cell_count, skipped,
+                                                 format_duration(self.seconds_left()))
 
 
 def format_duration(seconds: float) -> str:
@@ -65,16 +68,22 @@ def planned_cell_seconds(scenarios: int, primer_s: float, warmup_s: float, trial
     return OVERHEAD_PER_CELL_S + scenarios * per_scenario
 
 
-def parse_position(text: Optional[str]) -> Optional[Tuple[int, int, Optional[float]]]:
-    """"3/10" -> (3, 10, None); "3/10@42.5" -> (3, 10, 42.5 s of the matrix already spent)."""
+def parse_position(text: Optional[str]) -> Optional[Tuple[int, int, Optional[float], int]]:
+    """"3/10" -> (3, 10, None, 0); "3/10@42.5" -> (3, 10, 42.5 s of the matrix already spent, 0);
+    "3/10@42.5:1" -> the same with 1 of the cells before skipped as already measured."""
     if not text:
         return None
-    place, _, elapsed = text.partition("@")
+    place, _, spent = text.partition("@")
+    elapsed, _, skipped = spent.partition(":")
     try:
         index, count = (int(part) for part in place.split("/"))
         elapsed_s = float(elapsed) if elapsed else None
+        skipped_before = int(skipped) if skipped else 0
     except ValueError:
-        raise ValueError("--progress {!r}: give CELL/CELLS, e.g. 3/10, or CELL/CELLS@SECONDS_SPENT".format(text))
+        raise ValueError("--progress {!r}: give CELL/CELLS, e.g. 3/10, or CELL/CELLS@SECONDS_SPENT[:SKIPPED]"
+                         .format(text))
     if not 1 <= index <= count:
         raise ValueError("--progress {!r}: the cell must be between 1 and the count".format(text))
-    return index, count, elapsed_s
+    if not 0 <= skipped_before < index:
+        raise ValueError("--progress {!r}: the skipped cells are some of those before this one".format(text))
+    return index, count, elapsed_s, skipped_before

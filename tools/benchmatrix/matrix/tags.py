@@ -1,0 +1,46 @@
+"""The tags a cell carries in nox (`nox -t asgi -l`) and tox: what users filter the matrix by.
+
+Beside the cell's Python, server and app: its topology (how the load reaches the server),
+the interface the app is served through, the family of the server's workers, and whether
+its app has database endpoints. One function per kind, so a new kind is one more line.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from tools.benchmatrix.matrix.cells import Cell
+from tools.benchmatrix.matrix.scenarios import SCENARIOS
+
+# worker_class (configs/matrix.json) -> how a worker waits for I/O. Unknown classes get no
+# family tag rather than a wrong one; test_matrix checks every server of the matrix has one.
+WORKER_FAMILIES = {
+    "sync": "sync", "processes": "sync",
+    "gthread": "threads",
+    "gevent": "greenlet", "eventlet": "greenlet", "meinheld": "greenlet",
+    "meinheld.gmeinheld.MeinheldWorker": "greenlet",
+    "asyncio": "async", "uvloop": "async", "uvloop+httptools": "async", "aiohttp.GunicornWebWorker": "async",
+    "uvicorn_worker.UvicornWorker": "async", "api-hour": "async",
+}
+DATABASE_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if "database" in s.needs)
+
+
+def topology_tag(cell: Cell) -> str:
+    """"direct" (wrk to the server), or the front: "nginx", "nginx-unix", "nginx-uwsgi"."""
+    return cell.server.front.name if cell.server.front else "direct"
+
+
+def worker_family_tag(cell: Cell) -> List[str]:
+    family = WORKER_FAMILIES.get(cell.server.worker_class)
+    return ["workers-" + family] if family else []
+
+
+def database_tag(cell: Cell) -> List[str]:
+    """"db" when the app serves endpoints that need PostgreSQL (the raw app has none)."""
+    return ["db"] if any(cell.app.serves([name]) for name in DATABASE_SCENARIOS) else []
+
+
+def cell_tags(cell: Cell) -> List[str]:
+    tags = ["py" + cell.python, cell.server.name, cell.app.name, topology_tag(cell), cell.server.interface]
+    tags += worker_family_tag(cell) + database_tag(cell)
+    return list(dict.fromkeys(tags))  # a server named like its interface ("aiohttp") is tagged once
