@@ -62,6 +62,15 @@ def latency_target(text: str):
         raise argparse.ArgumentTypeError(str(error))
 
 
+def cross_check_tool(text: str) -> str:
+    from tools.benchmatrix.load.cross_check import KNOWN_TOOLS
+
+    if text not in KNOWN_TOOLS:
+        raise argparse.ArgumentTypeError("{!r} is not a known second load generator; known: {}".format(
+            text, ", ".join(KNOWN_TOOLS)))
+    return text
+
+
 def add_run_parser(commands) -> None:
     matrix = load_matrix()
     run = commands.add_parser(
@@ -89,6 +98,11 @@ def add_run_parser(commands) -> None:
                           "within TIME (p99=50ms, p99.9=0.2s, max=1s) and whose achieved rate holds to 5%%: "
                           "fixed-rate probes between 0 and the closed-loop peak, each --duration long, every "
                           "probe kept in raw/; one record per scenario says the rate")
+    run.add_argument("--cross-check", type=cross_check_tool, default=default("cross_check"), metavar="TOOL",
+                     help="after each closed-loop record's wrk trials, one more trial with a second load generator "
+                          "(h2load, HTTP/1.1) at the same connections, threads and duration; the record keeps its "
+                          "req/s and the ratio to wrk's median, and more than 15%% apart flags the row "
+                          "generators-disagree (needs `apt-get install nghttp2-client`)")
     run.add_argument("--port", type=positive_int, default=None,
                      help="loopback port for the server (default: a free one)")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
@@ -264,6 +278,29 @@ def command_ceiling(args: argparse.Namespace) -> int:
     return guarded(run)
 
 
+def add_merge_parser(commands) -> None:
+    merge = commands.add_parser(
+        "merge", help="merge results folders of several machines or CI shards into one",
+        description="Append to --into every record of the named results folders that it lacks (keyed by "
+                    "record id and machine fingerprint), with their raw folders; nothing is rewritten.")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="DIR", help="results folders (with results.jsonl)")
+    merge.add_argument("--into", type=Path, default=DEFAULT_RESULTS_DIR, help="the merged results folder")
+
+
+def command_merge(args: argparse.Namespace) -> int:
+    from tools.benchmatrix.results.merge import merge_results
+
+    try:
+        report = merge_results(args.sources, args.into)
+    except (ValueError, OSError) as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    print("benchmatrix: " + report.summary(args.into))
+    if len(report.machines) > 1:
+        print("benchmatrix: the report gives each machine its own tables (`nox -s report`)")
+    return 0
+
+
 def add_lock_parser(commands) -> None:
     commands.add_parser("lock", help="re-resolve configs/constraints/ for every Python found (needs uv)")
 
@@ -275,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_report_parser(commands)
     add_lock_parser(commands)
+    add_merge_parser(commands)
     add_compare_parser(commands)
     add_interleave_parser(commands)
     add_ceiling_parser(commands)
@@ -311,6 +349,7 @@ def command_run(args: argparse.Namespace) -> int:
             args, args.server, args.app,
             select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
             venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
+            cross_check=args.cross_check,
             rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))
 
     return guarded(run)
@@ -459,7 +498,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": command_run, "report": command_report, "lock": command_lock,
                 "compare": command_compare, "interleave": command_interleave, "system": command_system,
-                "ceiling": command_ceiling}
+                "ceiling": command_ceiling, "merge": command_merge}
     return commands[args.command](args)
 
 

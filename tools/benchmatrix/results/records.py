@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-SCHEMA_VERSION = 3  # 2: trials, spread, resources, fixed-rate fields; 3: histogram, spectrum_source
+SCHEMA_VERSION = 3  # 2: trials, spread, resources, fixed-rate fields; 3: histogram, spectrum_source, record_id
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class Record:
     spectrum_source: Optional[str] = None  # "3 trials merged (N latencies)", "median trial", or None: no curve
     in_flight: Optional[float] = None  # closed loop: requests the server held at once (req/s x mean latency)
     connection_mode: str = "keep-alive"  # or "close": wrk asked for a new connection per request
+    # "<run_id>/<n>", the n-th record of its run: with the machine's fingerprint, what merging
+    # results of several machines keys on (results/merge.py). None in records written before it.
+    record_id: Optional[str] = None
     schema: int = field(default=SCHEMA_VERSION)
 
     def to_json_line(self) -> str:
@@ -72,6 +75,11 @@ def _append_text(path: Path, text: str) -> None:
 
 def append_record(path: Path, record: Record) -> None:
     _append_text(path, record.to_json_line())
+
+
+def append_record_dict(path: Path, record: Dict[str, Any]) -> None:
+    """A record read from another results file, appended as it was (merging keeps every field)."""
+    _append_text(path, json.dumps(record, sort_keys=True) + "\n")
 
 
 def load_records(path: Path) -> List[Dict[str, Any]]:
@@ -214,13 +222,14 @@ def resource_cells(record: Dict[str, Any]) -> List[str]:
             format_number(usage.get("load_generator_cpu_s"), 1)]
 
 
-def append_markdown_row(path: Path, record: Record) -> None:
+def append_markdown_row(path: Path, record: "Record | Dict[str, Any]") -> None:
     """Append one row; a header is written when the table is new or its columns changed.
 
     Rows under a header of other columns would land in the wrong columns, so a
     change of columns (a newer harness) starts a new table below the old one.
     """
-    table = tabulate([markdown_cells(asdict(record))], headers=MARKDOWN_COLUMNS,
+    fields = record if isinstance(record, dict) else asdict(record)
+    table = tabulate([markdown_cells(fields)], headers=MARKDOWN_COLUMNS,
                      tablefmt="github", disable_numparse=True).splitlines()
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     headers = [line for line in existing.splitlines() if line.startswith("| date")]

@@ -17,6 +17,7 @@ from tabulate import tabulate
 
 from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
 from tools.benchmatrix.results.compare import ALPHA
+from tools.benchmatrix.results.machines import by_machine
 from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
 from tools.benchmatrix.results.slo_table import newest_searches, render_slo_table
 from tools.benchmatrix.results.sweep import newest_sweeps, render_sweep_table
@@ -177,9 +178,23 @@ def chart_markdown(scenario: str, chart_links: Dict[str, List[str]]) -> List[str
 
 def render_readme_tables(records: Sequence[Dict[str, Any]],
                          chart_links: Optional[Dict[str, List[str]]] = None) -> str:
-    """Per scenario: the closed-loop table, the fixed-rate table, then its charts."""
+    """The results of each machine apart (one machine: no machine headings), each as render_machine_tables."""
     if not records:
         return "No results yet: run a bench session, then `nox -s report`.\n"
+    machines = by_machine(records)
+    if len(machines) == 1:
+        return render_machine_tables(records, chart_links)
+    # Charts draw every record; with several machines they would mix them, so only tables here.
+    parts = ["Records from {} machines: each has its own tables, and no number is compared across "
+             "machines.\n".format(len(machines))]
+    for description, group in machines:
+        parts += ["## Machine {}\n".format(description), render_machine_tables(group, None)]
+    return "\n".join(parts)
+
+
+def render_machine_tables(records: Sequence[Dict[str, Any]],
+                          chart_links: Optional[Dict[str, List[str]]] = None) -> str:
+    """Per scenario: the closed-loop table, the fixed-rate table, then its charts."""
     chart_links = chart_links or {}
     latest = newest_per_cell(records)
     parts = []

@@ -58,6 +58,7 @@ class Recorder:
         self.meta = meta
         self.console = console
         self.statuses: List[str] = []
+        self.records_made = 0
 
     @property
     def results_dir(self) -> Path:
@@ -74,6 +75,7 @@ class Recorder:
         meta = dict(self.meta, load_command=load_argv, load_driver=load.driver,
                     phases_s=self.plan.phases_s(scenario), **(extra_meta or {}))
         cell, options = self.plan.cell, self.plan.options
+        self.records_made += 1
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=cell.python, app=self.app_label,
             server=cell.server.name, scenario=scenario.name, mode=load.record_mode,
@@ -86,7 +88,8 @@ class Recorder:
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
             spectrum=summary["spectrum"], histogram=summary["histogram"],
             spectrum_source=summary["spectrum_source"], in_flight=summary.get("in_flight"),
-            connection_mode=options.connection_mode)
+            connection_mode=options.connection_mode,
+            record_id="{}/{}".format(self.run_id, self.records_made))
 
     def save(self, record: Record) -> None:
         append_record(self.results_dir / "results.jsonl", record)
