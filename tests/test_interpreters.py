@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tools.benchmatrix.matrix.interpreters import find_interpreter, find_interpreters, missing_message
+from tools.benchmatrix.matrix.interpreters import expose_on_path, find_interpreter, find_interpreters, missing_message
 
 
 def make_executable(path: Path, text: str = "#!/bin/sh\n") -> Path:
@@ -59,3 +59,20 @@ def test_an_explicit_override_comes_first(monkeypatch, tmp_path):
     isolate(monkeypatch, tmp_path, [tmp_path / "bin"])
     monkeypatch.setenv("BENCHMATRIX_PYTHONS", str(binary))
     assert find_interpreter("3.13").source == "BENCHMATRIX_PYTHONS"
+
+
+def test_exposed_links_name_the_real_interpreter_and_are_never_found_themselves(monkeypatch, tmp_path):
+    real = make_executable(tmp_path / "opt" / "bin" / "python3.9")
+    venv_python = tmp_path / "venv" / "bin" / "python3.9"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(real)  # what a virtualenv's python is
+    isolate(monkeypatch, tmp_path, [venv_python.parent])
+    links = tmp_path / "links"
+    expose_on_path({"3.9": find_interpreter("3.9")}, links)
+    assert os.readlink(str(links / "python3.9")) == str(real)
+    assert os.environ["PATH"].split(os.pathsep)[0] == str(links)
+    # A process started with the links first on PATH (a nested nox) still finds the real one,
+    # so it rewrites the same link instead of one pointing at itself.
+    assert find_interpreter("3.9").path == str(venv_python)
+    expose_on_path({"3.9": find_interpreter("3.9")}, links)
+    assert os.path.realpath(str(links / "python3.9")) == str(real)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 OVERRIDE_VARIABLE = "BENCHMATRIX_PYTHONS"  # os.pathsep-separated interpreter paths
+LINKS_MARKER = ".benchmatrix-interpreter-links"  # in the folder expose_on_path fills: never a place to find one
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def _candidates(version: str) -> Iterator[Interpreter]:
             yield Interpreter(version, raw, OVERRIDE_VARIABLE)
     path_entries = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
     for entry in path_entries:
+        if (Path(entry) / LINKS_MARKER).exists():
+            continue  # our own links (a nox run started by another one inherits them on PATH)
         binary = Path(entry) / "python{}".format(version)
         if _executable(binary) and not _is_pyenv_shim(binary):
             yield Interpreter(version, str(binary), "PATH")
@@ -120,13 +123,20 @@ def expose_on_path(found: Dict[str, Interpreter], directory: Path) -> Path:
     Links are (re)written only when they point elsewhere: listing stays file-system only.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / LINKS_MARKER).touch()
     for version, interpreter in found.items():
         link = directory / "python{}".format(version)
-        if os.path.islink(str(link)) and os.readlink(str(link)) == interpreter.path:
+        # The real file, so every process writes the same link whatever its PATH held (a virtualenv's
+        # python is a link to its base), and a link can never point into this folder.
+        target = os.path.realpath(interpreter.path)
+        if os.path.dirname(target) == os.path.realpath(str(directory)):
+            raise ValueError("{} resolves into {}; point {} at a real interpreter".format(
+                interpreter.path, directory, OVERRIDE_VARIABLE))
+        if os.path.islink(str(link)) and os.readlink(str(link)) == target:
             continue
         if os.path.lexists(str(link)):
             link.unlink()
-        link.symlink_to(interpreter.path)
+        link.symlink_to(target)
     entries = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and entry != str(directory)]
     os.environ["PATH"] = os.pathsep.join([str(directory)] + entries)
     return directory
