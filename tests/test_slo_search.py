@@ -96,5 +96,28 @@ def test_a_lucky_pass_refuted_by_its_repeat_sends_the_search_below_it():
 
 
 def test_running_out_of_probes_reports_an_unconfirmed_rate():
-    result = search(server_that_holds_up_to(1234), peak=3000, target=TARGET, max_probes=3)
-    assert len(result.probes) == 3 and not result.confirmed and 0 < result.rate <= 1234
+    # Down from 3000 in steps of 300, 1200 holds at the 7th probe; the 8th bisects, none is left to repeat.
+    result = search(server_that_holds_up_to(1234), peak=3000, target=TARGET, max_probes=8)
+    assert len(result.probes) == 8 and not result.confirmed and 0 < result.rate <= 1234
+
+
+def sync_worker_holding_between(low, high):
+    """p99 within target only between `low` and `high` req/s: above, the server saturates; below, each
+    idle connection the driver reconnected holds the one sync worker until its next send (p99 ~ c / rate)."""
+    def probe(rate, confirmation):
+        return judge(trial(rate, 10.0 if low <= rate <= high else 200.0), rate, TARGET)
+    return probe
+
+
+def test_the_highest_rate_is_found_where_latency_also_rises_at_low_rates():
+    result = search(sync_worker_holding_between(1300, 2400), peak=2700, target=TARGET)
+    assert result.confirmed and 2400 - 2700 * slo_search.RESOLUTION <= result.rate <= 2400
+    # Never below the region that holds: a bisection of [0, 2700] would have tried 1350, then 675.
+    assert min(p.rate for p in result.probes) >= 1300
+
+
+def test_the_walk_down_halves_below_a_tenth_of_the_peak_and_stops_at_the_floor():
+    rates = slo_search.walk_down(1000.0, below=1000.0)
+    assert rates[:9] == [900, 800, 700, 600, 500, 400, 300, 200, 100]
+    assert rates[9:] == [50, 25]  # 12.5 is under 1/64 of the peak: below 25 the answer is 0
+    assert slo_search.walk_down(1000.0, below=450.0)[0] == 400

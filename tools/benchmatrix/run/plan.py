@@ -15,7 +15,7 @@ from tools.benchmatrix.run.progress import planned_cell_seconds
 from tools.benchmatrix.run import coop
 from tools.benchmatrix.run.options import RunOptions
 
-SLO_EXPECTED_PROBES = 8  # the peak, ~6 halvings to 2.5% of it, one confirmation (run/slo_search.py)
+SLO_EXPECTED_PROBES = 8  # the peak, a few 10% steps down, two bisections, one repeat (run/slo_search.py)
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
 DEFAULT_TIMEOUT_S = 2
 # Seconds the built-in fixed-rate driver runs past its planned window, so the answers
