@@ -38,18 +38,20 @@ def test_a_sweep_refuses_rates_and_interleave_refuses_sweeps(harness):
 
 
 def test_a_latency_target_search_records_the_highest_rate_that_held_twice(harness):
-    # A target any machine meets at a low rate and no machine at the closed-loop peak of 8 connections
-    # to one sync worker (each waits for the seven before it): the search must bisect, not stop at once.
-    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--slo", "p50=20s")
+    # A target any machine meets at any rate the server completes: the answer is the peak, or a step
+    # below it where the fixed rate could not be held at the peak itself (achieved under 95%).
+    # gunicorn-gthread keeps connections alive, so nothing but the server's own latency is measured.
+    result = harness.bench("gunicorn-gthread", "flask", "--scenarios", "json", "--slo", "p50=20s")
     assert result.returncode == 0, result.stdout
     closed, search = harness.records()
     assert closed["mode"] == "closed-loop" and search["mode"] == "slo-search"
     slo = search["meta"]["slo"]
     assert slo["target"]["name"] == "p50" and slo["peak"] == closed["rps"]
-    # A 20 s median always holds: the answer is the peak, confirmed by its repeat.
-    assert slo["rate"] == pytest.approx(round(closed["rps"])) and slo["confirmed"]
-    assert [p["confirmation"] for p in slo["probes"]] == [False, True]
-    assert all((harness.results_dir / p["raw_output"]).is_file() for p in slo["probes"])
+    assert 0.8 * closed["rps"] <= slo["rate"] <= round(closed["rps"]) and slo["confirmed"]
+    probes = slo["probes"]
+    assert [p["confirmation"] for p in probes][-2:] == [False, True] and probes[-1]["rate"] == slo["rate"]
+    assert all(not p["holds"] for p in probes if p["rate"] > slo["rate"])  # only the rate held was above
+    assert all((harness.results_dir / p["raw_output"]).is_file() for p in probes)
     assert len(search["trials"]) == 2 and search["status"] == "ok", search["flags"]
 
 
@@ -72,3 +74,6 @@ def test_the_built_in_driver_holds_the_runs_connections(harness):
     command = record["meta"]["load_command"]
     assert command[command.index("--connections") + 1] == "8" and command[command.index("--threads") + 1] == "8"
     assert abs(record["achieved_rate"] - 40) <= 0.4, record["trials"]
+    # gunicorn's sync worker closes every connection: the row says the driver's reconnects waited on it.
+    (flag,) = [f for f in record["flags"] if f["code"] == "idle-reconnects"]
+    assert "up to 200 ms at 40 req/s on 8 connections" in flag["reason"]

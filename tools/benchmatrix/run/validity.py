@@ -44,6 +44,11 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "a server process died or was replaced mid-run (crash, timeout or max-requests); read the server log"),
     FlagKind("machine-busy", False,
              "something else was using the CPUs before the start; stop it, or wait, and rerun"),
+    FlagKind("idle-reconnects", False,
+             "the server closed every connection, and the fixed-rate driver (wrk2 alike) reconnects at once and "
+             "sends on the new connection only at its next planned time; a worker that serves one connection at a "
+             "time waits on it meanwhile, so latency includes up to connections / rate of that wait. Read the "
+             "number as this driver's, not a client's that connects when it sends: fewer --connections shrink it"),
     FlagKind("rate-not-achieved", False,
              "the server (or the load generator) could not keep the planned rate; plan a lower --rate, "
              "or give the driver more --threads (connections) if latency times rate exceeds them"),
