@@ -98,7 +98,7 @@ def test_a_lucky_pass_refuted_by_its_repeat_sends_the_search_below_it():
 def test_running_out_of_probes_reports_an_unconfirmed_rate():
     # Down from 3000 in steps of 300, 1200 holds at the 7th probe; the 8th bisects, none is left to repeat.
     result = search(server_that_holds_up_to(1234), peak=3000, target=TARGET, max_probes=8)
-    assert len(result.probes) == 8 and not result.confirmed and 0 < result.rate <= 1234
+    assert len(result.probes) == 8 and not result.confirmed and 0 < result.rate <= 1234 and result.exhausted
 
 
 def sync_worker_holding_between(low, high):
@@ -121,3 +121,14 @@ def test_the_walk_down_halves_below_a_tenth_of_the_peak_and_stops_at_the_floor()
     assert rates[:9] == [900, 800, 700, 600, 500, 400, 300, 200, 100]
     assert rates[9:] == [50, 25]  # 12.5 is under 1/64 of the peak: below 25 the answer is 0
     assert slo_search.walk_down(1000.0, below=450.0)[0] == 400
+
+
+def test_noise_that_refutes_every_repeat_exhausts_the_search_and_says_so():
+    # Every rate holds the first time and fails its repeat: no answer is confirmed, and the result says
+    # the probes ran out (at most a rate that held once, never repeated), not that nothing held.
+    def probe(rate, confirmation):
+        return judge(trial(rate, 200.0 if confirmation else 10.0), rate, TARGET)
+    result = search(probe, peak=3000, target=TARGET)
+    assert not result.confirmed and result.exhausted
+    assert result.rate == 0 or not any(p.confirmation and p.rate == result.rate for p in result.probes)
+    assert len(result.probes) == slo_search.MAX_PROBES

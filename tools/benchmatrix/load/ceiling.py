@@ -21,13 +21,13 @@ import hashlib
 import json
 import os
 import platform
-import socket
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from tools.benchmatrix.hosts.fingerprint import machine_identity as host_identity
 from tools.benchmatrix.hosts.pinning import Pinning
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import LoadSettings, run_wrk
@@ -47,15 +47,9 @@ def cache_path() -> Path:
 
 
 def machine_identity() -> Dict[str, Any]:
-    """What makes two runs "the same machine": host, machine id, CPU model and count, kernel."""
-    try:
-        machine_id = Path("/etc/machine-id").read_text().strip()
-    except OSError:
-        machine_id = None
-    from tools.benchmatrix.run.metadata import cpu_model  # metadata imports nothing from load/
-
-    return {"host": socket.gethostname(), "machine_id": machine_id, "cpu_model": cpu_model(),
-            "cpu_count": os.cpu_count(), "kernel": platform.release()}
+    """What makes two runs "the same machine" for a ceiling: the host and its hardware
+    (hosts/fingerprint.py), and here the kernel too, which moves a load generator's ceiling."""
+    return dict(host_identity(), kernel=platform.release())
 
 
 def fingerprint(pinning: Optional[Pinning], settings: LoadSettings, wrk_version: Optional[str],

@@ -81,6 +81,11 @@ class LatencyTargetSearch:
 def summary_line(result: slo_search.SearchResult) -> str:
     if not result.rate:
         lowest = min(p.rate for p in result.probes)
+        if result.exhausted:
+            # Not "nothing holds": the probes ran out first, every rate that held once failed its repeat.
+            return ("no rate held {} twice within {} probes (lowest tried {:g} req/s): trial-to-trial noise "
+                    "is larger than the target here; rerun with a longer --duration".format(
+                        result.target.describe(), len(result.probes), lowest))
         return "no rate down to {:g} req/s kept {}".format(lowest, result.target.describe())
     return "holds {:,.0f} req/s at {} ({:.0%} of the closed-loop peak){}".format(
         result.rate, result.target.describe(), result.rate / result.peak,
@@ -91,7 +96,7 @@ def search_metadata(result: slo_search.SearchResult, recorder) -> Dict[str, Any]
     return {
         "target": result.target.as_metadata(), "rate": result.rate, "peak": result.peak,
         "share_of_peak": round(result.rate / result.peak, 4) if result.peak else None,
-        "confirmed": result.confirmed, "resolution": slo_search.RESOLUTION,
+        "confirmed": result.confirmed, "exhausted": result.exhausted, "resolution": slo_search.RESOLUTION,
         "rate_tolerance": slo_search.RATE_TOLERANCE, "summary": summary_line(result),
         "probes": [{"number": p.trial["probe"]["number"], "rate": p.rate, "confirmation": p.confirmation,
                     "achieved_rate": p.trial.get("achieved_rate"), "latency_ms": p.latency_ms,

@@ -52,6 +52,7 @@ class SearchResult:
     rate: float  # the highest rate that held twice (0: none held down to the resolution)
     confirmed: bool  # the reported rate held on its repeat too
     probes: List[Probe] = field(default_factory=list)
+    exhausted: bool = False  # the search used every probe before it could answer
 
     @property
     def held_probes(self) -> List[Probe]:
@@ -121,7 +122,7 @@ def search(probe: Callable[[float, bool], Probe], peak: float, target: LatencyTa
             middle = run(round_rate((low + high) / 2))
             low, high = (middle.rate, high) if middle.holds else (low, middle.rate)
         if out_of_probes():
-            result.rate = low  # found once, no probe left for its repeat: reported unconfirmed
+            result.rate, result.exhausted = low, True  # found once, no probe left for its repeat: unconfirmed
             return result
         if run(low, confirmation=True).holds:
             result.rate, result.confirmed = low, True
@@ -129,4 +130,5 @@ def search(probe: Callable[[float, bool], Probe], peak: float, target: LatencyTa
         # The repeat failed: that rate held by luck. The walk goes on below it.
         failed_above = low
         candidates = walk_down(peak, low)
+    result.exhausted = out_of_probes()
     return result
