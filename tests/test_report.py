@@ -117,3 +117,14 @@ def test_a_winner_within_the_noise_of_the_runner_up_is_called_a_tie():
              interleaved("gunicorn", [6100, 5900, 6000, 6050, 5950])]
     summary = render_readme_tables(group).split("**Fastest valid stack per scenario**")[1].split("####")[0]
     assert "not distinguishable from the runner-up" in summary and "95% CI" in summary
+
+
+def test_a_later_comparison_of_two_cells_does_not_replace_the_wider_ranking():
+    ranking = [interleaved(server, rates) for server, rates in (
+        ("uwsgi", [6000, 6100, 5900, 6050, 6000]), ("gunicorn", [4000, 4100, 3950, 4020, 4010]),
+        ("meinheld", [7000, 7100, 6900, 7050, 7000]))]
+    later_pair = [interleaved(server, rates, group="interleaved-2", recorded_at="2026-12-03T10:00:00+00:00")
+                  for server, rates in (("gunicorn-gthread", [500, 510, 490, 505, 500]),
+                                        ("uvicorn", [450, 460, 440, 455, 450]))]
+    summary = render_readme_tables(ranking + later_pair).split("**Fastest valid stack per scenario**")[1]
+    assert "- `json`: flask on meinheld" in summary.split("####")[0] and "3 cells" in summary.split("####")[0]
