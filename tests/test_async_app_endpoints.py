@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import json
 import re
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.endpoint_checks import (OVERLAPPING_WAITS, STUB_DELAY_MS, check_fanout_is_concurrent,
+                                   check_ten_waits_overlap, get)
 from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
 from tools.benchmatrix.matrix.scenarios import AGENT_COLUMNS, SCENARIOS, agents_json
 from tools.benchmatrix.stack.process import HttpService, free_port
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.slow  # real cells and services: the default run has th
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POOL_SIZE = 3
 APPLICATION_NAME = "aiohttp_tests"  # tells the app's connections apart in pg_stat_activity
-STUB_DELAY_MS = 100  # ten concurrent calls take ~0.1 s, ten in a row ~1 s
 SETTINGS = ("BENCHMATRIX_DATABASE_URL", "BENCHMATRIX_UPSTREAM_URL", "BENCHMATRIX_POOL_SIZE")
 
 # The scenarios at test speed: the harness's paths and bodies assume 1 s waits.
@@ -71,26 +71,6 @@ def stack(tmp_path_factory):
 @pytest.fixture
 def server(stack):
     return stack[1]
-
-
-def get(service: HttpService, path: str):
-    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
-    try:
-        connection.request("GET", path)
-        answer = connection.getresponse()
-        body = answer.read()
-    finally:
-        connection.close()
-    assert answer.getheader("Content-Length") == str(len(body)), path
-    return answer.status, answer.getheader("Content-Type", ""), body
-
-
-def ten_at_once(service: HttpService, path: str):
-    """The statuses of ten concurrent requests and the seconds until the last answered."""
-    started = time.monotonic()
-    with ThreadPoolExecutor(10) as executor:
-        statuses = [answer[0] for answer in executor.map(lambda _: get(service, path), range(10))]
-    return statuses, time.monotonic() - started
 
 
 def test_the_app_runs_the_harness_query():
@@ -135,20 +115,13 @@ def test_bad_parameters_are_a_json_400(server, path):
     assert set(json.loads(body.decode())) == {"error"}
 
 
-@pytest.mark.parametrize("path, serial_s", [("/db_sleep?s=0.3", 3.0), ("/sleep?ms=300", 3.0),
-                                            ("/upstream", 10 * STUB_DELAY_MS / 1000)])
+@pytest.mark.parametrize("path, serial_s", OVERLAPPING_WAITS)
 def test_one_worker_waits_for_ten_requests_at_once(server, path, serial_s):
-    statuses, elapsed = ten_at_once(server, path)
-    assert statuses == [200] * 10
-    assert elapsed < serial_s / 2, "took {:.2f} s: the waits ran one after another".format(elapsed)
+    check_ten_waits_overlap(server, path, serial_s)
 
 
 def test_upstream_fanout_makes_its_ten_calls_concurrently(server):
-    started = time.monotonic()
-    status, _, body = get(server, "/upstream_fanout")
-    elapsed = time.monotonic() - started
-    assert (status, json.loads(body.decode())) == (200, {"calls": 10, "ok": 10})
-    assert elapsed < 5 * STUB_DELAY_MS / 1000, "took {:.2f} s: the calls ran one after another".format(elapsed)
+    check_fanout_is_concurrent(server)
 
 
 def test_the_pool_waits_when_exhausted_and_only_its_connections_stay_open(stack):

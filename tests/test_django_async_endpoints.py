@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import json
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.endpoint_checks import (OVERLAPPING_WAITS, STUB_DELAY_MS, check_fanout_is_concurrent,
+                                   check_ten_waits_overlap, get)
 from tools.benchmatrix.matrix.cells import load_matrix
 from tools.benchmatrix.matrix.scenarios import SCENARIOS, agents_json
 from tools.benchmatrix.run.verify import check_response
@@ -34,7 +35,6 @@ POOL_SIZE = 3
 # application_name tells each app's connections apart in pg_stat_activity.
 APPLICATION_NAMES = {"django": "django_sync_tests", "django-async": "django_async_tests"}
 APPLICATION_NAME = APPLICATION_NAMES["django-async"]
-STUB_DELAY_MS = 100  # ten concurrent calls take ~0.1 s, ten in a row ~1 s
 SETTINGS = ("BENCHMATRIX_DATABASE_URL", "BENCHMATRIX_UPSTREAM_URL", "BENCHMATRIX_POOL_SIZE")
 
 # The I/O scenarios at test speed: the harness's paths and bodies assume 1 s waits.
@@ -90,26 +90,6 @@ def server(stack):
     return stack[1]["django-async"]
 
 
-def get(service: HttpService, path: str):
-    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
-    try:
-        connection.request("GET", path)
-        answer = connection.getresponse()
-        body = answer.read()
-    finally:
-        connection.close()
-    assert answer.getheader("Content-Length") == str(len(body)), path
-    return answer.status, answer.getheader("Content-Type", ""), body
-
-
-def ten_at_once(service: HttpService, path: str):
-    """The statuses of ten concurrent requests and the seconds until the last answered."""
-    started = time.monotonic()
-    with ThreadPoolExecutor(10) as executor:
-        statuses = [answer[0] for answer in executor.map(lambda _: get(service, path), range(10))]
-    return statuses, time.monotonic() - started
-
-
 def app_connections(db) -> str:
     sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{}'".format(APPLICATION_NAME)
     return run_psql(find_psql(), db.url, ["-c", sql], embedded=True).strip()
@@ -137,20 +117,13 @@ def test_agents_are_the_50_rows_as_the_sync_apps_compact_json(server, path):
     assert get(server, path)[2] == json.dumps(agents_json(), separators=(",", ":")).encode()
 
 
-@pytest.mark.parametrize("path, serial_s", [("/db_sleep?s=0.3", 3.0), ("/sleep?ms=300", 3.0),
-                                            ("/upstream", 10 * STUB_DELAY_MS / 1000)])
+@pytest.mark.parametrize("path, serial_s", OVERLAPPING_WAITS)
 def test_one_worker_waits_for_ten_requests_at_once(server, path, serial_s):
-    statuses, elapsed = ten_at_once(server, path)
-    assert statuses == [200] * 10
-    assert elapsed < serial_s / 2, "took {:.2f} s: the waits ran one after another".format(elapsed)
+    check_ten_waits_overlap(server, path, serial_s)
 
 
 def test_upstream_fanout_makes_its_ten_calls_concurrently(server):
-    started = time.monotonic()
-    status, _, body = get(server, "/upstream_fanout")
-    elapsed = time.monotonic() - started
-    assert (status, json.loads(body.decode())) == (200, {"calls": 10, "ok": 10})
-    assert elapsed < 5 * STUB_DELAY_MS / 1000, "took {:.2f} s: the calls ran one after another".format(elapsed)
+    check_fanout_is_concurrent(server)
 
 
 def test_the_pool_waits_when_exhausted_and_only_its_connections_stay_open(stack):

@@ -23,15 +23,14 @@ import logging
 import os
 from pathlib import Path
 
-import aiohttp
 import aiohttp_jinja2
 import asyncpg
 import jinja2
 from aiohttp import web
 
+from apps import async_upstream
 from apps.workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE,
-                                 UPSTREAM_TIMEOUT_S, UPSTREAM_URL, BadParameter, milliseconds, seconds,
-                                 setting)
+                                 UPSTREAM_URL, BadParameter, milliseconds, seconds, setting)
 
 JSON_BODY = b'{"message": "Hello, World!"}'
 TEXT_BODY = b"Hello, World!"
@@ -123,34 +122,11 @@ class Workloads:
         return json_response({"db_slept_s": duration_s})
 
     async def upstream(self, request):
-        async with _client_session() as session:
-            async with session.get(setting(UPSTREAM_URL)) as answer:
-                answer.raise_for_status()
-                payload = await answer.json()
-        return json_response({"upstream": payload})
+        return json_response({"upstream": await async_upstream.upstream_answer(setting(UPSTREAM_URL))})
 
     async def upstream_fanout(self, request):
-        url = setting(UPSTREAM_URL)
-        async with _client_session() as session:
-            statuses = await asyncio.gather(*(_upstream_status(session, url) for _ in range(FANOUT_CALLS)))
-        return json_response({"calls": FANOUT_CALLS, "ok": sum(1 for status in statuses if status == 200)})
-
-
-def _client_session():
-    # A session per request: each request opens its own connections, like the sync apps'
-    # requests.get, so no cell gains from reusing upstream connections the others cannot.
-    # The default connector allows 100 at once, more than the fan-out needs, so its calls
-    # are never queued behind each other.
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_S))
-
-
-async def _upstream_status(session, url):
-    try:
-        async with session.get(url) as answer:
-            await answer.read()
-            return answer.status
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        return None  # counted as not ok: the body reports how many calls succeeded
+        ok = await async_upstream.upstream_fanout(setting(UPSTREAM_URL))
+        return json_response({"calls": FANOUT_CALLS, "ok": ok})
 
 
 def build_app():

@@ -18,13 +18,12 @@ through Django's ORM and aiohttp's client. How each wait is async:
   and every connection opens at the first use, before the first query.
 - /db_sleep: sync_to_async around a cursor on the request's thread, the path the
   async ORM itself takes, since it has no async cursor for a raw statement.
-- /upstream, /upstream_fanout: aiohttp's ClientSession, a session per request as in
-  the aiohttp app (apps/aiohttp/app.py), the fan-out through asyncio.gather.
+- /upstream, /upstream_fanout: the async apps' shared calls (apps/async_upstream.py):
+  aiohttp's ClientSession, a session per request, the fan-out through asyncio.gather.
 aiohttp is imported at first use, and psycopg2 only when the database URL is set
 (settings_async.py), so a cell serving /json and /plaintext loads neither, as in apps/workloads.py.
 """
 
-import asyncio
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +32,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.db.models import Value
 
-from apps.workloads import (DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE, UPSTREAM_TIMEOUT_S,
-                            UPSTREAM_URL, setting)
+from apps.workloads import DATABASE_URL, DEFAULT_POOL_SIZE, POOL_SIZE, UPSTREAM_URL, setting
 from apps.django.benchsite.models import Agent
 from apps.django.benchsite.settings_async import POOLED
 
@@ -120,35 +118,14 @@ async def database_sleep(duration_s):
     await sync_to_async(_pg_sleep)(duration_s)
 
 
-def _client_session():
-    import aiohttp
-
-    # The default connector allows 100 connections at once, more than the fan-out needs.
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_S))
-
-
 async def upstream_answer():
-    url = setting(UPSTREAM_URL)
-    async with _client_session() as session:
-        async with session.get(url) as answer:
-            answer.raise_for_status()
-            return await answer.json()
+    from apps import async_upstream  # imports aiohttp: only the upstream endpoints need it
 
-
-async def _upstream_status(session, url):
-    import aiohttp
-
-    try:
-        async with session.get(url) as answer:
-            await answer.read()
-            return answer.status
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        return None  # counted as not ok: the body reports how many calls succeeded
+    return await async_upstream.upstream_answer(setting(UPSTREAM_URL))
 
 
 async def upstream_fanout():
     """How many of FANOUT_CALLS concurrent upstream calls answered 200."""
-    url = setting(UPSTREAM_URL)
-    async with _client_session() as session:
-        statuses = await asyncio.gather(*(_upstream_status(session, url) for _ in range(FANOUT_CALLS)))
-    return sum(1 for status in statuses if status == 200)
+    from apps import async_upstream
+
+    return await async_upstream.upstream_fanout(setting(UPSTREAM_URL))

@@ -72,7 +72,8 @@ def spectrum_of(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     merged = record_spectrum([t.get("histogram") for t in trials])
     if merged is not None:
         return {"spectrum": merged["spectrum"], "histogram": merged["histogram"],
-                "spectrum_source": "{} trials merged ({} latencies)".format(len(trials), merged["samples"])}
+                "spectrum_source": "{} trial{} merged ({} latencies)".format(
+                    len(trials), "" if len(trials) == 1 else "s", merged["samples"])}
     # The curve of the trial whose p99 is the median one: a real curve, not a blend.
     curve = median_trial(trials).get("spectrum") or []
     return {"spectrum": curve, "histogram": None, "spectrum_source": "median trial" if curve else None}
