@@ -137,7 +137,7 @@ def cell_fingerprint(cell, options):
         options, resume.source_state(Path(__file__).parent))
 
 
-def skipped_as_measured(session, cell, position, fingerprint, options):
+def skipped_as_measured(session, position, fingerprint, options):
     """In a matrix run, True (and said) when this cell was measured already with the same fingerprint."""
     if position is None or REMEASURE in session.posargs:
         return False
@@ -156,7 +156,7 @@ def run_bench(session, server, app):
     options = [arg for arg in session.posargs if arg != REMEASURE]
     position = matrix_position(session)
     fingerprint = cell_fingerprint(cell, options)
-    if skipped_as_measured(session, cell, position, fingerprint, options):
+    if skipped_as_measured(session, position, fingerprint, options):
         return
     install_cell(session, cell)
     # Written on --install-only runs too: the interleave session prepares cells that way and
@@ -468,9 +468,9 @@ def shard(session):
     names = ["bench-{}({})".format(c.python, c.session_id) for c in group.cells]
     session.log("benchmatrix: shard {}/{}: {} cells, about {:.0f} min expected".format(
         args.index, len(groups), len(names), group.expected_s / 60.0))
-    out = results_dir_of(options)
-    out.mkdir(parents=True, exist_ok=True)
-    prepare_cells(session, names, out)
+    logs = Path(__file__).parent / ".nox" / "shard" / time.strftime("%Y%m%dT%H%M%S")
+    logs.mkdir(parents=True)  # the preparation's logs; the results go where the options say
+    prepare_cells(session, names, logs)
     # One nox run over the group, as `nox -s bench-3.X` runs a family: cells measured already
     # (the ledger in the results folder) are skipped, so a re-run continues where it stopped.
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "-s", *names, "--", *options,
