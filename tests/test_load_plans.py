@@ -47,10 +47,15 @@ def test_a_latency_target_search_records_the_highest_rate_that_held_twice(harnes
     assert closed["mode"] == "closed-loop" and search["mode"] == "slo-search"
     slo = search["meta"]["slo"]
     assert slo["target"]["name"] == "p50" and slo["peak"] == closed["rps"]
-    assert 0.8 * closed["rps"] <= slo["rate"] <= round(closed["rps"]) and slo["confirmed"]
+    # A step or two below the peak at most: only the achieved rate can fail a probe, near the peak.
+    assert 0.7 * closed["rps"] <= slo["rate"] <= round(closed["rps"]) and slo["confirmed"]
     probes = slo["probes"]
     assert [p["confirmation"] for p in probes][-2:] == [False, True] and probes[-1]["rate"] == slo["rate"]
-    assert all(not p["holds"] for p in probes if p["rate"] > slo["rate"])  # only the rate held was above
+    assert all(p["holds"] for p in probes if p["rate"] == slo["rate"])  # the answer held both times
+    # The search only went below a rate that held after a later probe at or below it failed.
+    for index, probe in enumerate(probes):
+        if probe["holds"] and probe["rate"] > slo["rate"]:
+            assert any(not later["holds"] and later["rate"] <= probe["rate"] for later in probes[index + 1:]), probes
     assert all((harness.results_dir / p["raw_output"]).is_file() for p in probes)
     assert len(search["trials"]) == 2 and search["status"] == "ok", search["flags"]
 

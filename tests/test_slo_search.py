@@ -132,3 +132,14 @@ def test_noise_that_refutes_every_repeat_exhausts_the_search_and_says_so():
     assert not result.confirmed and result.exhausted
     assert result.rate == 0 or not any(p.confirmation and p.rate == result.rate for p in result.probes)
     assert len(result.probes) == slo_search.MAX_PROBES
+
+
+def test_the_search_goes_below_a_rate_that_held_only_after_a_failure_at_or_below_it():
+    # Noise: rates pass once by luck around the truth (1000); every held rate above the answer must
+    # have been left for a failed probe at or below it, never skipped over.
+    for lucky in ({2700.0}, {1500.0, 1350.0}, {1200.0, 1125.0}):
+        result = search(server_that_holds_up_to(1000, lucky=lucky), peak=3000, target=TARGET)
+        assert result.confirmed and result.rate <= 1000
+        for index, probe in enumerate(result.probes):
+            if probe.holds and probe.rate > result.rate:
+                assert any(not later.holds and later.rate <= probe.rate for later in result.probes[index + 1:])
