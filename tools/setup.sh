@@ -6,8 +6,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # wrk drives the load (nghttp2-client's h2load is the second generator of --cross-check h2load);
 # gcc and the Python headers build uWSGI; python3-venv holds nox; nginx fronts the +nginx cells;
-# postgresql gives the embedded throwaway clusters their binaries.
-packages=(wrk nghttp2-client build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql)
+# postgresql gives the embedded throwaway clusters their binaries; iproute2 builds --hosts netns;
+# openssh-client reaches SSH load hosts, openssh-server is the sshd the SSH tests start in a namespace.
+packages=(wrk nghttp2-client build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql
+          iproute2 openssh-client openssh-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -105,6 +105,14 @@ def add_run_parser(commands) -> None:
                           "generators-disagree (needs `apt-get install nghttp2-client`)")
     run.add_argument("--port", type=positive_int, default=None,
                      help="loopback port for the server (default: a free one)")
+    run.add_argument("--hosts", default=default("hosts"), metavar="local|netns|FILE.toml",
+                     help="where the server, the load generator and the database run: all here over loopback "
+                          "(local), each in its own network namespace on 198.18.0.0/15 joined by a bridge "
+                          "(netns, needs root), or as a hosts file names them (the load on an SSH host; see "
+                          "the README); the record names each role's host and the round-trip times")
+    run.add_argument("--link", default=default("link"), metavar="rate=RATE,delay=DELAY",
+                     help="with --hosts netns, shape every role's link with tc netem: e.g. rate=1gbit,delay=1ms "
+                          "(each packet leaving a role waits DELAY, so a round trip takes twice it)")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
                      help="this cell's place in a matrix run, optionally with the seconds the matrix has spent "
                           "(3/10@42.5; the bench sessions pass it), for the "
@@ -349,7 +357,7 @@ def command_run(args: argparse.Namespace) -> int:
             args, args.server, args.app,
             select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
             venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
-            cross_check=args.cross_check,
+            cross_check=args.cross_check, hosts=args.hosts, link=args.link,
             rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))
 
     return guarded(run)
@@ -463,6 +471,8 @@ def command_interleave(args: argparse.Namespace) -> int:
 def guarded(run) -> int:
     """A measuring command, with its user errors and interrupts turned into one line and an exit code."""
     from tools.benchmatrix.hosts.machine_lock import MachineBusy
+    from tools.benchmatrix.hosts.netns import NamespaceError
+    from tools.benchmatrix.hosts.ssh import RemoteHostError
     from tools.benchmatrix.load.wrk import LoadToolMissing
     from tools.benchmatrix.stack.process import Interrupted, raise_on_sigterm
     from tools.benchmatrix.stack.readiness import ServiceError
@@ -473,7 +483,7 @@ def guarded(run) -> int:
     except MachineBusy as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 3
-    except (ValueError, LoadToolMissing, ServiceError) as error:
+    except (ValueError, LoadToolMissing, ServiceError, NamespaceError, RemoteHostError) as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Interrupted):

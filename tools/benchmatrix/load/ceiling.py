@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tools.benchmatrix.hosts.fingerprint import machine_identity as host_identity
 from tools.benchmatrix.hosts.pinning import Pinning
+from tools.benchmatrix.hosts.roles import HostsPlan
 from tools.benchmatrix.load.parse import WrkOutputError
 from tools.benchmatrix.load.wrk import LoadSettings, run_wrk
 
@@ -53,8 +54,11 @@ def machine_identity() -> Dict[str, Any]:
 
 
 def fingerprint(pinning: Optional[Pinning], settings: LoadSettings, wrk_version: Optional[str],
-                nginx_version: Optional[str]) -> Dict[str, Any]:
-    return {"machine": machine_identity(),
+                nginx_version: Optional[str], hosts: Optional[HostsPlan] = None) -> Dict[str, Any]:
+    network = hosts.identity() if hosts else None
+    # Only when the roles have hosts of their own, so loopback ceilings cached before stay valid.
+    extra = {"network": network} if network else {}
+    return {"machine": machine_identity(), **extra,
             "placement": pinning.as_metadata() if pinning else "unpinned",
             "wrk": wrk_version, "nginx": nginx_version,
             "connections": settings.connections, "threads": settings.threads,
@@ -129,17 +133,20 @@ def coefficient_of_variation(values: Sequence[float]) -> float:
 
 
 def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_dir: Path, print_: Dict[str, Any],
-            say: Callable[[str], None] = print, trials: int = TRIALS, trial_s: int = TRIAL_S) -> Ceiling:
-    """Start the fixed-body nginx on the server's CPUs and drive it as a cell would be driven."""
+            say: Callable[[str], None] = print, trials: int = TRIALS, trial_s: int = TRIAL_S,
+            hosts: Optional[HostsPlan] = None) -> Ceiling:
+    """Start the fixed-body nginx on the server's host and CPUs and drive it as a cell would be driven."""
     from tools.benchmatrix.stack.nginx import NginxFront
     from tools.benchmatrix.stack.process import free_port
 
+    hosts = hosts or HostsPlan(kind="local")
     port = free_port()
     front = NginxFront("fixed-body", port, "", raw_dir / "nginx",
                        worker_processes=pinning.server_cpu_count if pinning else (os.cpu_count() or 1),
-                       ready_path="/", prefix=tuple(pinning.server_prefix()) if pinning else ())
-    load_prefix = pinning.load_prefix() if pinning else []
-    url = "http://127.0.0.1:{}/".format(port)
+                       ready_path="/", prefix=tuple(hosts.server_prefix() + (pinning.server_prefix() if pinning else [])),
+                       listen_address=hosts.server_address)
+    load_prefix = load_command_prefix(pinning, hosts)
+    url = "http://{}:{}/".format(hosts.server_address, port)
     results: List[float] = []
     say("measuring the load generator's ceiling: wrk against nginx's fixed body, {} connections, "
         "{} threads, {} x {} s".format(settings.connections, settings.threads, trials, trial_s))
@@ -163,17 +170,25 @@ def _with_duration(settings: LoadSettings, duration_s: int) -> LoadSettings:
                         timeout_s=settings.timeout_s, connection_close=settings.connection_close)
 
 
+def load_command_prefix(pinning: Optional[Pinning], hosts: HostsPlan) -> List[str]:
+    """What every load command runs under: on an SSH load host the wrapper that runs it there (this
+    machine's CPU placement means nothing there), else the load generator's CPUs here."""
+    if hosts.load_is_remote:
+        return hosts.load_prefix()
+    return pinning.load_prefix() if pinning else []
+
+
 def find_or_measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_dir: Path,
                     wrk_version: Optional[str], nginx_version: Optional[str], remeasure: bool = False,
-                    say: Callable[[str], None] = print) -> Ceiling:
+                    say: Callable[[str], None] = print, hosts: Optional[HostsPlan] = None) -> Ceiling:
     """The cached ceiling for these conditions while it is fresh, else a new measurement (then cached)."""
-    print_ = fingerprint(pinning, settings, wrk_version, nginx_version)
+    print_ = fingerprint(pinning, settings, wrk_version, nginx_version, hosts)
     found = None if remeasure else cached(print_)
     if found:
         say("load generator ceiling: {} (reused, {:.0f} min old)".format(
             found.describe(), (time.time() - found.measured_at) / 60))
         return found
-    ceiling = measure(wrk, settings, pinning, raw_dir, print_, say=say)
+    ceiling = measure(wrk, settings, pinning, raw_dir, print_, say=say, hosts=hosts)
     with contextlib.suppress(OSError):  # an unwritable cache costs a re-measurement next time, no more
         store(ceiling)
     return ceiling

@@ -101,8 +101,11 @@ def is_closed_loop(record: Dict[str, Any]) -> bool:
 
 
 def topology(record: Dict[str, Any]) -> str:
-    """What sits between wrk and the app: the part of the server name after "+", else direct."""
-    return record["server"].partition("+")[2] or "direct"
+    """What sits between wrk and the app: the part of the server name after "+", else direct; then the
+    hosts the roles had when not all on this one (e.g. "direct, netns 1gbit/1ms")."""
+    front = record["server"].partition("+")[2] or "direct"
+    hosts = ((record.get("meta") or {}).get("hosts") or {}).get("label")
+    return "{}, {}".format(front, hosts) if hosts else front
 
 
 def fastest_valid(records: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:

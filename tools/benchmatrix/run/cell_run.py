@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from tools.benchmatrix.hosts.machine_lock import machine_lock
 from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state
 from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
+from tools.benchmatrix.hosts.roles import HostsPlan, plan_hosts
+from tools.benchmatrix.hosts.rtt import measure as measure_rtt
+from tools.benchmatrix.load import fixed_rate
 from tools.benchmatrix.load import ceiling as load_ceiling
 from tools.benchmatrix.load.cross_check import H2load, find_h2load
 from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import find_fixed_rate_driver, require_wrk
+from tools.benchmatrix.load.wrk import FixedRateDriver, find_fixed_rate_driver, require_wrk
 from tools.benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
                                             requirements)
 from tools.benchmatrix.run import coop, resume
@@ -43,9 +47,11 @@ class CellRun:
     """One invocation of the harness on one cell; owns its raw folder and its records."""
 
     def __init__(self, plan: CellPlan, env: CellEnvironment, env_description: Dict[str, Any], wrk: str,
-                 console: Console, pinning: Optional[Pinning], cross_check_tool: Optional[H2load] = None):
+                 console: Console, pinning: Optional[Pinning], cross_check_tool: Optional[H2load] = None,
+                 hosts: Optional[HostsPlan] = None):
         options, cell = plan.options, plan.cell
         self.plan = plan
+        self.hosts = hosts or HostsPlan(kind="local")
         self.wrk = wrk
         self.cross_check_tool = cross_check_tool
         self.console = console
@@ -60,7 +66,7 @@ class CellRun:
             ready_path=options.scenarios[0].path, boot_timeout_s=options.boot_timeout_s,
             server_prefix=pinning.server_prefix() if pinning else [], say=console.say,
             support_prefix=pinning.load_prefix() if pinning else [],
-            front_workers=pinning.server_cpu_count if pinning else None)
+            front_workers=pinning.server_cpu_count if pinning else None, hosts=self.hosts)
         self.env = env
         self.meta = self._run_meta(env_description)
         self.recorder = Recorder(plan, self.run_id, self.raw_dir,
@@ -149,7 +155,7 @@ class CellRun:
                 ceilings[key] = load_ceiling.find_or_measure(
                     self.wrk, settings, self.pinning, self.raw_dir / "ceiling-{}c{}t".format(*key),
                     self.meta["load_tool"]["version"], self.meta["services"].get("nginx"),
-                    remeasure=choice == "measure", say=self.console.say)
+                    remeasure=choice == "measure", say=self.console.say, hosts=self.hosts)
             except (WrkOutputError, ServiceError) as error:
                 # Without it the records say "unknown", which is the honest answer; the cell still runs.
                 self.console.say("load generator ceiling could not be measured ({}); the records will say "
@@ -177,16 +183,41 @@ class CellRun:
         self._note_stack(conditions)
         if not self._verified(conditions):
             return None
+        self._note_hosts()
         if self.plan.coop_wanted():
             self._coop_check()
         return ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
-                                   self.pinning.load_prefix() if self.pinning else [],
+                                   load_ceiling.load_command_prefix(self.pinning, self.hosts),
                                    self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool)
+
+    def _note_hosts(self) -> None:
+        """Each role's host and the round-trip times between them, measured before any load."""
+        hosts = self.hosts
+        rtt: Dict[str, Any] = {}
+        try:
+            if hosts.load_is_remote:
+                # Timed from the server's side to the load host's sshd: the same path, the other way.
+                host, port = hosts.load_ssh.address_and_port()
+                rtt["server-load"] = measure_rtt(host, port)
+            else:
+                rtt["load-server"] = measure_rtt(hosts.server_address, self.stack.port)
+            if self.stack.database_endpoint:
+                rtt["server-database"] = measure_rtt(*self.stack.database_endpoint, from_namespace=(
+                    hosts.lab.namespace("server") if hosts.lab else None))
+        except OSError as error:
+            rtt["error"] = "could not be measured: {}".format(error)
+        self.meta["hosts"] = dict(hosts.as_metadata(rtt), label=hosts.label())
+        self.console.say("hosts: {}; round trips {}".format(
+            ", ".join("{} {}".format(role, role_host["host"]) for role, role_host in hosts.roles().items()),
+            ", ".join("{} {:.3f} ms".format(pair, value["median_ms"]) for pair, value in rtt.items()
+                      if isinstance(value, dict)) or rtt.get("error", "none")))
 
     def _execute_holding_machine(self) -> int:
         cell_flags = self.check_machine()
-        ceilings = self.find_ceilings()
         with contextlib.ExitStack() as stack:
+            # The hosts first and gone last: the ceiling is measured across the same link as the cell.
+            stack.enter_context(self.hosts.up(self.load_files(), self.load_tools(), say=self.console.say))
+            ceilings = self.find_ceilings()
             measurement = self.start(stack, cell_flags, ceilings)
             if measurement is None:
                 return 1
@@ -196,6 +227,19 @@ class CellRun:
             len(self.recorder.statuses), self.plan.options.results_dir / "results.jsonl"))
         self.mark_measured()
         return 1 if self.recorder.any_failed else 0
+
+    def load_files(self) -> List[Path]:
+        """What an SSH load host needs copied: the Lua scripts the load commands name."""
+        return sorted(Path(load_ceiling.__file__).parent.glob("*.lua"))
+
+    def load_tools(self) -> Dict[str, str]:
+        """Local binary -> the name an SSH load host runs, for each load tool this run uses."""
+        tools = {self.wrk: "wrk"}
+        if self.plan.driver:
+            tools[self.plan.driver.binary] = "wrk2" if self.plan.driver.name == "wrk2" else "wrk"
+        if self.cross_check_tool:
+            tools[self.cross_check_tool.binary] = "h2load"
+        return tools
 
     def mark_measured(self) -> None:
         """In a matrix run, the ledger entry that lets the next run skip this cell (run/resume.py).
@@ -253,9 +297,13 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
     cross_check_tool = find_h2load() if options.cross_check == "h2load" else None  # LoadToolMissing: apt-get hint
     if options.port:
         ensure_port_free(options.port)
-    plan = CellPlan(options, cell, find_fixed_rate_driver(wrk) if open_loop else None)
+    hosts = plan_hosts(options.hosts, options.link, say=(console or Console()).say)  # ValueError: no privilege ...
+    # On an SSH load host the built-in fixed-rate driver runs on its wrk: whether it has a wrk2 is not known here.
+    driver = (FixedRateDriver(fixed_rate.DRIVER, wrk) if hosts.load_is_remote else find_fixed_rate_driver(wrk)
+              ) if open_loop else None
+    plan = CellPlan(options, cell, driver)
     return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning,
-                   cross_check_tool=cross_check_tool)
+                   cross_check_tool=cross_check_tool, hosts=hosts)
 
 
 def run_cell(options: RunOptions) -> int:

@@ -53,6 +53,8 @@ class RunOptions:
     coop_requests: int = DEFAULT_REQUESTS
     slo: Optional[LatencyTarget] = None  # search the highest fixed rate that keeps this target (run/slo_search.py)
     cross_check: Optional[str] = None  # "h2load": one more closed-loop trial per record from it (load/cross_check.py)
+    hosts: str = "local"  # where the roles run: local, netns, or a hosts file (hosts/roles.py)
+    link: Optional[str] = None  # with hosts netns: the link's shape, e.g. rate=1gbit,delay=1ms
 
     def __post_init__(self):
         if self.cross_check is not None and self.cross_check not in CROSS_CHECK_TOOLS:

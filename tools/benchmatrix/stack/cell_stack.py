@@ -18,8 +18,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from tools.benchmatrix.hosts.roles import HostsPlan
 from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell, Front
 from tools.benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
 from tools.benchmatrix.stack.cell_env import CellEnvironment
@@ -35,10 +36,11 @@ def new_socket_dir() -> Path:
     return Path(tempfile.gettempdir()) / "benchmatrix-{}".format(secrets.token_hex(4))
 
 
-def server_bind(front: Optional[Front], port: int, socket_dir: Path) -> Bind:
-    """Where the app server listens: wrk's port when direct, else where its front reaches it."""
+def server_bind(front: Optional[Front], port: int, socket_dir: Path, address: str = "127.0.0.1") -> Bind:
+    """Where the app server listens: wrk's port (on the server host's address) when direct, else
+    where its front, on the same host, reaches it."""
     if front is None:
-        return Bind(port=port)
+        return Bind(port=port, host=address)
     if front.upstream == "tcp":
         return Bind(port=free_port(), protocol=front.protocol)
     return Bind(socket_path=str(socket_dir / "app.sock"), protocol=front.protocol)
@@ -60,7 +62,7 @@ class CellStack:
     def __init__(self, cell: Cell, env: CellEnvironment, port: int, workers: int, threads: int, target: str,
                  raw_dir: Path, ready_path: str, boot_timeout_s: float,
                  server_prefix: List[str], say: Callable[[str], None], support_prefix: Sequence[str] = (),
-                 front_workers: Optional[int] = None):
+                 front_workers: Optional[int] = None, hosts: Optional[HostsPlan] = None):
         self.cell = cell
         self.port = port  # where wrk connects: the server, or nginx in front of it
         self.raw_dir = raw_dir
@@ -68,19 +70,22 @@ class CellStack:
         self.boot_timeout_s = boot_timeout_s
         self.say = say
         self.socket_dir = new_socket_dir()
-        self.bind = server_bind(cell.server.front, port, self.socket_dir)
+        self.hosts = hosts or HostsPlan(kind="local")
+        self.bind = server_bind(cell.server.front, port, self.socket_dir, self.hosts.server_address)
         self.launch: LaunchPlan = launch_plan(cell, env, self.bind, workers, threads, target)
-        self.server_argv = list(server_prefix) + self.launch.argv
-        # nginx in front shares the server's CPUs: it is part of what is measured. The database
-        # and the upstream stub serve the server and go with the load generator.
-        self.server_prefix = list(server_prefix)
+        # nginx in front shares the server's host and CPUs: it is part of what is measured. The
+        # database and the upstream stub serve the server; they go with the load generator's CPUs,
+        # and on the database's host when the roles have hosts of their own.
+        self.server_prefix = self.hosts.server_prefix() + list(server_prefix)
+        self.server_argv = self.server_prefix + self.launch.argv
         self.support_prefix = list(support_prefix)
+        self.database_endpoint: Optional[Tuple[str, int]] = None  # the embedded database, once started
         self.front_workers = front_workers or os.cpu_count() or 1
 
     @property
     def endpoint(self) -> Endpoint:
         """What the load and every check hit: the server, or nginx in front of it."""
-        return Endpoint(port=self.port)
+        return Endpoint(port=self.port, host=self.hosts.server_address)
 
     def server_conditions(self) -> Dict[str, Any]:
         return {"command": self.server_argv, "workers": self.launch.workers,
@@ -99,7 +104,7 @@ class CellStack:
         server = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.bind.port,
                              socket_path=self.bind.socket_path, protocol=self.bind.protocol,
                              log_path=self.raw_dir / "server.log", ready_path=self.ready_path, env=env,
-                             cwd=REPO_ROOT, boot_timeout_s=self.boot_timeout_s)
+                             cwd=REPO_ROOT, boot_timeout_s=self.boot_timeout_s, host=self.bind.host)
         started = time.monotonic()
         self.say("booting on {}".format(self.bind.address()))
         stack.enter_context(server.running())
@@ -109,11 +114,14 @@ class CellStack:
                                database=database, upstream=upstream)
 
     def _database(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
-        from tools.benchmatrix.stack.postgres import database  # cells without a database need no psql
+        from tools.benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql
         external = os.environ.get("BENCH_DATABASE_URL") or None
-        self.say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway"))
+        listen = DatabaseHost(self.hosts.database_address, self.hosts.database_namespace, self.hosts.database_clients)
+        self.say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway, on "
+                                       + listen.address))
         db = stack.enter_context(database(self.raw_dir / "postgres", external_url=external,
-                                          prefix=self.support_prefix))
+                                          prefix=self.support_prefix, listen=listen))
+        self.database_endpoint = None if external else (listen.address, int(db.settings["port"]))
         env["BENCHMATRIX_DATABASE_URL"] = db.url
         env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
         return dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
@@ -121,7 +129,8 @@ class CellStack:
     def _upstream(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
         from tools.benchmatrix.stack.upstream_stub import upstream_service
         stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS,
-                                prefix=self.support_prefix)
+                                prefix=self.hosts.support_prefix() + self.support_prefix,
+                                host=self.hosts.database_address)
         stack.enter_context(stub.running())
         env["BENCHMATRIX_UPSTREAM_URL"] = stub.base_url + "/"
         return {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
@@ -132,7 +141,8 @@ class CellStack:
         upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
         front = NginxFront(self.cell.server.front.name, self.port, upstream, self.raw_dir / "nginx",
                            worker_processes=self.front_workers, ready_path=self.ready_path,
-                           boot_timeout_s=self.boot_timeout_s, prefix=tuple(self.server_prefix))
-        self.say("starting {} on 127.0.0.1:{}".format(self.cell.server.front.name, self.port))
+                           boot_timeout_s=self.boot_timeout_s, prefix=tuple(self.server_prefix),
+                           listen_address=self.hosts.server_address)
+        self.say("starting {} on {}:{}".format(self.cell.server.front.name, self.hosts.server_address, self.port))
         with front.running():
             yield front.conditions()

@@ -10,6 +10,7 @@ holds exactly what was measured.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import shutil
@@ -63,7 +64,7 @@ def nginx_version(binary: str) -> str:
 
 
 def render_config(topology: str, listen_port: int, upstream: str, run_dir: Path,
-                  worker_processes: int, user: Optional[str] = None) -> str:
+                  worker_processes: int, user: Optional[str] = None, listen_address: str = "127.0.0.1") -> str:
     """The nginx.conf text for a topology.
 
     upstream is "127.0.0.1:PORT" for `nginx` and a socket path for the unix topologies.
@@ -87,12 +88,14 @@ def render_config(topology: str, listen_port: int, upstream: str, run_dir: Path,
                       "# no user directive: nginx was not started as root, so its workers keep its user")
     return Template((TEMPLATES / template_name).read_text(encoding="utf-8")).substitute(
         worker_processes=int(worker_processes), listen_port=int(listen_port), run_dir=str(run_dir),
+        listen_address=str(ipaddress.ip_address(listen_address)),
         upstream_server=upstream_server, user_directive=user_directive)
 
 
 @dataclass
 class NginxFront:
-    """A real nginx on 127.0.0.1:listen_port in front of an upstream, run from run_dir."""
+    """A real nginx on listen_address:listen_port (loopback unless the server has a host of its own)
+    in front of an upstream, run from run_dir."""
     topology: str
     listen_port: int
     upstream: str
@@ -103,6 +106,7 @@ class NginxFront:
     binary: str = ""  # found with find_nginx() when not given
     prefix: Tuple[str, ...] = ()  # e.g. taskset: what nginx's master and workers run under
     process: Optional[subprocess.Popen] = None
+    listen_address: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         self.run_dir = Path(os.path.abspath(str(self.run_dir)))
@@ -110,7 +114,7 @@ class NginxFront:
 
     @property
     def base_url(self) -> str:
-        return "http://127.0.0.1:{}".format(self.listen_port)
+        return "http://{}:{}".format(self.listen_address, self.listen_port)
 
     @property
     def config_path(self) -> Path:
@@ -145,10 +149,10 @@ class NginxFront:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(
             self.topology, self.listen_port, self.upstream, self.run_dir, self.worker_processes,
-            user=self.worker_user()), encoding="utf-8")
+            user=self.worker_user(), listen_address=self.listen_address), encoding="utf-8")
 
     def check_config(self) -> None:
-        result = subprocess.run(self.argv("-t", "-q"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        result = subprocess.run([*self.prefix, *self.argv("-t", "-q")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 universal_newlines=True, timeout=30)
         if result.returncode != 0:
             raise ServiceError("nginx rejected {}:\n{}".format(self.config_path, result.stdout.strip()))
@@ -166,7 +170,7 @@ class NginxFront:
         """Ready once a request through nginx reaches the app: nginx answers 502 while the upstream boots."""
         if not self._owns_port():
             return "its pid file does not name it yet (port {} may be taken)".format(self.listen_port)
-        status = probe.status_or_none(Endpoint(port=self.listen_port), self.ready_path)
+        status = probe.status_or_none(Endpoint(port=self.listen_port, host=self.listen_address), self.ready_path)
         if status is None:
             return "no HTTP answer on {}{}".format(self.base_url, self.ready_path)
         if status in UPSTREAM_NOT_READY:

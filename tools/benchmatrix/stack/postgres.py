@@ -16,6 +16,7 @@ import contextlib
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import psutil
 
+from tools.benchmatrix.hosts.netns import enter_in_child
 from tools.benchmatrix.stack.process import free_port, signals_deferred, started
 from tools.benchmatrix.stack.readiness import NotReady, ServiceError, log_tail, wait_ready
 
@@ -54,10 +56,11 @@ INSTALL_HINT = ("install them with `apt-get install postgresql` (or run tools/se
                 "BENCH_DATABASE_URL to a server you run yourself")
 
 
-def server_settings(port: int, socket_dir: Path, max_connections: int) -> Dict[str, str]:
+def server_settings(port: int, socket_dir: Path, max_connections: int,
+                    listen_address: str = "127.0.0.1") -> Dict[str, str]:
     """The -c options of the embedded server, each chosen for a throwaway read-mostly database."""
     return {
-        "listen_addresses": "127.0.0.1",
+        "listen_addresses": listen_address,
         "port": str(port),
         "unix_socket_directories": str(socket_dir),
         "max_connections": str(max_connections),
@@ -266,8 +269,8 @@ def _run_logged(argv: Sequence[str], log_path: Path, what: str, timeout_s: float
             " ".join(argv), log_path, log_tail(log_path)))
 
 
-def _pg_isready(bin_dir: Path, port: int) -> int:
-    argv = [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port),
+def _pg_isready(bin_dir: Path, port: int, host: str = "127.0.0.1") -> int:
+    argv = [str(bin_dir / "pg_isready"), "-q", "-h", host, "-p", str(port),
             "-U", SUPERUSER, "-d", "postgres", "-t", "2"]
     try:
         return subprocess.run(argv, stdin=subprocess.DEVNULL, env=_client_env(True), timeout=10).returncode
@@ -275,12 +278,12 @@ def _pg_isready(bin_dir: Path, port: int) -> int:
         return 2
 
 
-def _readiness_probe(bin_dir: Path, port: int) -> Callable[[], Optional[str]]:
+def _readiness_probe(bin_dir: Path, port: int, host: str = "127.0.0.1") -> Callable[[], Optional[str]]:
     def probe() -> Optional[str]:
-        status = _pg_isready(bin_dir, port)
+        status = _pg_isready(bin_dir, port, host)
         if status == 3:  # pg_isready made no attempt: our arguments are wrong, waiting will not help
             raise NotReady("could not be probed by pg_isready")
-        return None if status == 0 else "no connection accepted on 127.0.0.1:{}".format(port)
+        return None if status == 0 else "no connection accepted on {}:{}".format(host, port)
     return probe
 
 
@@ -301,14 +304,33 @@ def _kill_survivors(children: List[psutil.Process]) -> None:
 
 
 @dataclass(frozen=True)
+class DatabaseHost:
+    """Where the embedded server listens: loopback here, or a namespace's address (--hosts netns)."""
+    address: str = "127.0.0.1"
+    namespace: Optional[str] = None  # the network namespace the server runs in
+    clients: Optional[str] = None  # the subnet allowed to log in, with a password; None: loopback, trust
+
+
+def _chain(first: Callable[[], None], then: Optional[Callable[[], None]]) -> Callable[[], None]:
+    def both() -> None:
+        first()
+        if then is not None:
+            then()
+    return both
+
+
+@dataclass(frozen=True)
 class _Cluster:
     bin_dir: Path
     cluster_dir: Path
     port: int
     pid: int
+    host: str = "127.0.0.1"
+    password: Optional[str] = None  # set when clients log in over a subnet (password authentication)
 
     def url(self, database: str) -> str:
-        return "postgresql://{}@127.0.0.1:{}/{}".format(SUPERUSER, self.port, database)
+        login = SUPERUSER + (":" + self.password if self.password else "")
+        return "postgresql://{}@{}:{}/{}".format(login, self.host, self.port, database)
 
     def socket_url(self, database: str) -> str:
         return "postgresql://{}@/{}?host={}&port={}".format(SUPERUSER, database, self.cluster_dir, self.port)
@@ -316,9 +338,16 @@ class _Cluster:
 
 @contextlib.contextmanager
 def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                     boot_timeout_s: float = 30.0, prefix: Sequence[str] = ()) -> Iterator[_Cluster]:
-    """initdb, start and wait for a private server; stop it (fast shutdown) and delete it afterwards."""
+                     boot_timeout_s: float = 30.0, prefix: Sequence[str] = (),
+                     listen: Optional["DatabaseHost"] = None) -> Iterator[_Cluster]:
+    """initdb, start and wait for a private server; stop it (fast shutdown) and delete it afterwards.
+
+    listen puts the server on a host of its own (a network namespace and its address), where
+    only its subnet may log in, with a password; without it the server listens on loopback
+    and trusts local logins, as a throwaway cluster on one machine can.
+    """
     account = _server_account()
+    listen = listen or DatabaseHost()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = {"env": _client_env(True)}
     cluster_dir = Path(tempfile.mkdtemp(prefix="benchmatrix-pg-", dir=_cluster_parent(account)))
@@ -328,11 +357,30 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
             os.chown(str(cluster_dir), account.pw_uid, account.pw_gid)
             options["preexec_fn"] = _become(account)
         options["cwd"] = str(cluster_dir)  # our cwd may be closed to the server account (/root)
+        authentication = ["-A", "trust"]
+        password = None
+        if listen.clients:
+            password = secrets.token_hex(16)
+            password_file = cluster_dir / "password"
+            password_file.write_text(password + "\n", encoding="utf-8")
+            if account is not None:
+                os.chown(str(password_file), account.pw_uid, account.pw_gid)
+            # The harness's own psql comes over the unix socket (trusted); the apps over the subnet.
+            authentication = ["--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile", str(password_file)]
         _run_logged([str(bin_dir / "initdb"), "-D", str(cluster_dir / "data"), "-U", SUPERUSER,
-                     "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+                     *authentication, "-E", "UTF8", "--locale=C", "--no-sync"],
                     log_path, "initdb", timeout_s=120, **options)
+        if listen.clients:
+            (cluster_dir / "password").unlink()
+            # Only the benchmark's subnet, and only with the password: not 'all', not trust.
+            with open(str(cluster_dir / "data" / "pg_hba.conf"), "w", encoding="utf-8") as hba:
+                hba.write("local all all trust\nhost all all {} scram-sha-256\n".format(listen.clients))
+            if listen.namespace:
+                # Into the database's namespace first, then down to the server account: a prefix
+                # such as nsenter would run after the drop, without the privilege to enter.
+                options["preexec_fn"] = _chain(enter_in_child(listen.namespace), options.get("preexec_fn"))
         port = free_port()
-        settings = server_settings(port, cluster_dir, max_connections)
+        settings = server_settings(port, cluster_dir, max_connections, listen_address=listen.address)
         # prefix (taskset) execs the postgres binary in place: the pid stays the postmaster's.
         argv = [*prefix, str(bin_dir / "postgres"), "-D", str(cluster_dir / "data")]
         for name, value in settings.items():
@@ -344,8 +392,9 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
                      stop_signal=signal.SIGINT, preexec_fn=options.get("preexec_fn"),
                      long_running=True) as process:
             try:
-                wait_ready(process, _readiness_probe(bin_dir, port), boot_timeout_s, "PostgreSQL", log_path)
-                yield _Cluster(bin_dir, cluster_dir, port, process.pid)
+                wait_ready(process, _readiness_probe(bin_dir, port, listen.address), boot_timeout_s,
+                           "PostgreSQL", log_path)
+                yield _Cluster(bin_dir, cluster_dir, port, process.pid, host=listen.address, password=password)
             finally:
                 children = _children(process.pid)
     finally:
@@ -359,7 +408,7 @@ def embedded_cluster(log_path: Path, bin_dir: Path, max_connections: int = DEFAU
 @contextlib.contextmanager
 def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Optional[Sequence[Path]] = None,
              max_connections: int = DEFAULT_MAX_CONNECTIONS, boot_timeout_s: float = 30.0,
-             prefix: Sequence[str] = ()) -> Iterator[Database]:
+             prefix: Sequence[str] = (), listen: Optional["DatabaseHost"] = None) -> Iterator[Database]:
     """A seeded database for one run: embedded by default, or the server at external_url.
 
     prefix (taskset) places the embedded server's processes; an external one is where it is.
@@ -376,7 +425,7 @@ def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Option
         return
     bin_dir = find_server_bin_dir(bin_dirs)
     psql = str(bin_dir / "psql")
-    with embedded_cluster(log_path, bin_dir, max_connections, boot_timeout_s, prefix) as cluster:
+    with embedded_cluster(log_path, bin_dir, max_connections, boot_timeout_s, prefix, listen) as cluster:
         run_psql(psql, cluster.url("postgres"), ["-c", "CREATE DATABASE {}".format(DATABASE_NAME)],
                  embedded=True, log_path=log_path)
         url = cluster.url(DATABASE_NAME)

@@ -205,10 +205,11 @@ class HttpService:
     process: Optional[subprocess.Popen] = None
     socket_path: Optional[str] = None
     protocol: str = "http"
+    host: str = probe.LOOPBACK  # where it listens: loopback, or its namespace's address (--hosts netns)
 
     @property
     def endpoint(self) -> Endpoint:
-        return Endpoint(port=None if self.socket_path else self.port, socket_path=self.socket_path)
+        return Endpoint(port=None if self.socket_path else self.port, socket_path=self.socket_path, host=self.host)
 
     @property
     def base_url(self) -> str:

@@ -141,7 +141,7 @@ def main(argv: Optional[list] = None) -> int:
 
 
 def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int = 1000,
-                     python: str = sys.executable, prefix: Sequence[str] = ()):
+                     python: str = sys.executable, prefix: Sequence[str] = (), host: str = "127.0.0.1"):
     """The stub as a supervised HttpService (use its .running()); the readiness probe asks for no delay."""
     from tools.benchmatrix.stack.process import HttpService, free_port  # the harness's side only
 
@@ -149,8 +149,9 @@ def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int =
 
     return HttpService(
         name="upstream stub",
-        argv=[*prefix, python, "-m", "tools.benchmatrix.stack.upstream_stub", "--port", str(port), "--delay-ms", str(delay_ms)],
-        port=port, log_path=log_path, ready_path="/?ms=0",
+        argv=[*prefix, python, "-m", "tools.benchmatrix.stack.upstream_stub", "--host", host, "--port", str(port),
+              "--delay-ms", str(delay_ms)],
+        port=port, host=host, log_path=log_path, ready_path="/?ms=0",
         cwd=Path(__file__).resolve().parents[3], boot_timeout_s=15.0)
 
 
