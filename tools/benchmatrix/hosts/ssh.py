@@ -150,7 +150,7 @@ class RemoteSession:
         arguments = [sys.executable, "-m", "tools.benchmatrix.hosts.remote_command"]
         for local, remote in sorted(mapping.items()):
             arguments += ["--map", "{}={}".format(local, remote)]
-        return arguments + ["--pids", self.remote_dir + "/pids", "--", *self.host.ssh_argv()]
+        return arguments + ["--pids", self.remote_dir + "/pids", "--", *self.host.ssh_argv(), "--"]
 
     def stop_everything(self) -> None:
         """Stop what still runs from the working directory there, then remove it."""

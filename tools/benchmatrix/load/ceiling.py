@@ -87,6 +87,14 @@ class Ceiling:
         placement = print_["placement"]
         where = "unpinned" if placement == "unpinned" else "wrk on CPU {}, nginx on CPU {}".format(
             placement["load_cpus"], placement["server_cpus"])
+        network = print_.get("network") or {}
+        if network.get("load"):
+            where = "wrk on {}, nginx here{}".format(
+                network["load"], "" if placement == "unpinned" else " on CPU {}".format(placement["server_cpus"]))
+        elif network:
+            where += ", across {}".format("the namespaces' link" + (" ({})".format(
+                "/".join(v for v in (network["link"].get("rate"), network["link"].get("delay")) if v))
+                if network.get("link") else ""))
         return "{:,.0f} req/s ({} connections, {} threads, {}; measured {})".format(
             self.rps, print_["connections"], print_["threads"], where,
             time.strftime("%Y-%m-%d %H:%M", time.localtime(self.measured_at)))

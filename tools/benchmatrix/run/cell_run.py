@@ -188,7 +188,8 @@ class CellRun:
             self._coop_check()
         return ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
                                    load_ceiling.load_command_prefix(self.pinning, self.hosts),
-                                   self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool)
+                                   self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool,
+                                   load_is_remote=self.hosts.load_is_remote)
 
     def _note_hosts(self) -> None:
         """Each role's host and the round-trip times between them, measured before any load."""

@@ -45,8 +45,10 @@ class ScenarioMeasurement:
     def __init__(self, plan: CellPlan, wrk: str, endpoint: Endpoint, server_pid: int, load_prefix: List[str],
                  recorder: Recorder, cell_flags: Sequence[Dict[str, str]],
                  ceilings: Optional[Dict[Tuple[int, int], Ceiling]] = None,
-                 cross_check_tool: Optional[cross_check.H2load] = None):
+                 cross_check_tool: Optional[cross_check.H2load] = None, load_is_remote: bool = False):
         self.plan = plan
+        # On an SSH load host the local process is ssh: its CPU says nothing of wrk's, so none is recorded.
+        self.load_is_remote = load_is_remote
         self.wrk = wrk
         self.endpoint = endpoint
         self.server_pid = server_pid
@@ -125,8 +127,9 @@ class ScenarioMeasurement:
                 trial = fixed_rate_trial(result)
         wait_s = waits[0].wait_s if waits else 0.0
         trial.update({
-            "resources": dict(server.usage.as_resources(), load_generator_cpu_s=round(load_generator.cpu_s, 3),
-                              load_generator_wait_s=round(wait_s, 3)),
+            "resources": dict(server.usage.as_resources(),
+                              load_generator_cpu_s=None if self.load_is_remote else round(load_generator.cpu_s, 3),
+                              load_generator_wait_s=None if self.load_is_remote else round(wait_s, 3)),
             "server_restarted": server.usage.restarted, "settle_s": round(settle_s, 2),
             "raw_output": self.recorder.relative(raw),
             "answers_during_load": side_probe.log.as_metadata() if side_probe.log else None})

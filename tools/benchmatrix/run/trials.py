@@ -151,8 +151,10 @@ def resource_summary(trials: Sequence[Dict[str, Any]]) -> Dict[str, Optional[flo
     usages = [t["resources"] for t in trials]
     if not usages:
         return {}
+    load_cpu = [u["load_generator_cpu_s"] for u in usages if u.get("load_generator_cpu_s") is not None]
     summary = {"server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
-               "load_generator_cpu_s": statistics.median(u["load_generator_cpu_s"] for u in usages)}
+               # None where the load ran on another host (hosts/ssh.py): not measured, not zero.
+               "load_generator_cpu_s": statistics.median(load_cpu) if load_cpu else None}
     for memory in ("server_peak_uss_mb", "server_peak_pss_mb", "server_peak_rss_mb"):
         values = [u[memory] for u in usages if u.get(memory) is not None]
         if values:  # older records have the summed RSS only
