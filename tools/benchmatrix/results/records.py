@@ -97,7 +97,7 @@ def load_records(path: Path) -> List[Dict[str, Any]]:
     return records
 
 
-MARKDOWN_COLUMNS = ("date", "python", "app", "server", "workers", "scenario", "mode", "conn",
+MARKDOWN_COLUMNS = ("date", "python", "app", "server", "hosts", "workers", "scenario", "mode", "conn",
                     "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
                     "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s", "coop check", "status")
 
@@ -136,13 +136,18 @@ def rps_label(record: Dict[str, Any]) -> str:
 def markdown_cells(record: Dict[str, Any]) -> List[str]:
     latency = record.get("latency_ms") or {}
     return [record["recorded_at"][:16].replace("T", " "), record["python"], record["app"],
-            record["server"], str(record["workers"]), record["scenario"], mode_label(record),
+            record["server"], hosts_label(record), str(record["workers"]), record["scenario"], mode_label(record),
             connections_label(record), "{:g}s".format(record["duration_s"]),
             str(trial_count(record)), rps_label(record),
             format_number(latency.get("p50")), format_number(latency.get("p90")),
             format_number(latency.get("p99")), format_number(latency.get("max")),
             error_summary(record.get("errors") or {}), format_number(record.get("in_flight")),
             *resource_cells(record), coop_summary(record), status_label(record)]
+
+
+def hosts_label(record: Dict[str, Any]) -> str:
+    """Where the roles ran: "local" (one machine, loopback), or e.g. "netns 1gbit", "ssh load"."""
+    return ((record.get("meta") or {}).get("hosts") or {}).get("label") or "local"
 
 
 def ceiling_share_label(record: Dict[str, Any]) -> str:
