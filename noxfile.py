@@ -106,8 +106,13 @@ def install_cell(session, cell):
     """The cell's measured packages; what has no wheel for its Python is built once into a wheelhouse."""
     install_args = ["-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell)]
     uv = harness_env.find_uv()
-    if uv:  # an installed cell resolves at once here, so a measuring run never builds
-        house = wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log)
+    # Right after its matrix run prepared the cells, the wheelhouse holds what they need: its
+    # check (a resolution, ~0.3 s a cell) would only say so again.
+    if uv:
+        house = wheelhouse.wheelhouse_for(cell.python)
+        house.mkdir(parents=True, exist_ok=True)
+        if os.environ.get(PREPARED_VARIABLE) != "prepared":
+            wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log)
         install_args = ["--find-links", str(house)] + install_args
     session.install(*install_args)
 
@@ -151,6 +156,27 @@ def skipped_as_measured(session, position, fingerprint, options):
     return True
 
 
+# Set by a matrix run for the nox processes it starts: "preparing" for those that install its
+# cells, "prepared" for the one that then measures them.
+PREPARED_VARIABLE = "BENCHMATRIX_CELLS_PREPARED"
+_PREPARED_HERE = []  # this nox run prepared its remaining cells already
+
+
+def prepare_group_first(session, position):
+    """In a matrix run of bench sessions (`nox -s bench-3.13`, `-t db`, `-p 3.9` ...) the first cell
+    to be measured first prepares itself and every cell after it, so no build runs once measuring
+    has begun. smoke and shard prepare before they start their nox run, and the preparing nox
+    processes must not prepare again: both set PREPARED_VARIABLE."""
+    if position is None or _PREPARED_HERE or os.environ.get(PREPARED_VARIABLE):
+        return
+    _PREPARED_HERE.append(True)
+    names = run_sessions()[position[0] - 1:]
+    logs = Path(__file__).parent / ".nox" / "prepare" / time.strftime("%Y%m%dT%H%M%S")
+    logs.mkdir(parents=True, exist_ok=True)
+    prepare_cells(session, names, logs)
+    os.environ[PREPARED_VARIABLE] = "prepared"  # for this run's later cells (install_cell)
+
+
 def run_bench(session, server, app):
     cell = find_cell(MATRIX, session.python, server, app)
     options = [arg for arg in session.posargs if arg != REMEASURE]
@@ -158,6 +184,7 @@ def run_bench(session, server, app):
     fingerprint = cell_fingerprint(cell, options)
     if skipped_as_measured(session, position, fingerprint, options):
         return
+    prepare_group_first(session, position)
     install_cell(session, cell)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.
@@ -194,7 +221,8 @@ def run_smoke(session):
     # harness's own stop time (see run_bench) or the cell's server would outlive it.
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--report", str(out / "nox-report.json"),
                 "-s", *names, "--", *smoke_table.BENCH_OPTIONS, "--results-dir", str(out),
-                success_codes=[0, 1], external=True, interrupt_timeout=120, terminate_timeout=60)
+                success_codes=[0, 1], external=True, interrupt_timeout=120, terminate_timeout=60,
+                env={PREPARED_VARIABLE: "prepared"})
     table, passed = smoke_table.summarize(out / "nox-report.json", out, time.monotonic() - started)
     (out / "smoke.md").write_text(table, encoding="utf-8")
     print(table)
@@ -240,14 +268,15 @@ def prepare_cells(session, names, out):
     """
     groups = [["-s", *names[job::PREPARE_JOBS]] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
     began = time.monotonic()
-    session.log("benchmatrix: preparing the cell environments first ({} nox process(es), logs in {})".format(
-        len(groups), out))
+    session.log("benchmatrix: preparing the {} cell environment(s) first ({} nox process(es), logs in {})".format(
+        len(names), len(groups), out))
     jobs = []
+    env = dict(os.environ, **{PREPARED_VARIABLE: "preparing"})
     try:
         for number, group in enumerate(groups, start=1):
             with open(str(out / "prepare-{}.log".format(number)), "w") as log:
                 jobs.append(subprocess.Popen([sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only",
-                                              *group], stdout=log, stderr=subprocess.STDOUT))
+                                              *group], stdout=log, stderr=subprocess.STDOUT, env=env))
         codes = [job.wait() for job in jobs]
     finally:
         for job in jobs:  # an interrupt must not leave an install running
@@ -350,7 +379,8 @@ def run_interleaved(session, cells, options):
     """Prepare each cell's virtualenv as its bench session would, then measure them interleaved."""
     names = [bench_session_name(cell, explicit) for cell, explicit in cells]
     session.log("benchmatrix: preparing {}".format(", ".join(names)))
-    session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only", "-s", *names, external=True)
+    session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only", "-s", *names, external=True,
+                env={PREPARED_VARIABLE: "preparing"})
     arguments = []
     for cell, _ in cells:
         venv = CELL_VENVS / (cell_key(cell) + ".path")
@@ -474,7 +504,7 @@ def shard(session):
     # One nox run over the group, as `nox -s bench-3.X` runs a family: cells measured already
     # (the ledger in the results folder) are skipped, so a re-run continues where it stopped.
     session.run(sys.executable, "-m", "nox", "--noxfile", __file__, "-s", *names, "--", *options,
-                external=True, interrupt_timeout=120, terminate_timeout=60)
+                external=True, interrupt_timeout=120, terminate_timeout=60, env={PREPARED_VARIABLE: "prepared"})
 
 
 @nox.session(python=False, default=False)

@@ -104,7 +104,8 @@ class CellStack:
         server = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.bind.port,
                              socket_path=self.bind.socket_path, protocol=self.bind.protocol,
                              log_path=self.raw_dir / "server.log", ready_path=self.ready_path, env=env,
-                             cwd=REPO_ROOT, boot_timeout_s=self.boot_timeout_s, host=self.bind.host)
+                             cwd=REPO_ROOT, boot_timeout_s=self.boot_timeout_s, host=self.bind.host,
+                             stop_signal=self.launch.stop_signal)
         started = time.monotonic()
         self.say("booting on {}".format(self.bind.address()))
         stack.enter_context(server.running())

@@ -206,6 +206,7 @@ class HttpService:
     socket_path: Optional[str] = None
     protocol: str = "http"
     host: str = probe.LOOPBACK  # where it listens: loopback, or its namespace's address (--hosts netns)
+    stop_signal: int = signal.SIGTERM  # what stops it at once (recipes.py: gunicorn's is SIGINT)
 
     @property
     def endpoint(self) -> Endpoint:
@@ -227,7 +228,8 @@ class HttpService:
         """Started and ready; stopped with its whole group however the block ends."""
         env = dict(os.environ)
         env.update(self.env)
-        with started(self.argv, self.log_path, env=env, cwd=self.cwd, long_running=True) as self.process:
+        with started(self.argv, self.log_path, env=env, cwd=self.cwd, long_running=True,
+                     stop_signal=self.stop_signal) as self.process:
             wait_ready(self.process, self._probe, self.boot_timeout_s, self.name, self.log_path,
                        extra="\n  listening on: {}".format(self.base_url))
             yield self

@@ -8,6 +8,7 @@ never from the harness's: the harness only starts them.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -44,6 +45,9 @@ class LaunchPlan:
     workers: int
     threads: int  # per worker; 1 where the server has no thread setting
     async_cores: int = 0  # greenlets per worker where the server has such a setting
+    # How the harness stops it when the cell is done: nothing is in flight then, so the
+    # server's quick shutdown, not a graceful one that waits out idle keep-alive connections.
+    stop_signal: int = signal.SIGTERM
 
 
 def _environment(cell: Cell) -> Dict[str, str]:
@@ -62,7 +66,9 @@ def gunicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads
         "--config", str(CONFIGS / "gunicorn.conf.py"), "--bind", bind.address(),
         "--workers", str(workers), "--worker-class", cell.server.worker_class, "--threads", str(threads),
         "--chdir", str(REPO_ROOT), target]
-    return LaunchPlan(argv, _environment(cell), workers, threads)
+    # SIGTERM is gunicorn's graceful stop: measured, its eventlet workers then waited out
+    # graceful_timeout (4 s of a 10 s smoke cell); SIGINT is its documented quick shutdown.
+    return LaunchPlan(argv, _environment(cell), workers, threads, stop_signal=signal.SIGINT)
 
 
 def uwsgi(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
@@ -112,7 +118,7 @@ def api_hour(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads
     # API-Hour is gunicorn underneath: the shared gunicorn config keeps its stop within the harness grace.
     argv = [env.script("api_hour"), "-c", str(CONFIGS / "gunicorn.conf.py"), "-b", bind.address(),
             "-w", str(workers), target]
-    return LaunchPlan(argv, _environment(cell), workers, 1)
+    return LaunchPlan(argv, _environment(cell), workers, 1, stop_signal=signal.SIGINT)  # gunicorn underneath
 
 
 RECIPES = {"gunicorn": gunicorn, "uwsgi": uwsgi, "meinheld": meinheld, "uvicorn": uvicorn,
