@@ -18,7 +18,7 @@ that; its namespaces carry its pid in their names, and the next run deletes (and
 reports) those whose run is gone.
 
 iproute2's `ip` and `tc` do the work: they are what the kernel's own documentation
-and every operator uses, and their commands read back in a log as what was done.
+and every operator uses, and an error names the command that failed.
 """
 
 from __future__ import annotations
@@ -118,9 +118,7 @@ class LinkShape:
 
 # ---------------------------------------------------------------- running ip and tc
 
-def _run(argv: Sequence[str], log: Optional[List[str]] = None) -> str:
-    if log is not None:
-        log.append(" ".join(argv))
+def _run(argv: Sequence[str]) -> str:
     done = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=30)
     if done.returncode != 0:
@@ -304,9 +302,8 @@ class NamespaceLab:
     @contextlib.contextmanager
     def created(self, say: Callable[[str], None] = print) -> Iterator["NamespaceLab"]:
         """The namespaces, bridge, veths, addresses and qdiscs for the block; all deleted however it ends."""
-        commands: List[str] = []
         try:
-            self._create(commands)
+            self._create()
             say("network namespaces {} on {}{}".format(
                 ", ".join("{} {}".format(role, self.address(role)) for role in ROLES), self.subnet,
                 ", link {}".format(self.link.label()) if self.link else ", unshaped veth link"))
@@ -314,35 +311,34 @@ class NamespaceLab:
         finally:
             self.delete()
 
-    def _create(self, log: List[str]) -> None:
+    def _create(self) -> None:
         switch = self.namespace(SWITCH)
         for name in self.all_namespaces():
-            _run(["ip", "netns", "add", name], log)
-            _run(["ip", "-n", name, "link", "set", "lo", "up"], log)
-        _run(["ip", "-n", switch, "link", "add", "br0", "type", "bridge"], log)
-        _run(["ip", "-n", switch, "link", "set", "br0", "up"], log)
+            _run(["ip", "netns", "add", name])
+            _run(["ip", "-n", name, "link", "set", "lo", "up"])
+        _run(["ip", "-n", switch, "link", "add", "br0", "type", "bridge"])
+        _run(["ip", "-n", switch, "link", "set", "br0", "up"])
         for role in ROLES:
             name = self.namespace(role)
             # Made inside the switch with its peer placed straight into the role's namespace:
             # no interface ever appears in the machine's own namespace, not even for a moment.
             _run(["ip", "-n", switch, "link", "add", role, "type", "veth", "peer", "name", INTERFACE,
-                  "netns", name], log)
-            _run(["ip", "-n", switch, "link", "set", role, "master", "br0", "up"], log)
+                  "netns", name])
+            _run(["ip", "-n", switch, "link", "set", role, "master", "br0", "up"])
             _run(["ip", "-n", name, "addr", "add", "{}/{}".format(self.address(role), self.subnet.prefixlen),
-                  "dev", INTERFACE], log)
-            _run(["ip", "-n", name, "link", "set", INTERFACE, "up"], log)
+                  "dev", INTERFACE])
+            _run(["ip", "-n", name, "link", "set", INTERFACE, "up"])
             for key, value in ROLE_SYSCTLS.items():
-                _run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "{}={}".format(key, value)], log)
+                _run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "{}={}".format(key, value)])
             if self.link:
-                self._shape(name, log)
+                self._shape(name)
 
-    def _shape(self, name: str, log: List[str]) -> None:
-        _run(["tc", "-n", name, "qdisc", "add", "dev", INTERFACE, "root", *self.link.qdisc_arguments()], log)
+    def _shape(self, name: str) -> None:
+        _run(["tc", "-n", name, "qdisc", "add", "dev", INTERFACE, "root", *self.link.qdisc_arguments()])
 
     def delete(self) -> None:
         """Delete this lab's namespaces (what exists of them); raise if one is still there afterwards."""
         present = set(namespaces())
-        left = []
         for name in self.all_namespaces():
             if name in present:
                 with contextlib.suppress(NamespaceError):
