@@ -111,10 +111,22 @@ def install_cell(session, cell):
     if uv:
         house = wheelhouse.wheelhouse_for(cell.python)
         house.mkdir(parents=True, exist_ok=True)
-        if os.environ.get(PREPARED_VARIABLE) != "prepared":
-            wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log)
+        state = os.environ.get(PREPARED_VARIABLE)
+        if state != "prepared":
+            try:
+                wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log,
+                                    wait=state != "preparing")
+            except wheelhouse.BuildBusy as busy:
+                # A preparing job does not wait for the other job's build: it goes on with the
+                # next cell and this one is installed after both jobs end (prepare_cells).
+                with open(os.environ[DEFERRED_VARIABLE], "a", encoding="utf-8") as deferred:
+                    deferred.write(session.name + "\n")
+                session.log("benchmatrix: {} is being built by the other preparing job; this cell is installed "
+                            "after it".format(busy))
+                return False
         install_args = ["--find-links", str(house)] + install_args
     session.install(*install_args)
+    return True
 
 
 CELL_VENVS = Path(__file__).parent / ".nox" / "cell-venvs"  # cell -> its virtualenv, for `interleave`
@@ -159,6 +171,7 @@ def skipped_as_measured(session, position, fingerprint, options):
 # Set by a matrix run for the nox processes it starts: "preparing" for those that install its
 # cells, "prepared" for the one that then measures them.
 PREPARED_VARIABLE = "BENCHMATRIX_CELLS_PREPARED"
+DEFERRED_VARIABLE = "BENCHMATRIX_CELLS_DEFERRED"  # the file where preparing jobs list the cells left for later
 _PREPARED_HERE = []  # this nox run prepared its remaining cells already
 
 
@@ -185,7 +198,8 @@ def run_bench(session, server, app):
     if skipped_as_measured(session, position, fingerprint, options):
         return
     prepare_group_first(session, position)
-    install_cell(session, cell)
+    if not install_cell(session, cell):
+        return  # left for after the other preparing job's build (prepare_cells)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.
     CELL_VENVS.mkdir(parents=True, exist_ok=True)
@@ -266,25 +280,38 @@ def prepare_cells(session, names, out):
     are dealt round-robin to PREPARE_JOBS nox processes that install side by side. Nothing
     measures meanwhile, so the builds disturb no number.
     """
-    groups = [["-s", *names[job::PREPARE_JOBS]] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
+    groups = [names[job::PREPARE_JOBS] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
     began = time.monotonic()
     session.log("benchmatrix: preparing the {} cell environment(s) first ({} nox process(es), logs in {})".format(
         len(names), len(groups), out))
+    deferred_file = out / "prepare-deferred.txt"
+    deferred_file.write_text("", encoding="utf-8")
+    env = dict(os.environ, **{PREPARED_VARIABLE: "preparing", DEFERRED_VARIABLE: str(deferred_file)})
+    codes = install_only(groups, env, [out / "prepare-{}.log".format(n) for n in range(1, len(groups) + 1)])
+    # Cells that met the other job's build: that build is done now, so these only install.
+    deferred = [name for name in dict.fromkeys(deferred_file.read_text(encoding="utf-8").split("\n")) if name]
+    if deferred:
+        env[PREPARED_VARIABLE] = "finishing"
+        codes += install_only([deferred], env, [out / "prepare-deferred.log"])
+    session.log("benchmatrix: prepared in {:.0f} s ({} cell(s) after another's build){}; now measuring, one cell "
+                "at a time".format(time.monotonic() - began, len(deferred), "" if not any(codes) else
+                                   " (some installs failed: their cells will say why)"))
+
+
+def install_only(groups, env, logs):
+    """One `nox --install-only` per group of sessions, side by side; their exit codes."""
     jobs = []
-    env = dict(os.environ, **{PREPARED_VARIABLE: "preparing"})
     try:
-        for number, group in enumerate(groups, start=1):
-            with open(str(out / "prepare-{}.log".format(number)), "w") as log:
+        for group, log_path in zip(groups, logs):
+            with open(str(log_path), "w") as log:
                 jobs.append(subprocess.Popen([sys.executable, "-m", "nox", "--noxfile", __file__, "--install-only",
-                                              *group], stdout=log, stderr=subprocess.STDOUT, env=env))
-        codes = [job.wait() for job in jobs]
+                                              "-s", *group], stdout=log, stderr=subprocess.STDOUT, env=env))
+        return [job.wait() for job in jobs]
     finally:
         for job in jobs:  # an interrupt must not leave an install running
             if job.poll() is None:
                 job.terminate()
                 job.wait()
-    session.log("benchmatrix: prepared in {:.0f} s{}; now measuring, one cell at a time".format(
-        time.monotonic() - began, "" if not any(codes) else " (some installs failed: their cells will say why)"))
 
 
 def cell_params(cells):

@@ -341,3 +341,18 @@ def test_close_mode_gets_its_own_labelled_row_and_a_closing_server_is_labelled_t
     assert sync["meta"]["answers"]["server_closes_connections"] is True
     table = (harness.results_dir / "results.md").read_text()
     assert "| 8 close " in table and "| 8 (server closes) " in table
+
+
+def test_measure_first_loads_only_the_first_scenario_but_verifies_them_all(harness):
+    # smoke's setting: the json endpoint is loaded, the plaintext one only verified.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json,plaintext", "--measure-first", "1")
+    assert result.returncode == 0, result.stdout
+    assert "verifying 2 endpoint(s)" in result.stdout
+    assert [(r["scenario"], r["status"]) for r in harness.records()] == [("json", "ok")]
+    # A wrong plaintext body fails the cell, though plaintext is never loaded.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json,plaintext", "--measure-first", "1",
+                           "--app-target", "tests.apps.plaintext_wrong:app")
+    assert result.returncode == 1, result.stdout
+    failed = [r for r in harness.records() if r["status"] == "failed"]
+    assert [r["scenario"] for r in failed] == ["json", "plaintext"]
+    assert all(r["flags"][0]["code"] == "verification-failed" for r in failed)

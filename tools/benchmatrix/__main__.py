@@ -178,6 +178,9 @@ def add_measurement_options(parser) -> None:
                         help="comma-separated endpoints to measure, from: {}; or groups: {}".format(
                          ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names))
                                                          for g, names in GROUPS.items() if g != "all") + "; all"))
+    parser.add_argument("--measure-first", type=int, metavar="N", default=None,
+                        help="put load on only the first N of --scenarios; the others are still verified before "
+                             "the load (nox -s smoke: 1)")
     parser.add_argument("--coop-check", choices=("auto", "on", "off"), default=default("coop_check"),
                         help="send N concurrent requests to /db_sleep?s=1 and /upstream before the load and "
                              "record whether the stack overlapped them (~1 s) or queued them (~N s per worker); "
@@ -343,9 +346,12 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
         workers=args.workers, boot_timeout_s=args.boot_timeout, results_dir=args.results_dir.resolve(),
         max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
         coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait,
-        connection_mode=args.connection_mode, side_probe=args.side_probe == "on", **cell)
+        connection_mode=args.connection_mode, side_probe=args.side_probe == "on",
+        measure_first=args.measure_first, **cell)
     if options.duration_s < 1:
         raise ValueError("--duration must be at least 1s")
+    if options.measure_first is not None and options.measure_first < 1:
+        raise ValueError("--measure-first must be at least 1 (leave it out to measure every scenario)")
     return options
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, List, Sequence
 
@@ -24,16 +26,24 @@ MAX_BUILDS = 10  # per install: a cell whose dependencies need more is resolved 
 NO_WHEEL = re.compile(r"Because (?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+) has no usable wheels")
 
 
-def wheelhouse_for(python_version: str) -> Path:
-    return ROOT / "py{}".format(python_version)
+def wheelhouse_for(python_version: str, root: Path = ROOT) -> Path:
+    return root / "py{}".format(python_version)
+
+
+class BuildBusy(Exception):
+    """Another preparation is building this package now (raised only when told not to wait)."""
 
 
 @contextlib.contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    # Two preparations at once must not build the same package side by side.
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(str(directory / ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def _building(wheelhouse: Path, name: str, wait: bool) -> Iterator[None]:
+    # One lock per package, taken only to build: two preparations never build the same
+    # package side by side, and neither waits while the other builds something it does not need.
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    with open(str(wheelhouse / ".lock-{}".format(name.lower())), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise BuildBusy(name) from None
         yield
 
 
@@ -47,26 +57,40 @@ def missing_wheel(uv: str, python: str, install_args: Sequence[str], wheelhouse:
 
 
 def build_wheel(uv: str, python: str, name: str, version: str, wheelhouse: Path) -> None:
-    """`pip wheel` of one pinned source distribution for this interpreter, into the wheelhouse."""
-    argv = [uv, "tool", "run", "--quiet", "--python", python, "--from", "pip", "pip", "wheel", "--quiet",
-            "--no-deps", "--no-binary", name, "--wheel-dir", str(wheelhouse), "{}=={}".format(name, version)]
-    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    if done.returncode != 0:
-        raise RuntimeError("building a wheel of {}=={} failed: {}\n{}".format(
-            name, version, " ".join(argv), done.stdout.strip()[-3000:]))
+    """`pip wheel` of one pinned source distribution for this interpreter, into the wheelhouse.
+
+    Built beside it and moved in whole: another preparation resolving against the wheelhouse
+    meanwhile sees either no wheel or a complete one.
+    """
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=str(wheelhouse)) as scratch:
+        argv = [uv, "tool", "run", "--quiet", "--python", python, "--from", "pip", "pip", "wheel", "--quiet",
+                "--no-deps", "--no-binary", name, "--wheel-dir", scratch, "{}=={}".format(name, version)]
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        if done.returncode != 0:
+            raise RuntimeError("building a wheel of {}=={} failed: {}\n{}".format(
+                name, version, " ".join(argv), done.stdout.strip()[-3000:]))
+        for wheel in Path(scratch).glob("*.whl"):
+            os.replace(str(wheel), str(wheelhouse / wheel.name))
 
 
 def prebuild(uv: str, python: str, python_version: str, install_args: Sequence[str],
-             say: Callable[[str], None]) -> Path:
-    """Fill the Python's wheelhouse with what this install would build; returns the wheelhouse."""
-    wheelhouse = wheelhouse_for(python_version)
+             say: Callable[[str], None], wait: bool = True, root: Path = ROOT) -> Path:
+    """Fill the Python's wheelhouse with what this install would build; returns the wheelhouse.
+
+    With wait=False, BuildBusy says another preparation is building a package this install
+    needs, so the caller can do other work first and come back.
+    """
+    wheelhouse = wheelhouse_for(python_version, root)
+    wheelhouse.mkdir(parents=True, exist_ok=True)
     built: List[List[str]] = []
-    with _exclusive(wheelhouse):
-        for _ in range(MAX_BUILDS):
-            missing = missing_wheel(uv, python, install_args, wheelhouse)
-            if not missing or missing in built:  # a wheel uv still cannot use: the install says why
-                break
-            built.append(missing)
+    for _ in range(MAX_BUILDS):
+        missing = missing_wheel(uv, python, install_args, wheelhouse)
+        if not missing or missing in built:  # a wheel uv still cannot use: the install says why
+            break
+        built.append(missing)
+        with _building(wheelhouse, missing[0], wait):
+            if missing_wheel(uv, python, install_args, wheelhouse) != missing:
+                continue  # built by another preparation while this one waited
             say("benchmatrix: building {}=={} once for Python {} into {}".format(
                 missing[0], missing[1], python_version, wheelhouse))
             build_wheel(uv, python, missing[0], missing[1], wheelhouse)

@@ -227,7 +227,7 @@ class CellRun:
             measurement = self.start(stack, cell_flags, ceilings)
             if measurement is None:
                 return 1
-            for scenario in self.plan.options.scenarios:
+            for scenario in self.plan.options.measured_scenarios:
                 measurement.measure(scenario)
         self.console.say("done: {} record(s) appended to {}".format(
             len(self.recorder.statuses), self.plan.options.results_dir / "results.jsonl"))

@@ -55,6 +55,13 @@ class RunOptions:
     cross_check: Optional[str] = None  # "h2load": one more closed-loop trial per record from it (load/cross_check.py)
     hosts: str = "local"  # where the roles run: local, netns, or a hosts file (hosts/roles.py)
     link: Optional[str] = None  # with hosts netns: the link's shape, e.g. rate=1gbit,delay=1ms
+    # Only the first N scenarios are loaded; every one is still verified before the load (smoke: N = 1).
+    measure_first: Optional[int] = None
+
+    @property
+    def measured_scenarios(self) -> Sequence[Scenario]:
+        """The scenarios put under load, in order: all of them, or the first measure_first."""
+        return tuple(self.scenarios[:self.measure_first]) if self.measure_first else tuple(self.scenarios)
 
     def __post_init__(self):
         if self.cross_check is not None and self.cross_check not in CROSS_CHECK_TOOLS:

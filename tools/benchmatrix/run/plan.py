@@ -92,7 +92,7 @@ class CellPlan:
     def closed_loop_settings(self) -> Set[LoadSettings]:
         """Every closed-loop load of the run, over scenarios and sweep levels: each needs its own ceiling."""
         return {self.settings(scenario, connections=plan.connections)
-                for scenario in self.options.scenarios for plan in self.closed_loop_plans(scenario)}
+                for scenario in self.options.measured_scenarios for plan in self.closed_loop_plans(scenario)}
 
     def load_settings(self, scenario: Scenario, load: LoadPlan) -> LoadSettings:
         """What the load generator gets for one plan: the plan's connections on the scenario's profile."""
@@ -129,8 +129,8 @@ class CellPlan:
         fixed_rate_plans = len(options.rates) + (SLO_EXPECTED_PROBES / max(options.trials, 1) if options.slo else 0)
         closed_loop_plans = max(len(options.sweep), 1)
         # --cross-check: one more trial (the second generator's) per closed-loop record.
-        cross_check_s = (len(options.scenarios) * closed_loop_plans * options.duration_s
+        cross_check_s = (len(options.measured_scenarios) * closed_loop_plans * options.duration_s
                          if options.cross_check and options.closed_loop_needed else 0)
         return cross_check_s + planned_cell_seconds(
-            len(options.scenarios), options.primer_s, options.warmup_s, options.trials, options.duration_s,
+            len(options.measured_scenarios), options.primer_s, options.warmup_s, options.trials, options.duration_s,
             fixed_rate_plans, options.closed_loop_needed, closed_loop_plans=closed_loop_plans)
