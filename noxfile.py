@@ -103,29 +103,41 @@ def harness(session, *args, **options):
 
 
 def install_cell(session, cell):
-    """The cell's measured packages; what has no wheel for its Python is built once into a wheelhouse."""
+    """The cell's measured packages; what has no wheel for its Python is built once into a wheelhouse.
+
+    False when the cell was left for later: a preparing job met the other job's build of a
+    package this cell needs (prepare_cells installs it after both jobs).
+    """
     install_args = ["-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell)]
     uv = harness_env.find_uv()
-    # Right after its matrix run prepared the cells, the wheelhouse holds what they need: its
-    # check (a resolution, ~0.3 s a cell) would only say so again.
-    if uv:
-        house = wheelhouse.wheelhouse_for(cell.python)
-        house.mkdir(parents=True, exist_ok=True)
-        state = os.environ.get(PREPARED_VARIABLE)
-        if state != "prepared":
-            try:
-                wheelhouse.prebuild(uv, str(Path(session.bin) / "python"), cell.python, install_args, session.log,
-                                    wait=state != "preparing")
-            except wheelhouse.BuildBusy as busy:
-                # A preparing job does not wait for the other job's build: it goes on with the
-                # next cell and this one is installed after both jobs end (prepare_cells).
-                with open(os.environ[DEFERRED_VARIABLE], "a", encoding="utf-8") as deferred:
-                    deferred.write(session.name + "\n")
-                session.log("benchmatrix: {} is being built by the other preparing job; this cell is installed "
-                            "after it".format(busy))
-                return False
-        install_args = ["--find-links", str(house)] + install_args
-    session.install(*install_args)
+    if not uv:
+        session.install(*install_args)
+        return True
+    house = wheelhouse.wheelhouse_for(cell.python)
+    house.mkdir(parents=True, exist_ok=True)
+    python = str(Path(session.bin) / "python")
+    state = os.environ.get(PREPARED_VARIABLE)
+    stamp = Path(session.bin).parent / ".benchmatrix-installed"
+    wanted = wheelhouse.install_stamp(python, install_args)
+    if state == "prepared" and stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
+        # This run's preparation installed exactly this moments ago; asking uv again (a
+        # resolution, ~0.5 s) would only say so, in the time between measured cells.
+        session.log("benchmatrix: installed by this run's preparation")
+        return True
+    # Most cells have a wheel for everything: installing with building forbidden is one
+    # resolution, where asking first what lacks a wheel would be two.
+    if not wheelhouse.install_wheels_only(uv, python, install_args, house, session.log):
+        try:
+            wheelhouse.prebuild(uv, python, cell.python, install_args, session.log, wait=state != "preparing")
+        except wheelhouse.BuildBusy as busy:
+            # A preparing job does not wait for the other job's build: it goes on with the next cell.
+            with open(os.environ[DEFERRED_VARIABLE], "a", encoding="utf-8") as deferred:
+                deferred.write(session.name + "\n")
+            session.log("benchmatrix: {} is being built by the other preparing job; this cell is installed "
+                        "after it".format(busy))
+            return False
+        session.install("--find-links", str(house), *install_args)
+    stamp.write_text(wanted, encoding="utf-8")
     return True
 
 

@@ -59,11 +59,17 @@ def test_a_preparation_that_meets_a_build_in_progress_is_told_instead_of_waiting
 
 def test_two_preparations_needing_the_same_build_build_it_once(venv, tmp_path):
     uv, python = venv
+    house = wheelhouse.wheelhouse_for(PYTHON, tmp_path / "wheels")
+    house.mkdir(parents=True)
+    said = []
+    # Before the build, an install with building forbidden installs nothing and says so.
+    assert not wheelhouse.install_wheels_only(uv, python, INSTALL, house, said.append)
+    assert "building what is missing" in said[-1]
     children = [prebuild_in_child(uv, python, tmp_path / "wheels", wait=True) for _ in range(2)]
     outputs = [child.communicate(timeout=300)[0] for child in children]
     assert [child.returncode for child in children] == [0, 0], outputs
     assert sum(output.count("building psycogreen==1.0.2 once") for output in outputs) == 1, outputs
-    house = wheelhouse.wheelhouse_for(PYTHON, tmp_path / "wheels")
     assert [wheel.name.split("-")[:2] for wheel in house.glob("*.whl")] == [["psycogreen", "1.0.2"]]
-    # And the cell's install then needs no build: uv resolves it with building forbidden.
-    assert wheelhouse.missing_wheel(uv, python, INSTALL, house) == []
+    # And the cell's install then needs no build: it succeeds with building forbidden.
+    assert wheelhouse.install_wheels_only(uv, python, INSTALL, house, said.append)
+    assert subprocess.run([python, "-c", "import psycogreen"]).returncode == 0

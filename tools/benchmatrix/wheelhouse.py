@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import subprocess
@@ -54,6 +55,22 @@ def missing_wheel(uv: str, python: str, install_args: Sequence[str], wheelhouse:
     done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     match = NO_WHEEL.search(done.stdout) if done.returncode != 0 else None
     return [match.group("name"), match.group("version")] if match else []
+
+
+def install_wheels_only(uv: str, python: str, install_args: Sequence[str], wheelhouse: Path,
+                        say: Callable[[str], None]) -> bool:
+    """Install from wheels alone (the wheelhouse's too); False, with nothing installed, when one is missing."""
+    argv = [uv, "pip", "install", "--no-build", "--python", python, "--find-links", str(wheelhouse), *install_args]
+    say(" ".join(argv))
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if done.returncode != 0:
+        say("benchmatrix: not every package has a wheel here yet; building what is missing")
+    return done.returncode == 0
+
+
+def install_stamp(python: str, install_args: Sequence[str]) -> str:
+    """What an install was asked for: the same stamp, the same packages (the pins are in the constraints)."""
+    return hashlib.sha256("\0".join([python, *install_args]).encode("utf-8")).hexdigest()
 
 
 def build_wheel(uv: str, python: str, name: str, version: str, wheelhouse: Path) -> None:
