@@ -227,6 +227,9 @@ class HttpService:
     def running(self) -> Iterator["HttpService"]:
         """Started and ready; stopped with its whole group however the block ends."""
         env = dict(os.environ)
+        # With it set (Docker's Python images set it), every boot compiles the app's packages
+        # again: measured, a Django cell then took 2.3 s to boot instead of 1.0 s.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(self.env)
         with started(self.argv, self.log_path, env=env, cwd=self.cwd, long_running=True,
                      stop_signal=self.stop_signal) as self.process:
