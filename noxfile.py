@@ -309,7 +309,8 @@ def prepare_cells(session, names, out):
     deferred = [name for name in dict.fromkeys(deferred_file.read_text(encoding="utf-8").split("\n")) if name]
     if deferred:
         env[PREPARED_VARIABLE] = "finishing"
-        codes += install_only([deferred], env, [out / "prepare-deferred.log"])
+        halves = [half for half in (deferred[0::2], deferred[1::2]) if half]  # nothing left to build: side by side
+        codes += install_only(halves, env, [out / "prepare-deferred-{}.log".format(n) for n in (1, 2)])
     session.log("benchmatrix: prepared in {:.0f} s ({} cell(s) after another's build){}; now measuring, one cell "
                 "at a time".format(time.monotonic() - began, len(deferred), "" if not any(codes) else
                                    " (some installs failed: their cells will say why)"))

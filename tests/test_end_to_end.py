@@ -215,12 +215,18 @@ def busy_loops(count, cpu=None):
             hog.wait()
 
 
-def test_a_busy_machine_is_flagged(harness):
+def test_a_busy_machine_is_flagged_unless_it_was_not_watched(harness):
     with busy_loops(os.cpu_count() or 1):
         result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--max-busy", "0.25")
-    (record,) = harness.records()
+        # smoke's setting: no sample, so nothing is known to flag, and the record says unknown.
+        unwatched = harness.bench("gunicorn", "flask", "--scenarios", "json", "--max-busy", "0.25",
+                                  "--machine-sample", "0")
+    record, record_unwatched = harness.records()
     assert "machine-busy" in [f["code"] for f in record["flags"]], result.stdout
     assert record["meta"]["machine"]["busy_share_before_start"] > 0.25
+    assert "machine-busy" not in [f["code"] for f in record_unwatched["flags"]], unwatched.stdout
+    assert record_unwatched["meta"]["machine"]["busy_share_before_start"] is None
+    assert record_unwatched["meta"]["machine"]["state"]["busiest_processes"] is None
 
 
 def test_a_fixed_rate_run_records_its_plan_and_corrected_latency(harness):

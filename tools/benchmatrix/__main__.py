@@ -144,6 +144,10 @@ def add_measurement_options(parser) -> None:
     parser.add_argument("--max-busy", type=float, default=default("max_busy"),
                         help="flag the cell when more than this share of all CPUs is busy in the "
                              "0.5 s before its server starts (0.25 = 25%%)")
+    parser.add_argument("--machine-sample", type=float, default=default("machine_sample_s"), metavar="SECONDS",
+                        help="how long the machine is watched before the server starts, for --max-busy and the "
+                             "busiest other processes (default 0.5); 0 skips it and records both as unknown "
+                             "(nox -s smoke: its cells prove they work, they measure nothing worth keeping)")
     parser.add_argument("--pin", default=default("pin"),
                         help="CPU placement: auto (on 2+ CPUs, the first half to the server and nginx in front "
                              "of it, the rest to wrk, the database and the upstream stub; workers default to one "
@@ -347,9 +351,11 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
         max_cv=args.max_cv, max_busy=args.max_busy, pin=args.pin, coop_check=args.coop_check,
         coop_requests=args.coop_requests, ceiling=args.ceiling, wait_for_machine=not args.no_wait,
         connection_mode=args.connection_mode, side_probe=args.side_probe == "on",
-        measure_first=args.measure_first, **cell)
+        measure_first=args.measure_first, machine_sample_s=args.machine_sample, **cell)
     if options.duration_s < 1:
         raise ValueError("--duration must be at least 1s")
+    if options.machine_sample_s < 0:
+        raise ValueError("--machine-sample must be 0 (no sample) or more seconds")
     if options.measure_first is not None and options.measure_first < 1:
         raise ValueError("--measure-first must be at least 1 (leave it out to measure every scenario)")
     return options

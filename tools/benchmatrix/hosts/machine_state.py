@@ -253,7 +253,7 @@ def collect_machine_state(root: Path = Path("/"), sample_s: float = 0.5) -> Dict
         "kernel_release": kernel_release(root),
         "virtualization": virtualization(root, detect_virt),
         "load_average": load_average(root),
-        "busiest_processes": busiest_processes(sample_s),
+        "busiest_processes": busiest_processes(sample_s) if sample_s > 0 else None,  # None: not sampled
         "sample_s": sample_s,
     }
 

@@ -94,11 +94,12 @@ class CellRun:
         """
         # Both are windows of passive sampling: taken side by side, a matrix run pays one window
         # a cell, not two (0.3 s of a 5 s smoke cell).
+        window = self.plan.options.machine_sample_s
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            sampled_state = pool.submit(collect_machine_state, sample_s=0.3)
-            busy = machine_busy_share()
+            sampled_state = pool.submit(collect_machine_state, sample_s=min(0.3, window))
+            busy = machine_busy_share(window) if window > 0 else None
             state = sampled_state.result()
-        self.meta["machine"]["busy_share_before_start"] = round(busy, 3)
+        self.meta["machine"]["busy_share_before_start"] = round(busy, 3) if busy is not None else None
         found = advice(state)
         self.meta["machine"]["state"] = state
         self.meta["machine"]["advice"] = [a.as_dict() for a in found]
@@ -107,7 +108,7 @@ class CellRun:
                 self.console.say("machine: {}; {} (`nox -s system` shows the machine's state)".format(
                     item.finding, item.what_to_do))
         limit = self.plan.options.max_busy
-        if busy > limit:
+        if busy is not None and busy > limit:
             return [make_flag("machine-busy", "{:.0%} of the CPUs were busy before the start "
                               "(limit {:.0%})".format(busy, limit))]
         return []
@@ -222,7 +223,8 @@ class CellRun:
         cell_flags = self.check_machine()
         with contextlib.ExitStack() as stack:
             # The hosts first and gone last: the ceiling is measured across the same link as the cell.
-            stack.enter_context(self.hosts.up(self.load_files(), self.load_tools(), say=self.console.say))
+            stack.enter_context(self.hosts.up(self.load_files(), self.load_tools(), say=self.console.say,
+                                              load_cpu_prefix=self.pinning.load_prefix() if self.pinning else ()))
             ceilings = self.find_ceilings()
             measurement = self.start(stack, cell_flags, ceilings)
             if measurement is None:

@@ -42,6 +42,7 @@ class RunOptions:
     app_target: Optional[str] = None
     max_cv: Optional[float] = None  # a fixed limit on the trials' req/s variation; None: judged by the machine's noise
     max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
+    machine_sample_s: float = 0.5  # how long the machine is watched before the start; 0: not at all (unknown)
     pin: str = "auto"  # see hosts/pinning.resolve_pinning
     ceiling: str = "auto"  # the load generator's ceiling: "auto" (reuse a fresh one), "measure" (again), "off"
     side_probe: bool = True  # check answers during the load (run/answers.py); off only to measure its cost
