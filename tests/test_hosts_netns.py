@@ -70,6 +70,10 @@ def test_a_link_shape_is_parsed_and_checked():
     assert (shape.rate, shape.delay, shape.delay_ms) == ("1gbit", "1ms", 1.0)
     assert shape.qdisc_arguments()[:3] == ["netem", "delay", "1ms"]
     assert LinkShape.parse("rate=100mbit").qdisc_arguments()[0] == "tbf"  # a rate alone needs no netem
+    # Without netem the delay line delays: the rate is tbf's, and a delay alone needs no qdisc.
+    assert shape.qdisc_arguments(netem=False)[:3] == ["tbf", "rate", "1gbit"]
+    assert LinkShape.parse("delay=1ms").qdisc_arguments(netem=False) is None
+    assert "delay line" in shape.as_metadata(netem=False)["applied_with"]
     assert LinkShape.parse("delay=200us").delay_ms == 0.2
     assert LinkShape.parse(None) is None
     for wrong in ("rate=fast", "delay=1", "speed=1gbit", "rate=1gbit,rate=2gbit", "rate"):
@@ -145,6 +149,47 @@ def test_namespaces_of_a_killed_run_are_removed_and_reported_at_the_next_start()
     finally:
         for name in (stale, live):
             subprocess.run(["ip", "netns", "delete", name], stderr=subprocess.DEVNULL)
+
+
+def delay_lines():
+    """Delay line processes still running (pids), whichever run started them."""
+    found = subprocess.run(["pgrep", "-f", "tools.benchmatrix.hosts.delay_line"], stdout=subprocess.PIPE,
+                           universal_newlines=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def test_a_process_left_in_a_killed_runs_namespace_is_stopped_with_it():
+    require_namespaces()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = "{}{}-switch".format(netns.NAME_PREFIX, dead.pid)
+    subprocess.run(["ip", "netns", "add", stale], check=True)
+    # What a SIGKILLed run leaves: its delay line, still in its namespace, which it keeps alive.
+    left = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "300"], start_new_session=True)
+    try:
+        time.sleep(0.2)
+        assert netns.remove_stale(lambda line: None) == [stale]
+        assert left.wait(timeout=10) == -signal.SIGKILL
+        assert stale not in netns.namespaces()
+    finally:
+        if left.poll() is None:
+            left.kill()
+        subprocess.run(["ip", "netns", "delete", stale], stderr=subprocess.DEVNULL)
+
+
+def test_a_delayed_link_adds_twice_the_delay_to_every_round_trip():
+    """netem where the kernel has it, else the delay line: either way a round trip waits 2 x 1 ms."""
+    require_namespaces()
+    lab = NamespaceLab.plan(link=LinkShape.parse("rate=1gbit,delay=1ms"))
+    with lab.created(say=lambda line: None):
+        listener = listener_in(lab.namespace("server"), lab.address("server"))
+        measured = rtt.measure(lab.address("server"), listener["port"], from_namespace=lab.namespace("load"))
+        listener["socket"].close()
+        if lab.delay_line:
+            assert delay_lines(), "the delay line should run while the lab is up"
+    # A connect is a SYN and a SYN-ACK, each held at least 1 ms; unshaped it takes ~0.05 ms.
+    assert 2.0 <= measured["min_ms"] and measured["median_ms"] < 2.0 + 8.0, measured
+    assert ours() == ([], []) and delay_lines() == []
 
 
 def test_a_rate_limited_link_paces_a_transfer():
@@ -248,12 +293,28 @@ def test_a_server_that_fails_to_boot_leaves_no_namespace(harness):
     assert ours() == ([], [])
 
 
-def test_a_kernel_without_the_link_qdisc_is_said_before_anything_starts(harness):
+@pytest.mark.slow
+def test_a_delayed_link_shows_in_the_rtt_and_in_every_request(harness):
     require_namespaces()
-    # Whichever this kernel lacks gets a clear error; where netem exists, the run goes on to boot.
+    # One connection: every request waits at least one round trip, so p50 is at least 2 ms.
+    done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", "netns", "--link",
+                         "rate=1gbit,delay=1ms", "--connections", "1", "--ceiling", "off", timeout=240)
+    assert done.returncode == 0, done.stdout
+    [record] = harness.records()
+    assert record["status"] == "ok", record["flags"]
+    hosts = record["meta"]["hosts"]
+    assert hosts["label"] == "netns 1gbit/1ms" and hosts["link"]["link"]["expected_rtt_ms"] == 2.0
+    assert hosts["rtt"]["load-server"]["min_ms"] >= 2.0
+    assert record["latency_ms"]["p50"] >= 2.0
+    assert ours() == ([], []) and delay_lines() == []
+
+
+@pytest.mark.slow
+def test_a_delayed_link_whose_server_fails_to_boot_leaves_nothing_behind(harness):
+    require_namespaces()
     done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", "netns", "--ceiling", "off",
                          "--link", "rate=1gbit,delay=1ms", "--app-target", "no_such_module:app",
                          "--boot-timeout", "10")
     assert done.returncode != 0
-    assert "no tc qdisc 'netem'" in done.stdout or "no_such_module" in done.stdout, done.stdout
-    assert ours() == ([], [])
+    assert "no_such_module" in done.stdout, done.stdout
+    assert ours() == ([], []) and delay_lines() == []

@@ -88,12 +88,13 @@ class HostsPlan:
 
     @contextlib.contextmanager
     def up(self, files_for_load: Sequence[Path], load_tools: Dict[str, str],
-           say: Callable[[str], None] = print) -> Iterator["HostsPlan"]:
+           say: Callable[[str], None] = print, load_cpu_prefix: Sequence[str] = ()) -> Iterator["HostsPlan"]:
         """The hosts ready for the block: namespaces made and the harness inside the load one, or the
-        SSH load host checked and supplied. Torn down however the block ends."""
+        SSH load host checked and supplied. Torn down however the block ends. A delay line runs
+        on the load generator's CPUs (`load_cpu_prefix`), as a NIC's work would be the client's."""
         with contextlib.ExitStack() as stack:
             if self.lab:
-                stack.enter_context(self.lab.created(say=say))
+                stack.enter_context(self.lab.created(say=say, delay_line_prefix=load_cpu_prefix))
                 # From here on the harness is the load host: wrk, h2load and every check start here.
                 stack.enter_context(netns.entered(self.lab.namespace("load")))
             if self.load_ssh:
@@ -126,7 +127,8 @@ class HostsPlan:
 
     def link_metadata(self) -> Dict[str, Any]:
         if self.lab:
-            return dict(self.lab.as_metadata(), kind="veth pairs through a bridge")
+            return dict(self.lab.as_metadata(), kind="veth pairs through a {}".format(
+                "router and a delay line" if self.lab.delay_line else "bridge"))
         if self.load_ssh:
             return {"kind": "the network between this machine and the load host"}
         return {"kind": "loopback"}
@@ -143,7 +145,7 @@ class HostsPlan:
         """What a load generator's ceiling depends on beyond the machine: None for loopback."""
         if self.kind == "local":
             return None
-        return {"kind": self.kind, "link": self.lab.link.as_metadata() if self.lab and self.lab.link else None,
+        return {"kind": self.kind, "link": self.lab.link.as_metadata(self.lab.netem) if self.lab and self.lab.link else None,
                 "load": self.load_ssh.destination if self.load_ssh else None}
 
 
