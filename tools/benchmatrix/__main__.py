@@ -111,8 +111,9 @@ def add_run_parser(commands) -> None:
                           "(netns, needs root), or as a hosts file names them (the load on an SSH host; see "
                           "the README); the record names each role's host and the round-trip times")
     run.add_argument("--link", default=default("link"), metavar="rate=RATE,delay=DELAY",
-                     help="with --hosts netns, shape every role's link with tc netem: e.g. rate=1gbit,delay=1ms "
-                          "(each packet leaving a role waits DELAY, so a round trip takes twice it)")
+                     help="with --hosts netns, shape every role's link: e.g. rate=1gbit,delay=1ms (each packet "
+                          "leaving a role is paced at RATE by tc and waits DELAY, by netem or, on a kernel without "
+                          "it, the delay line; a round trip takes twice DELAY)")
     run.add_argument("--progress", default=None, metavar="CELL/CELLS",
                      help="this cell's place in a matrix run, optionally with the seconds the matrix has spent "
                           "(3/10@42.5; the bench sessions pass it), for the "
