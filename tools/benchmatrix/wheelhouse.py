@@ -64,7 +64,7 @@ def install_wheels_only(uv: str, python: str, install_args: Sequence[str], wheel
     say(" ".join(argv))
     done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     if done.returncode != 0:
-        say("benchmatrix: not every package has a wheel here yet; building what is missing")
+        say("benchmatrix: not every package has a wheel here yet")
     return done.returncode == 0
 
 
