@@ -186,7 +186,8 @@ def skipped_as_measured(session, position, fingerprint, options):
 
 
 # Set by a matrix run for the nox processes it starts: "preparing" for those that install its
-# cells, "prepared" for the one that then measures them.
+# cells (a cell whose build the other job is running is left for later), "finishing" for the
+# one that installs those, "prepared" for the one that then measures them.
 PREPARED_VARIABLE = "BENCHMATRIX_CELLS_PREPARED"
 DEFERRED_VARIABLE = "BENCHMATRIX_CELLS_DEFERRED"  # the file where preparing jobs list the cells left for later
 _PREPARED_HERE = []  # this nox run prepared its remaining cells already
@@ -294,8 +295,9 @@ def prepare_cells(session, names, out):
     """Build every cell environment of the matrix run before any cell is measured.
 
     `nox --install-only` creates and installs each session without running it; the sessions
-    are dealt round-robin to PREPARE_JOBS nox processes that install side by side. Nothing
-    measures meanwhile, so the builds disturb no number.
+    are dealt round-robin to PREPARE_JOBS nox processes that install side by side, and the
+    cells either left for the other's build install once both end. Nothing measures
+    meanwhile, so the builds disturb no number.
     """
     groups = [names[job::PREPARE_JOBS] for job in range(PREPARE_JOBS) if names[job::PREPARE_JOBS]]
     began = time.monotonic()
