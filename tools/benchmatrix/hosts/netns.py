@@ -431,6 +431,7 @@ class NamespaceLab:
 
     def _start_delay_line(self, prefix: List[str]) -> None:
         from tools.benchmatrix.harness_env import REPO_ROOT
+        from tools.benchmatrix.hosts.delay_line import READY
 
         argv = prefix + command_prefix(self.namespace(SWITCH)) + [
             sys.executable, "-m", "tools.benchmatrix.hosts.delay_line", "--device", DELAY_DEVICE,
@@ -440,7 +441,7 @@ class NamespaceLab:
         # Stopped with the namespaces (delete() kills what runs in the switch), however the run ends.
         ready, _, _ = select.select([line.stdout], [], [], DELAY_LINE_READY_S)
         first = line.stdout.readline() if ready else ""
-        if "delay line ready" not in first:
+        if READY not in first:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(line.pid, signal.SIGKILL)
             line.wait()
