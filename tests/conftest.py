@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -12,6 +13,14 @@ from typing import Dict, List, Sequence
 
 import psutil
 import pytest
+
+# A shell without job control starts background commands with SIGINT ignored, and an ignored
+# signal stays ignored across exec: launched that way, the tests' Ctrl-C would reach no harness
+# (measured: every Ctrl-C test failed under `setsid bash -c '...' &`). A handled signal resets
+# to its default in each child, so handling it here gives every process the tests start the
+# Ctrl-C a terminal would deliver.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
