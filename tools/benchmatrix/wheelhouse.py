@@ -1,11 +1,12 @@
 """Packages without a wheel for a Python are built once, into a wheelhouse, and reused by every cell.
 
 uWSGI ships only a source distribution, and uv rebuilt it for every cell that
-installs it (measured: about 19-40 s a cell, the same build each time). Before a
-cell's install, uv is asked to resolve the cell with building forbidden; each
-package it names as having no usable wheel is built once with pip into
-.nox/wheelhouse/py<X.Y>/, and the install then finds it there (--find-links).
-Standard library only: the noxfile runs this under nox's own interpreter.
+installs it (measured: about 19-40 s a cell, the same build each time). A cell
+first installs with building forbidden (install_wheels_only); when that fails, uv
+is asked which package has no usable wheel, that package is built once with pip
+into .nox/wheelhouse/py<X.Y>/ (prebuild), and the install then finds it there
+(--find-links). Standard library only: the noxfile runs this under nox's own
+interpreter.
 """
 
 from __future__ import annotations
