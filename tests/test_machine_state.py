@@ -201,6 +201,9 @@ def test_a_high_load_is_a_warning_naming_the_busiest_processes():
     assert "make (pid 4242, 97% of a CPU)" in item.finding and "cc1 (pid 77" in item.finding
     # 0.5 per CPU is the limit itself, not above it.
     assert advice(tuned_state(load_average=[4.0, 4.0, 4.0])) == []
+    # Unsampled (--machine-sample 0) is said as such, not as "nothing stood out".
+    unsampled = only(advice(tuned_state(load_average=[4.1, 2.0, 1.0], busiest_processes=None)), "load")
+    assert "not sampled" in unsampled.finding and "stood out" not in unsampled.finding
 
 
 def test_isolation_is_advised_only_where_it_is_practical():

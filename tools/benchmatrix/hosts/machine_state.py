@@ -293,9 +293,12 @@ def advice(state: Dict[str, Any]) -> List[Advice]:
     load = state.get("load_average")
     if load and load[0] > LOAD_PER_CPU_LIMIT * available:
         busiest = state.get("busiest_processes") or []
-        named = ("busiest over the last {}s: {}".format(state.get("sample_s", 0.5), _process_list(busiest))
-                 if busiest else
-                 "no single process stood out in the sample (short-lived jobs, or tasks waiting on I/O)")
+        if busiest:
+            named = "busiest over the last {}s: {}".format(state.get("sample_s", 0.5), _process_list(busiest))
+        elif state.get("busiest_processes") is None:  # --machine-sample 0: nobody looked
+            named = "which processes were busy was not sampled"
+        else:
+            named = "no single process stood out in the sample (short-lived jobs, or tasks waiting on I/O)"
         found.append(Advice(
             "load",
             "1-minute load average is {:.2f} on {} available CPU{} (above {} per CPU): other work is "
@@ -413,7 +416,8 @@ def render_state(state: Dict[str, Any], found: Sequence[Advice]) -> str:
         "virtualization: vm {}, container {} (by {})".format(virt.get("vm") or "none", virt.get("container") or "none",
                                                               virt.get("detected_by", "nothing")),
         "load_average: {}".format(" ".join("{:.2f}".format(value) for value in load) if load else "unreadable"),
-        "busiest_processes: {}".format(_process_list(busiest) if busiest else "none busy during the sample"),
+        "busiest_processes: {}".format(_process_list(busiest) if busiest else "not sampled"
+                                       if state.get("busiest_processes") is None else "none busy during the sample"),
     ]
     lines.append("advice:" if found else "advice: none, the machine looks ready")
     for item in found:
