@@ -21,7 +21,10 @@ def test_a_cell_against_itself_alternates_and_brackets_one(harness):
     assert [t["position_in_round"] for t in first["trials"]] == [1, 2, 1, 2, 1]
     assert [t["position_in_round"] for t in second["trials"]] == [2, 1, 2, 1, 2]
     ratio = second["meta"]["interleaved"]["ratio_to_first"]
-    assert ratio["low"] <= 1.0 <= ratio["high"], ratio
+    # Against itself the ratio is one up to noise. Not "its 95% interval holds 1.0": that misses by
+    # design one run in twenty (measured: 0.934, interval 0.882-0.990, p 0.44 in a clean CI run).
+    # Alternation must keep it within 10% and the interval must reach 5% of one.
+    assert 0.9 <= ratio["ratio"] <= 1.1 and ratio["low"] <= 1.05 and ratio["high"] >= 0.95, ratio
     assert "95% CI" in result.stdout
 
 
