@@ -22,16 +22,15 @@ from pathlib import Path
 
 import nox
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tools.benchmatrix import harness_env, wheelhouse  # noqa: E402
-from tools.benchmatrix.matrix import interpreters  # noqa: E402
-from tools.benchmatrix.matrix import shards as shard_plan  # noqa: E402
-from tools.benchmatrix.matrix.tags import cell_tags  # noqa: E402
-from tools.benchmatrix.results import smoke as smoke_table  # noqa: E402
-from tools.benchmatrix.matrix.cells import (  # noqa: E402
+from benchmatrix import harness_env, wheelhouse
+from benchmatrix.matrix import interpreters
+from benchmatrix.matrix import shards as shard_plan
+from benchmatrix.matrix.tags import cell_tags
+from benchmatrix.results import smoke as smoke_table
+from benchmatrix.matrix.cells import (
     all_cells, constraints_file, constraints_fingerprint, default_cells, find_cell, load_matrix, requirements,
     version_key)
-from tools.benchmatrix.run import resume  # noqa: E402
+from benchmatrix.run import resume
 
 # The harness and the cells it boots start once per cell: where the caller's shell forbids
 # writing bytecode (Docker's Python images do), each start compiles every module again
@@ -103,8 +102,8 @@ def harness_python(session):
 
 
 def harness(session, *args, **options):
-    """Run `python -m tools.benchmatrix ARGS` from the harness's environment."""
-    session.run(harness_python(session), "-m", "tools.benchmatrix", *args, external=True, **options)
+    """Run `python -m benchmatrix ARGS` from the harness's environment."""
+    session.run(harness_python(session), "-m", "benchmatrix", *args, external=True, **options)
 
 
 def install_cell(session, cell):
@@ -483,7 +482,7 @@ def harness_session(session):
 def tests(session):
     """Run the test suite (real servers and wrk on 127.0.0.1); pytest options after --."""
     # The tests run the harness from this environment, and the servers they boot from it too.
-    session.install("-c", str(harness_env.CONSTRAINTS), "-r", str(harness_env.REQUIREMENTS))
+    session.install("-c", str(harness_env.CONSTRAINTS), "-r", str(harness_env.REQUIREMENTS), "-e", ".")
     session.install("-c", str(constraints_file(NEWEST)), "-r", "configs/requirements/tests.txt")
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests", *session.posargs)
 

@@ -29,12 +29,12 @@ from tox.report import HandledError
 from tox.tox_env.python.api import Python
 from tox.tox_env.python.pip.req_file import PythonDeps
 
-# tox imports this file with the repository first on sys.path, for the import only.
-from tools.benchmatrix import harness_env, wheelhouse
-from tools.benchmatrix.matrix import interpreters
-from tools.benchmatrix.matrix.cells import (
+# benchmatrix is installed in tox's own environment (tools/setup.sh), without its dependencies.
+from benchmatrix import harness_env, wheelhouse
+from benchmatrix.matrix import interpreters
+from benchmatrix.matrix.cells import (
     Cell, all_cells, constraints_file, exclusion_reason, load_matrix, requirements, version_key)
-from tools.benchmatrix.matrix.tags import cell_tags
+from benchmatrix.matrix.tags import cell_tags
 
 REPO = Path(__file__).resolve().parent
 MATRIX = load_matrix()
@@ -109,7 +109,7 @@ def deps_lines(cell):
 
 def ensure_harness_command():
     """commands_pre: build or check the harness's environment, as nox's harness() does first."""
-    script = ("import sys; from tools.benchmatrix import harness_env; "
+    script = ("import sys; from benchmatrix import harness_env; "
               "harness_env.ensure_harness_env(sys.argv[1], say=lambda line: print(line, flush=True))")
     return Command([sys.executable, "-c", script, FOUND[NEWEST].path])
 
@@ -155,7 +155,7 @@ def tox_add_env_config(env_conf, state):
     # tox has defined them, and the command is written out in full.
     venv = Path(env_conf["env_dir"])
     posargs = state.conf.pos_args(Path(env_conf["change_dir"])) or ()
-    command = [str(HARNESS_PYTHON), "-m", "tools.benchmatrix", "run", "--venv", str(venv),
+    command = [str(HARNESS_PYTHON), "-m", "benchmatrix", "run", "--venv", str(venv),
                "--server", cell.server.name, "--app", cell.app.name, *posargs]
     env_conf.loaders.insert(0, MemoryLoader(commands=[Command(command)]))
 

@@ -16,7 +16,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-# Verbatim from tools.benchmatrix.stack.postgres (the harness seeds against it, a test
+# Verbatim from benchmatrix.stack.postgres (the harness seeds against it, a test
 # compares the two); not imported, because the app process does not load the harness.
 AGENTS_QUERY = (
     "SELECT af.number, als.extension, als.context, als.state_interface, "

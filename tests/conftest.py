@@ -54,7 +54,7 @@ def processes_of_run(tag: str, results_dir: Path) -> List[psutil.Process]:
 
 
 class Harness:
-    """Runs `python -m tools.benchmatrix` in this environment, tagged for stray hunting."""
+    """Runs `python -m benchmatrix` in this environment, tagged for stray hunting."""
 
     def __init__(self, results_dir: Path):
         self.results_dir = results_dir
@@ -66,7 +66,7 @@ class Harness:
         return env
 
     def argv(self, *args: str, prefix: Sequence[str] = ()) -> List[str]:
-        return [*prefix, sys.executable, "-m", "tools.benchmatrix", *args]
+        return [*prefix, sys.executable, "-m", "benchmatrix", *args]
 
     def run(self, *args: str, timeout: float = 120, prefix: Sequence[str] = (), **env: str) -> subprocess.CompletedProcess:
         """The harness to completion; prefix runs it under another command (nice, chrt ...)."""
@@ -116,7 +116,7 @@ def ceiling_cache(tmp_path_factory) -> Path:
     Runs inherit it, so the ceiling of each (connections, threads) the tests use is
     measured once per test run, as a matrix run measures it once per machine.
     """
-    from tools.benchmatrix.load.ceiling import CACHE_VARIABLE
+    from benchmatrix.load.ceiling import CACHE_VARIABLE
 
     path = tmp_path_factory.mktemp("ceiling-cache")
     os.environ[CACHE_VARIABLE] = str(path)

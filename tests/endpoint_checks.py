@@ -7,7 +7,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tools.benchmatrix.stack.process import HttpService
+from benchmatrix.stack.process import HttpService
 
 STUB_DELAY_MS = 100  # ten concurrent calls take ~0.1 s, ten in a row ~1 s
 # (path, seconds ten requests take one after another): the waits an async worker must overlap.

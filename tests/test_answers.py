@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.benchmatrix.run import answers
-from tools.benchmatrix.stack import probe
+from benchmatrix.run import answers
+from benchmatrix.stack import probe
 
 
 def test_the_probe_stays_under_one_percent_of_the_primer_rate():

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
-from tools.benchmatrix.stack.process import HttpService, free_port
-from tools.benchmatrix.stack.upstream_stub import upstream_service
+from benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
+from benchmatrix.stack.process import HttpService, free_port
+from benchmatrix.stack.upstream_stub import upstream_service
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 

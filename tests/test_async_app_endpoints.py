@@ -19,11 +19,11 @@ import pytest
 
 from tests.endpoint_checks import (OVERLAPPING_WAITS, STUB_DELAY_MS, check_fanout_is_concurrent,
                                    check_ten_waits_overlap, get)
-from tools.benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
-from tools.benchmatrix.matrix.scenarios import AGENT_COLUMNS, SCENARIOS, agents_json
-from tools.benchmatrix.stack.process import HttpService, free_port
-from tools.benchmatrix.stack.upstream_stub import upstream_service
-from tools.benchmatrix.run.verify import check_response
+from benchmatrix.stack.postgres import AGENTS_QUERY, database, find_psql, run_psql
+from benchmatrix.matrix.scenarios import AGENT_COLUMNS, SCENARIOS, agents_json
+from benchmatrix.stack.process import HttpService, free_port
+from benchmatrix.stack.upstream_stub import upstream_service
+from benchmatrix.run.verify import check_response
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from tools.benchmatrix.hosts.pinning import resolve_pinning
-from tools.benchmatrix.load import ceiling
-from tools.benchmatrix.load.wrk import LoadSettings, require_wrk
-from tools.benchmatrix.run.validity import assess_ceiling
+from benchmatrix.hosts.pinning import resolve_pinning
+from benchmatrix.load import ceiling
+from benchmatrix.load.wrk import LoadSettings, require_wrk
+from benchmatrix.run.validity import assess_ceiling
 
 SETTINGS = LoadSettings(threads=2, connections=8, duration_s=2, timeout_s=2)
 
@@ -53,4 +53,4 @@ def test_the_ceiling_target_measured_as_a_cell_is_load_generator_bound(tmp_path)
     assert first.rps > 0 and len(first.trials) == 3
     assert (tmp_path / "first" / "trial3.txt").exists()
     (flag,) = assess_ceiling(again.rps, first)
-    assert flag["code"] == "load-generator-bound"
+    assert flag.code == "load-generator-bound"

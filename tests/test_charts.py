@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from tools.benchmatrix.results.charts import (bar_order, chart_file_name, newest_per_chart_cell,  # noqa: E402
+from benchmatrix.results.charts import (bar_order, chart_file_name, newest_per_chart_cell,  # noqa: E402
                                       closed_loop_records as chart_closed_loop, closed_loop_spectra,
                                       percentile_x, render_all, render_latency_chart, render_percentiles_chart,
                                       render_rps_chart, rps_range, spectrum_points, value_label)

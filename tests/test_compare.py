@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.results import compare as compare_module
-from tools.benchmatrix.results.compare import (VERDICT_FASTER, VERDICT_SAME, VERDICT_SLOWER, VERDICT_TOO_FEW,
+from benchmatrix.results import compare as compare_module
+from benchmatrix.results.compare import (VERDICT_FASTER, VERDICT_SAME, VERDICT_SLOWER, VERDICT_TOO_FEW,
                                        compare, compare_cells, compare_records, parse_cell,
                                        permutation_p_value, render_comparison_markdown,
                                        smallest_possible_p, trial_rps, trials_needed_per_side,

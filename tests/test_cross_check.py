@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.load.cross_check import (DISAGREE_SHARE, H2load, H2loadResult, assess_cross_check,
+from benchmatrix.load.cross_check import (DISAGREE_SHARE, H2load, H2loadResult, assess_cross_check,
                                                 cross_check_metadata, find_h2load, h2load_argv, parse_h2load,
                                                 ratio_to_wrk, run_cross_check, skip_reason)
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import LoadSettings, LoadToolMissing
-from tools.benchmatrix.matrix.cells import find_cell, load_matrix
-from tools.benchmatrix.matrix.scenarios import SCENARIOS
-from tools.benchmatrix.run.options import RunOptions
-from tools.benchmatrix.run.plan import CellPlan
-from tools.benchmatrix.run.validity import FLAG_KINDS, status_for
-from tools.benchmatrix.stack.process import free_port
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.load.wrk import LoadSettings, LoadToolMissing
+from benchmatrix.matrix.cells import find_cell, load_matrix
+from benchmatrix.matrix.scenarios import SCENARIOS
+from benchmatrix.run.options import RunOptions
+from benchmatrix.run.plan import CellPlan
+from benchmatrix.checks.flags import FLAG_KINDS, status_for
+from benchmatrix.stack.process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "h2load"
 
@@ -31,7 +31,7 @@ def fixture(name: str) -> H2loadResult:
 
 
 def codes(flags):
-    return [f["code"] for f in flags]
+    return [f.code for f in flags]
 
 
 def settings(connections=8, threads=2, duration_s=3, close=False) -> LoadSettings:
@@ -145,7 +145,7 @@ def test_more_than_15_percent_apart_either_way_flags_the_generators(h2load_rps, 
     flags = assess_cross_check(1000.0, result_at(h2load_rps))
     assert codes(flags) == (["generators-disagree"] if disagree else [])
     if disagree:
-        assert "{:.2f}x wrk's median 1,000".format(h2load_rps / 1000) in flags[0]["reason"]
+        assert "{:.2f}x wrk's median 1,000".format(h2load_rps / 1000) in flags[0].reason
         assert status_for(flags) == "flagged"  # a look, not a failure
     assert ratio_to_wrk(1000.0, result_at(h2load_rps)) == pytest.approx(h2load_rps / 1000)
 
@@ -159,7 +159,7 @@ def test_h2load_errors_are_flagged_as_wrks_are_and_leave_no_ratio():
     # The successful req/s alone would be within 15%: the errors, not a ratio, are the verdict.
     errors = result_at(1000.0, succeeded=900)
     flags = assess_cross_check(950.0, errors)
-    assert codes(flags) == ["non-2xx"] and "cross-check (h2load): 100 of 1000 responses (10.0%)" in flags[0]["reason"]
+    assert codes(flags) == ["non-2xx"] and "cross-check (h2load): 100 of 1000 responses (10.0%)" in flags[0].reason
     assert ratio_to_wrk(950.0, errors) is None
     assert codes(assess_cross_check(950.0, fixture("h2load_c8_t2_n4000_resets.txt"))) == ["socket-errors"]
     assert codes(assess_cross_check(950.0, result_at(950.0, timeout=3))) == ["timeouts"]
@@ -170,7 +170,7 @@ def test_h2load_errors_are_flagged_as_wrks_are_and_leave_no_ratio():
 def test_no_request_at_all_is_a_disagreement_and_nothing_to_compare_is_no_verdict():
     refused = fixture("h2load_c8_t2_D1_connect_refused.txt")
     (flag,) = assess_cross_check(4000.0, refused)
-    assert flag["code"] == "generators-disagree" and "completed no request" in flag["reason"]
+    assert flag.code == "generators-disagree" and "completed no request" in flag.reason
     assert ratio_to_wrk(4000.0, refused) is None
     assert assess_cross_check(None, result_at(10.0)) == [] and assess_cross_check(0.0, result_at(10.0)) == []
 

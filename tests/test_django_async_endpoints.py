@@ -20,12 +20,12 @@ import pytest
 
 from tests.endpoint_checks import (OVERLAPPING_WAITS, STUB_DELAY_MS, check_fanout_is_concurrent,
                                    check_ten_waits_overlap, get)
-from tools.benchmatrix.matrix.cells import load_matrix
-from tools.benchmatrix.matrix.scenarios import SCENARIOS, agents_json
-from tools.benchmatrix.run.verify import check_response
-from tools.benchmatrix.stack.postgres import database, find_psql, run_psql
-from tools.benchmatrix.stack.process import HttpService, free_port
-from tools.benchmatrix.stack.upstream_stub import upstream_service
+from benchmatrix.matrix.cells import load_matrix
+from benchmatrix.matrix.scenarios import SCENARIOS, agents_json
+from benchmatrix.run.verify import check_response
+from benchmatrix.stack.postgres import database, find_psql, run_psql
+from benchmatrix.stack.process import HttpService, free_port
+from benchmatrix.stack.upstream_stub import upstream_service
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tools.benchmatrix.results.export import (FILTER_FIELDS, export_csv, export_json, render_csv,
+from benchmatrix.results.export import (FILTER_FIELDS, export_csv, export_json, render_csv,
                                       select_records)
 
 

@@ -22,9 +22,9 @@ from typing import Iterator, List
 
 import pytest
 
-from tools.benchmatrix.load.fixed_rate import (
+from benchmatrix.load.fixed_rate import (
     DRIVER, MAX_CONNECTIONS, SCRIPT, fixed_rate_argv, parse_fixed_rate_output, read_fixed_rate_json)
-from tools.benchmatrix.load.parse import FixedRateResult, WrkOutputError
+from benchmatrix.load.parse import FixedRateResult, WrkOutputError
 
 # HTTP/1.1 with keep-alive, so each wrk connection stays one TCP connection; the
 # whole response goes out in one write (and without Nagle) so no response waits

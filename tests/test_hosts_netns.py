@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from tools.benchmatrix.hosts import netns, rtt
-from tools.benchmatrix.hosts.netns import LinkShape, NamespaceLab
-from tools.benchmatrix.hosts.roles import plan_hosts
-from tools.benchmatrix.results.report import topology
+from benchmatrix.hosts import netns, rtt
+from benchmatrix.hosts.netns import LinkShape, NamespaceLab
+from benchmatrix.hosts.roles import plan_hosts
+from benchmatrix.results.report import topology
 
 
 def require_namespaces():
@@ -153,7 +153,7 @@ def test_namespaces_of_a_killed_run_are_removed_and_reported_at_the_next_start()
 
 def delay_lines():
     """Delay line processes still running (pids), whichever run started them."""
-    found = subprocess.run(["pgrep", "-f", "tools.benchmatrix.hosts.delay_line"], stdout=subprocess.PIPE,
+    found = subprocess.run(["pgrep", "-f", "benchmatrix.hosts.delay_line"], stdout=subprocess.PIPE,
                            universal_newlines=True).stdout
     return [int(pid) for pid in found.split()]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.hosts import netns
+from benchmatrix.hosts import netns
 
 SSHD = "/usr/sbin/sshd"
 # What the restricted login's PATH holds: a shell's basics, but no wrk.
@@ -118,7 +118,7 @@ def test_wrk_runs_on_the_ssh_host_and_its_result_is_recorded(harness, two_machin
     [record] = harness.records()
     assert record["status"] == "ok", record["flags"]
     assert record["meta"]["hosts"]["roles"]["load"] == {"host": "ssh", "destination": "root@" + there_address}
-    assert "tools.benchmatrix.hosts.remote_command" in record["meta"]["load_command"]
+    assert "benchmatrix.hosts.remote_command" in record["meta"]["load_command"]
     assert record["meta"]["hosts"]["rtt"]["server-load"]["median_ms"] > 0
     assert record["requests"] > 0 and record["rps"] > 0
     assert record["resources"]["load_generator_cpu_s"] is None  # ssh's CPU here is not wrk's there

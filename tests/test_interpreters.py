@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tools.benchmatrix.matrix.interpreters import expose_on_path, find_interpreter, find_interpreters, missing_message
+from benchmatrix.matrix.interpreters import expose_on_path, find_interpreter, find_interpreters, missing_message
 
 
 def make_executable(path: Path, text: str = "#!/bin/sh\n") -> Path:

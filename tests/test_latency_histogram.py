@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_shared
-from tools.benchmatrix.load.parse import WrkOutputError, measured_histogram, parse_wrk2, wrk_correction_interval_us
-from tools.benchmatrix.results import latency_histogram as lh
-from tools.benchmatrix.run.trials import spectrum_of, summarize
+from benchmatrix.load.parse import WrkOutputError, measured_histogram, parse_wrk2, wrk_correction_interval_us
+from benchmatrix.results import latency_histogram as lh
+from benchmatrix.run.trials import spectrum_of, summarize
 
 
 def wrk_corrected(measured, interval):

@@ -21,8 +21,8 @@ from typing import List
 
 import pytest
 
-from tools.benchmatrix.hosts import machine_lock as module
-from tools.benchmatrix.hosts.machine_lock import ENV_VARIABLE, LockHold, MachineBusy, describe_holder, lock_path, machine_lock
+from benchmatrix.hosts import machine_lock as module
+from benchmatrix.hosts.machine_lock import ENV_VARIABLE, LockHold, MachineBusy, describe_holder, lock_path, machine_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_S = 30.0
@@ -43,7 +43,7 @@ def spawn(lock_file: Path):
 
     def start(*args: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.benchmatrix.hosts.machine_lock", "hold", *args],
+            [sys.executable, "-m", "benchmatrix.hosts.machine_lock", "hold", *args],
             cwd=str(REPO_ROOT), env=dict(os.environ, **{ENV_VARIABLE: str(lock_file)}),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         started.append(process)

@@ -20,9 +20,9 @@ from typing import Any, Dict, Optional, Sequence
 import psutil
 import pytest
 
-from tools.benchmatrix.hosts import tuning
-from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
-from tools.benchmatrix.hosts.system_command import DEFAULT_STATE_FILE, add_system_parser, command_system
+from benchmatrix.hosts import tuning
+from benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
+from benchmatrix.hosts.system_command import DEFAULT_STATE_FILE, add_system_parser, command_system
 
 # Spins for at most a minute, so a test killed before its cleanup leaves nothing spinning for long.
 SPIN = "import time\nend = time.time() + 60\nwhile time.time() < end:\n    pass\n"

@@ -6,7 +6,7 @@ import pytest
 
 from dataclasses import replace
 
-from tools.benchmatrix.matrix.cells import (App, Cell, all_cells, constraints_file, default_cells,
+from benchmatrix.matrix.cells import (App, Cell, all_cells, constraints_file, default_cells,
                                       exclusion_reason, find_cell, load_matrix, lock_groups, package_name,
                                       requirements)
 

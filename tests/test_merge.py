@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.benchmatrix.results.machines import by_machine, machine_keys
-from tools.benchmatrix.results.merge import merge_results
-from tools.benchmatrix.results.records import load_records
-from tools.benchmatrix.results.report import render_readme_tables
+from benchmatrix.results.machines import by_machine, machine_keys
+from benchmatrix.results.merge import merge_results
+from benchmatrix.results.records import load_records
+from benchmatrix.results.report import render_readme_tables
 
 REAL = load_records(REPO_ROOT / "reports" / "results.jsonl")
 

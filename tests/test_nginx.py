@@ -16,9 +16,9 @@ from typing import Iterator, List
 import psutil
 import pytest
 
-from tools.benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
-from tools.benchmatrix.stack.process import free_port, started
-from tools.benchmatrix.stack.readiness import ServiceError
+from benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
+from benchmatrix.stack.process import free_port, started
+from benchmatrix.stack.readiness import ServiceError
 
 ECHO_APP = '''
 import json, os, time

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT, Harness
-from tools.benchmatrix.hosts.machine_lock import ENV_VARIABLE
+from benchmatrix.hosts.machine_lock import ENV_VARIABLE
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_two_benches_started_together_run_one_after_the_other(tmp_path, lock_fil
 
 
 def test_with_no_wait_a_busy_machine_is_refused_at_once(harness, lock_file):
-    holder = subprocess.Popen([sys.executable, "-m", "tools.benchmatrix.hosts.machine_lock", "hold", "120",
+    holder = subprocess.Popen([sys.executable, "-m", "benchmatrix.hosts.machine_lock", "hold", "120",
                                "--what", "someone else's benchmark"], cwd=str(REPO_ROOT),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

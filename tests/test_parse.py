@@ -1,4 +1,4 @@
-"""Tests for tools.benchmatrix.load.parse against real wrk outputs kept outside the repo."""
+"""Tests for benchmatrix.load.parse against real wrk outputs kept outside the repo."""
 from __future__ import annotations
 
 import textwrap
@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import SHARED, require_shared
 
-from tools.benchmatrix.load.parse import (
+from benchmatrix.load.parse import (
     Latency,
     SocketErrors,
     WrkOutputError,

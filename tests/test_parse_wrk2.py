@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import require_shared
 
-from tools.benchmatrix.load.parse import (
+from benchmatrix.load.parse import (
     FixedRateResult,
     Latency,
     SocketErrors,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tools.benchmatrix.hosts.pinning import Pinning, available_cpus, format_cpu_list, parse_cpu_list, resolve_pinning
+from benchmatrix.hosts.pinning import Pinning, available_cpus, format_cpu_list, parse_cpu_list, resolve_pinning
 
 
 def test_auto_gives_the_server_its_own_cpus_from_two_on():

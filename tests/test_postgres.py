@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.stack.postgres import (AGENTS_QUERY, DEFAULT_MAX_CONNECTIONS, ServiceError, database,
+from benchmatrix.stack.postgres import (AGENTS_QUERY, DEFAULT_MAX_CONNECTIONS, ServiceError, database,
                                         find_psql, mask_password, run_psql)
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
@@ -114,7 +114,7 @@ def test_ctrl_c_leaves_no_process_and_no_directory(tmp_path):
     # KeyboardInterrupt handler: restore it, so the test does not depend on how pytest runs.
     script = ("import signal, sys, time\n"
               "from pathlib import Path\n"
-              "from tools.benchmatrix.stack.postgres import database\n"
+              "from benchmatrix.stack.postgres import database\n"
               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
               "with database(Path(sys.argv[1])) as db:\n"
               "    print(db.pid, db.cluster_dir, flush=True)\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.run.progress import (OVERHEAD_PER_CELL_S, PLAN_WEIGHT, Progress, format_duration,
+from benchmatrix.run.progress import (OVERHEAD_PER_CELL_S, PLAN_WEIGHT, Progress, format_duration,
                                         parse_position, planned_cell_seconds)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors
-from tools.benchmatrix.load.rates import parse_rates
-from tools.benchmatrix.run.validity import assess_rate
+from benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors
+from benchmatrix.load.rates import parse_rates
+from benchmatrix.run.validity import assess_rate
 
 
 def test_absolute_and_relative_rates():
@@ -30,4 +30,4 @@ def result(planned, achieved):
 def test_a_run_within_one_percent_of_its_plan_is_not_flagged():
     assert assess_rate(result(200, 198.1)) == []
     (flag,) = assess_rate(result(200, 197.9))
-    assert flag["code"] == "rate-not-achieved" and "197.9 of a planned 200" in flag["reason"]
+    assert flag.code == "rate-not-achieved" and "197.9 of a planned 200" in flag.reason

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from tools.benchmatrix.results.records import (MARKDOWN_COLUMNS, Record, append_markdown_row, append_record, load_records,
+from benchmatrix.results.records import (MARKDOWN_COLUMNS, Record, append_markdown_row, append_record, load_records,
                                        markdown_cells)
 
 

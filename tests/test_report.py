@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_records import make_record
-from tools.benchmatrix.results.report import (END_MARKER, START_MARKER, render_readme_tables, stale_reasons,
+from benchmatrix.results.report import (END_MARKER, START_MARKER, render_readme_tables, stale_reasons,
                                       update_readme)
 
 FLAG = [{"code": "non-2xx", "reason": "", "hint": ""}]
@@ -66,7 +66,7 @@ def test_rows_measured_with_other_load_flags_than_the_newest_run_are_stale():
 
 
 def test_rows_whose_pins_changed_since_are_stale():
-    from tools.benchmatrix.matrix.cells import constraints_fingerprint
+    from benchmatrix.matrix.cells import constraints_fingerprint
     current = constraints_fingerprint("3.12", "default")
     changed = make_record(meta={"constraints": dict(current, sha="0" * 16)}).__dict__
     assert stale_reasons(changed, changed) == ["pins changed since"]

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.benchmatrix.results.records import load_records
-from tools.benchmatrix.results.report import END_MARKER, START_MARKER
+from benchmatrix.results.records import load_records
+from benchmatrix.results.report import END_MARKER, START_MARKER
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 

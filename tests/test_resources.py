@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.benchmatrix.run.resources import TreeUsage
+from benchmatrix.run.resources import TreeUsage
 
 
 def test_a_process_that_died_is_a_restart_whether_or_not_it_was_replaced():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from tests.conftest import REPO_ROOT
-from tools.benchmatrix.hosts.fingerprint import fingerprint_of, machine_identity
-from tools.benchmatrix.matrix.cells import all_cells, load_matrix
-from tools.benchmatrix.matrix.tags import WORKER_FAMILIES, cell_tags
-from tools.benchmatrix.run import resume
+from benchmatrix.hosts.fingerprint import fingerprint_of, machine_identity
+from benchmatrix.matrix.cells import all_cells, load_matrix
+from benchmatrix.matrix.tags import WORKER_FAMILIES, cell_tags
+from benchmatrix.run import resume
 
 CELL = {"python": "3.13", "server": "gunicorn", "app": "flask"}
 PINS = {"constraints": {"file": "py3.13-default.txt", "sha": "abc"}, "requirements": ["gunicorn", "flask"]}

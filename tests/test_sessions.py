@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT, Harness
-from tools.benchmatrix.matrix.interpreters import find_interpreters
-from tools.benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cell, load_matrix
+from benchmatrix.matrix.interpreters import find_interpreters
+from benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cell, load_matrix
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 

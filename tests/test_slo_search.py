@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.load.latency_target import latency_at, parse_latency_target
-from tools.benchmatrix.run import slo_search
-from tools.benchmatrix.run.slo_search import judge, search
+from benchmatrix.load.latency_target import latency_at, parse_latency_target
+from benchmatrix.run import slo_search
+from benchmatrix.run.slo_search import judge, search
 
 TARGET = parse_latency_target("p99=50ms")
 

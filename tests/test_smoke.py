@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tools.benchmatrix.results.smoke import summarize
+from benchmatrix.results.smoke import summarize
 
 
 def write_report(path, sessions):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.benchmatrix.results.sweep import is_sweep_level, newest_sweeps, render_sweep_table
-from tools.benchmatrix.results.sweep_chart import render_sweep_chart
+from benchmatrix.results.sweep import is_sweep_level, newest_sweeps, render_sweep_table
+from benchmatrix.results.sweep_chart import render_sweep_chart
 
 
 def level(connections, rps, p99, status="ok", run_id="run-a", recorded_at="2026-12-02T10:00:00+00:00",

@@ -105,14 +105,14 @@ def test_a_tox_environment_hands_the_cell_and_the_arguments_after_dashes_to_the_
     values = dict(re.findall(r"^(\w+) = (.*)$", shown.stdout, re.MULTILINE))
     venv = values["env_dir"]
     harness_python = str(REPO_ROOT / ".nox" / "harness" / "bin" / "python")
-    assert values["commands"] == ("{} -m tools.benchmatrix run --venv {} --server {} --app {} --duration 3s "
+    assert values["commands"] == ("{} -m benchmatrix run --venv {} --server {} --app {} --duration 3s "
                                   "--scenarios json".format(harness_python, venv, server, app))
     assert "harness_env.ensure_harness_env" in values["commands_pre"]
     assert values["base_python"] == "python" + python
     lock = MATRIX_DATA["servers"][server.split("+")[0]]["lock"]
     assert "-c {}".format(REPO_ROOT / "configs" / "constraints" / "py{}-{}.txt".format(python, lock)) in shown.stdout
     # tox resolves python3.X first on PATH, where the toxfile links it to the interpreter nox uses.
-    from tools.benchmatrix.matrix.interpreters import find_interpreter
+    from benchmatrix.matrix.interpreters import find_interpreter
 
     link = REPO_ROOT / ".tox" / "interpreters" / ("python" + python)
     assert os.path.realpath(str(link)) == os.path.realpath(find_interpreter(python).path)
@@ -147,8 +147,8 @@ def test_a_tox_environment_measures_its_cell_and_appends_a_record(tmp_path):
 def test_a_dropped_cell_spelled_as_a_tox_name_says_why_instead_of_passing_empty():
     # tox accepts any name made of known factors; without the toxfile's check this one would
     # "pass" as an environment with no command. `tox c` only reads the configuration.
-    from tools.benchmatrix.matrix.cells import Cell, exclusion_reason, load_matrix
-    from tools.benchmatrix.matrix.interpreters import find_interpreters
+    from benchmatrix.matrix.cells import Cell, exclusion_reason, load_matrix
+    from benchmatrix.matrix.interpreters import find_interpreters
 
     matrix = load_matrix()
     found = find_interpreters(matrix.pythons)

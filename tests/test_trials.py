@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.benchmatrix.run.trials import resource_summary, spread, summarize, unstable
+from benchmatrix.run.trials import resource_summary, spread, summarize, unstable
 
 
 def trial(rps, p99, non2xx=0, cpu=1.0, rss=50.0):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.benchmatrix.stack.upstream_stub import upstream_service
+from benchmatrix.stack.upstream_stub import upstream_service
 
 
 @pytest.fixture(scope="module")

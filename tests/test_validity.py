@@ -6,15 +6,16 @@ import time
 
 import pytest
 
-from tools.benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
-from tools.benchmatrix.results.records import rps_label
-from tools.benchmatrix.load.ceiling import Ceiling
-from tools.benchmatrix.run.validity import FLAG_KINDS, assess_ceiling, assess_responses, make_flag, status_for
+from benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
+from benchmatrix.results.records import rps_label
+from benchmatrix.load.ceiling import Ceiling
+from benchmatrix.checks.flags import FLAG_KINDS, make_flag, status_for
+from benchmatrix.run.validity import assess_ceiling, assess_responses
 
 
 def assess(shared, name):
     flags = assess_responses(parse_wrk((shared / "fixtures" / "wrk" / name).read_text()))
-    return [f["code"] for f in flags], status_for(flags)
+    return [f.code for f in flags], status_for(flags)
 
 
 def test_a_clean_run_is_ok(shared):
@@ -37,7 +38,7 @@ def test_83k_req_per_s_of_500s_is_a_failure_not_throughput(shared):
 
 def test_every_flag_carries_a_hint():
     assert all(kind.hint for kind in FLAG_KINDS.values())
-    assert make_flag("timeouts", "3 timed out")["hint"] == FLAG_KINDS["timeouts"].hint
+    assert make_flag("timeouts", "3 timed out").hint == FLAG_KINDS["timeouts"].hint
 
 
 def test_flags_outside_the_closed_set_are_refused():
@@ -52,8 +53,8 @@ def ceiling_of(rps, cv=0.05):
 
 def test_a_cell_at_the_ceilings_bound_share_is_load_generator_bound():
     (flag,) = assess_ceiling(7000.0, ceiling_of(10000.0))
-    assert flag["code"] == "load-generator-bound"
-    assert "70% of the load generator's ceiling" in flag["reason"] and "10,000 req/s" in flag["reason"]
+    assert flag.code == "load-generator-bound"
+    assert "70% of the load generator's ceiling" in flag.reason and "10,000 req/s" in flag.reason
     assert status_for([flag]) == "flagged"
 
 
@@ -71,12 +72,12 @@ def wrk_result(requests=1000, non2xx=0, **socket_errors):
 
 def test_connection_resets_flag_socket_errors():
     flags = assess_responses(wrk_result(read=12, connect=1))
-    assert [f["code"] for f in flags] == ["socket-errors"] and "connect 1, read 12" in flags[0]["reason"]
+    assert [f.code for f in flags] == ["socket-errors"] and "connect 1, read 12" in flags[0].reason
 
 
 def test_a_run_with_no_completed_request_failed_to_load():
     flags = assess_responses(wrk_result(requests=0, connect=8))
-    assert "load-failed" in [f["code"] for f in flags] and status_for(flags) == "failed"
+    assert "load-failed" in [f.code for f in flags] and status_for(flags) == "failed"
 
 
 @pytest.mark.parametrize("code, status", [("verification-failed", "failed"), ("load-failed", "failed"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.benchmatrix.matrix.scenarios import SCENARIOS
-from tools.benchmatrix.run.verify import check_response
+from benchmatrix.matrix.scenarios import SCENARIOS
+from benchmatrix.run.verify import check_response
 
 JSON = SCENARIOS["json"]
 PLAIN = SCENARIOS["plaintext"]

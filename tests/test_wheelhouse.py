@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.benchmatrix import harness_env, wheelhouse
-from tools.benchmatrix.matrix.interpreters import find_interpreters
+from benchmatrix import harness_env, wheelhouse
+from benchmatrix.matrix.interpreters import find_interpreters
 
 pytestmark = pytest.mark.slow  # PyPI and a real build
 
@@ -35,7 +35,7 @@ def venv(tmp_path):
 
 def prebuild_in_child(uv, python, root, wait):
     """prebuild in its own process (a flock is per open file, so the lock must be held elsewhere)."""
-    code = ("import sys; from pathlib import Path; from tools.benchmatrix import wheelhouse\n"
+    code = ("import sys; from pathlib import Path; from benchmatrix import wheelhouse\n"
             "try:\n"
             "    wheelhouse.prebuild({uv!r}, {python!r}, {version!r}, {args!r}, print, wait={wait!r}, root=Path({root!r}))\n"
             "except wheelhouse.BuildBusy as busy:\n"

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from tools.benchmatrix.load.parse import parse_wrk, parse_wrk_report
-from tools.benchmatrix.load.wrk import LoadSettings, require_wrk, run_wrk
-from tools.benchmatrix.stack.nginx import NginxFront
-from tools.benchmatrix.stack.process import free_port
+from benchmatrix.load.parse import parse_wrk, parse_wrk_report
+from benchmatrix.load.wrk import LoadSettings, require_wrk, run_wrk
+from benchmatrix.stack.nginx import NginxFront
+from benchmatrix.stack.process import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -39,11 +39,14 @@ if ((${#missing[@]})); then
 fi
 
 # nox and uv live in a private environment: Debian's system Python refuses pip installs (PEP 668).
+# benchmatrix itself is installed there too, editable and without its dependencies: the noxfile and
+# the toxfile import only its standard-library parts (the matrix, interpreter discovery).
 tools_env="$repo/.tools"
-wanted="$repo/configs/requirements/tools.txt"
-if ! cmp -s "$wanted" "$tools_env/installed-requirements.txt" 2>/dev/null; then
+wanted="$(cat "$repo/configs/requirements/tools.txt" "$repo/pyproject.toml"; echo "$repo")"
+if [ "$wanted" != "$(cat "$tools_env/installed-requirements.txt" 2>/dev/null)" ]; then
   echo "setup: building the tool environment in $tools_env" >&2
   python3 -m venv "$tools_env"
-  "$tools_env/bin/python" -m pip install --quiet --disable-pip-version-check -r "$wanted" >&2
-  cp "$wanted" "$tools_env/installed-requirements.txt"
+  "$tools_env/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/configs/requirements/tools.txt" >&2
+  "$tools_env/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$repo" >&2
+  printf '%s' "$wanted" > "$tools_env/installed-requirements.txt"
 fi

@@ -1,4 +1,4 @@
-"""Command line of the harness: `python -m tools.benchmatrix run|report|compare|lock ...`.
+"""Command line of the harness: `python -m benchmatrix run|report|compare|lock ...`.
 
 It runs from the harness's own environment (.nox/harness, built by the noxfile).
 nox sessions call `run --venv <the cell's virtualenv>` after installing that
@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from tools.benchmatrix.load import ceiling
-from tools.benchmatrix.matrix.cells import REPO_ROOT, load_matrix
-from tools.benchmatrix.load.parse import parse_duration_s
-from tools.benchmatrix.run.progress import parse_position
-from tools.benchmatrix.load.rates import parse_rates
-from tools.benchmatrix.matrix.scenarios import GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
-from tools.benchmatrix.run.options import DEFAULT_RESULTS_DIR, DEFAULT_SCENARIOS, default
+from benchmatrix.load import ceiling
+from benchmatrix.matrix.cells import MATRIX_FILE, REPO_ROOT, load_matrix
+from benchmatrix.load.parse import parse_duration_s
+from benchmatrix.run.progress import parse_position
+from benchmatrix.load.rates import parse_rates
+from benchmatrix.matrix.scenarios import GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS, select_scenarios
+from benchmatrix.run.options import DEFAULT_RESULTS_DIR, DEFAULT_SCENARIOS, default
 
 
 def whole_seconds(text: str) -> int:
@@ -54,7 +54,7 @@ def connection_counts(text: str) -> Tuple[int, ...]:
 
 
 def latency_target(text: str):
-    from tools.benchmatrix.load.latency_target import parse_latency_target
+    from benchmatrix.load.latency_target import parse_latency_target
 
     try:
         return parse_latency_target(text)
@@ -63,7 +63,7 @@ def latency_target(text: str):
 
 
 def cross_check_tool(text: str) -> str:
-    from tools.benchmatrix.load.cross_check import KNOWN_TOOLS
+    from benchmatrix.load.cross_check import KNOWN_TOOLS
 
     if text not in KNOWN_TOOLS:
         raise argparse.ArgumentTypeError("{!r} is not a known second load generator; known: {}".format(
@@ -72,17 +72,21 @@ def cross_check_tool(text: str) -> str:
 
 
 def add_run_parser(commands) -> None:
-    matrix = load_matrix()
+    # Outside a checkout (the package installed elsewhere, no BENCHMATRIX_ROOT) there is no matrix to
+    # offer choices from; --help still works and a run says what is missing.
+    matrix = load_matrix() if MATRIX_FILE.is_file() else None
     run = commands.add_parser(
         "run", help="benchmark one cell on this interpreter",
         usage='nox -s "bench(server=\'S\', app=\'A\')" -- [options]\n'
-              '       python -m tools.benchmatrix run --server S --app A [options]',
+              '       python -m benchmatrix run --server S --app A [options]',
         description="Boot the cell's server on a free loopback port, verify every endpoint, "
                     "then per scenario run a primer, a warmup and the measured wrk run, and "
                     "append one record per scenario to results.jsonl and results.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
-    run.add_argument("--server", required=True, choices=list(matrix.servers), help="server to boot")
-    run.add_argument("--app", required=True, choices=list(matrix.apps), help="app to serve")
+    run.add_argument("--server", required=True, choices=list(matrix.servers) if matrix else None,
+                     help="server to boot")
+    run.add_argument("--app", required=True, choices=list(matrix.apps) if matrix else None,
+                     help="app to serve")
     run.add_argument("--venv", type=Path, default=None, metavar="DIR",
                      help="the cell's virtualenv: the server runs from its interpreter, and its version "
                           "picks the cell's Python (nox passes .nox/<session>); default: the harness's own")
@@ -126,7 +130,7 @@ def add_run_parser(commands) -> None:
 
 def add_measurement_options(parser) -> None:
     """The options of how a cell is measured, shared by `run` and `interleave`."""
-    from tools.benchmatrix.hosts.pinning import resolve_pinning
+    from benchmatrix.hosts.pinning import resolve_pinning
 
     matrix = load_matrix()
     auto = resolve_pinning("auto")
@@ -232,12 +236,12 @@ def add_compare_parser(commands) -> None:
 
 
 def add_interleave_parser(commands) -> None:
-    from tools.benchmatrix.run import interleave
+    from benchmatrix.run import interleave
 
     parser = commands.add_parser(
         "interleave", help="compare cells in one run, their trials in alternating order",
         usage='nox -s interleave -- SERVER/APP[/PYTHON] SERVER/APP[/PYTHON] ... [-- options]\n'
-              '       python -m tools.benchmatrix interleave --cell SERVER/APP[=VENV] --cell ... [options]',
+              '       python -m benchmatrix interleave --cell SERVER/APP[=VENV] --cell ... [options]',
         description="Boot every cell's stack, verify each, then run their trials in alternating order "
                     "(A B, B A, ...) until each ratio to the first cell is known to within --target-ci "
                     "(at least --min-trials a side, at most --max-load of load per scenario). Prints each "
@@ -275,10 +279,10 @@ def command_ceiling(args: argparse.Namespace) -> int:
     def run() -> int:
         import time
 
-        from tools.benchmatrix.hosts.machine_lock import machine_lock
-        from tools.benchmatrix.hosts.pinning import resolve_pinning
-        from tools.benchmatrix.load.wrk import LoadSettings, require_wrk
-        from tools.benchmatrix.run.metadata import service_versions, wrk_version
+        from benchmatrix.hosts.machine_lock import machine_lock
+        from benchmatrix.hosts.pinning import resolve_pinning
+        from benchmatrix.load.wrk import LoadSettings, require_wrk
+        from benchmatrix.run.metadata import service_versions, wrk_version
 
         pinning = resolve_pinning(args.pin)
         wrk = require_wrk()
@@ -304,7 +308,7 @@ def add_merge_parser(commands) -> None:
 
 
 def command_merge(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.results.merge import merge_results
+    from benchmatrix.results.merge import merge_results
 
     try:
         report = merge_results(args.sources, args.into)
@@ -322,7 +326,7 @@ def add_lock_parser(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.benchmatrix", allow_abbrev=False,
+    parser = argparse.ArgumentParser(prog="python -m benchmatrix", allow_abbrev=False,
                                      description="benchmatrix: reproducible Python web server benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
     add_run_parser(commands)
@@ -332,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(commands)
     add_interleave_parser(commands)
     add_ceiling_parser(commands)
-    from tools.benchmatrix.hosts.system_command import add_system_parser
+    from benchmatrix.hosts.system_command import add_system_parser
 
     add_system_parser(commands)
     return parser
@@ -340,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def measurement_options(args: argparse.Namespace, server: str, app: str, scenarios, **cell):
     """RunOptions from the shared measurement options; `cell` holds what only `run` has."""
-    from tools.benchmatrix.run.options import RunOptions
+    from benchmatrix.run.options import RunOptions
 
     options = RunOptions(
         server=server, app=app, scenarios=scenarios,
@@ -363,7 +367,7 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.run.cell_run import run_cell
+    from benchmatrix.run.cell_run import run_cell
 
     def run() -> int:
         return run_cell(measurement_options(
@@ -381,9 +385,9 @@ CHART_KINDS = ("rps", "latency", "percentiles", "sweep")  # file name prefixes t
 
 def render_charts(records, charts_dir: Path, readme: Path):
     """Charts per scenario, as links relative to the README; charts no longer made are removed."""
-    from tools.benchmatrix.results.charts import chart_file_name, render_all
-    from tools.benchmatrix.results.sweep import newest_sweeps
-    from tools.benchmatrix.results.sweep_chart import render_sweep_chart
+    from benchmatrix.results.charts import chart_file_name, render_all
+    from benchmatrix.results.sweep import newest_sweeps
+    from benchmatrix.results.sweep_chart import render_sweep_chart
 
     paths = render_all(records, charts_dir) if records else []
     for scenario in sorted({r["scenario"] for r in records}):
@@ -402,9 +406,9 @@ def render_charts(records, charts_dir: Path, readme: Path):
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.results.export import export_csv, export_json, select_records
-    from tools.benchmatrix.results.records import load_records
-    from tools.benchmatrix.results.report import update_readme
+    from benchmatrix.results.export import export_csv, export_json, select_records
+    from benchmatrix.results.records import load_records
+    from benchmatrix.results.report import update_readme
 
     try:
         records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
@@ -423,8 +427,8 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.results.compare import compare, compare_cells, render_comparison_markdown
-    from tools.benchmatrix.results.records import load_records
+    from benchmatrix.results.compare import compare, compare_cells, render_comparison_markdown
+    from benchmatrix.results.records import load_records
 
     try:
         if Path(args.baseline).is_file() and Path(args.candidate).is_file():
@@ -444,7 +448,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 def parse_contender(text: str):
     """SERVER/APP[=VENV][,side-probe=on|off] as a Contender."""
-    from tools.benchmatrix.run.interleave import Contender
+    from benchmatrix.run.interleave import Contender
 
     spec, *settings = text.split(",")
     cell, _, venv = spec.partition("=")
@@ -462,7 +466,7 @@ def parse_contender(text: str):
 
 
 def command_interleave(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.run.interleave import InterleaveOptions, InterleavedRun
+    from benchmatrix.run.interleave import InterleaveOptions, InterleavedRun
 
     def run() -> int:
         contenders = [parse_contender(text) for text in args.cell]
@@ -483,12 +487,12 @@ def command_interleave(args: argparse.Namespace) -> int:
 
 def guarded(run) -> int:
     """A measuring command, with its user errors and interrupts turned into one line and an exit code."""
-    from tools.benchmatrix.hosts.machine_lock import MachineBusy
-    from tools.benchmatrix.hosts.netns import NamespaceError
-    from tools.benchmatrix.hosts.ssh import RemoteHostError
-    from tools.benchmatrix.load.wrk import LoadToolMissing
-    from tools.benchmatrix.stack.process import Interrupted, raise_on_sigterm
-    from tools.benchmatrix.stack.readiness import ServiceError
+    from benchmatrix.hosts.machine_lock import MachineBusy
+    from benchmatrix.hosts.netns import NamespaceError
+    from benchmatrix.hosts.ssh import RemoteHostError
+    from benchmatrix.load.wrk import LoadToolMissing
+    from benchmatrix.stack.process import Interrupted, raise_on_sigterm
+    from benchmatrix.stack.readiness import ServiceError
 
     raise_on_sigterm()
     try:
@@ -506,13 +510,13 @@ def guarded(run) -> int:
 
 
 def command_lock(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.matrix.pins import lock_all
+    from benchmatrix.matrix.pins import lock_all
 
     return lock_all()
 
 
 def command_system(args: argparse.Namespace) -> int:
-    from tools.benchmatrix.hosts import system_command
+    from benchmatrix.hosts import system_command
 
     return system_command.command_system(args)
 

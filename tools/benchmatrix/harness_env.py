@@ -18,10 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
+from benchmatrix.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO_ROOT / "configs" / "requirements" / "harness.txt"
 CONSTRAINTS = REPO_ROOT / "configs" / "constraints" / "harness.txt"  # uv pip compile --universal
+PYPROJECT = REPO_ROOT / "pyproject.toml"  # the package's own dependencies and entry points
 DEFAULT_LOCATION = REPO_ROOT / ".nox" / "harness"
 STAMP_NAME = "benchmatrix-harness.stamp"
 
@@ -37,7 +38,7 @@ def find_uv() -> Optional[str]:
 def wanted_stamp(interpreter: str) -> str:
     """What the environment was built from: a change of interpreter or pins rebuilds it."""
     digest = hashlib.sha256()
-    for part in (interpreter.encode(), REQUIREMENTS.read_bytes(), CONSTRAINTS.read_bytes()):
+    for part in (interpreter.encode(), REQUIREMENTS.read_bytes(), CONSTRAINTS.read_bytes(), PYPROJECT.read_bytes()):
         digest.update(part + b"\0")
     return digest.hexdigest()
 
@@ -57,7 +58,8 @@ def _exclusive(location: Path) -> Iterator[None]:
 
 def _build_commands(interpreter: str, location: Path, uv: Optional[str]) -> List[List[str]]:
     python = str(python_of(location))
-    install = ["-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)]
+    # The package itself, editable: the harness runs the checkout's code as it is edited.
+    install = ["-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS), "-e", str(REPO_ROOT)]
     if uv:
         return [[uv, "venv", "--quiet", "--clear", "--python", interpreter, str(location)],
                 [uv, "pip", "install", "--quiet", "--python", python] + install]

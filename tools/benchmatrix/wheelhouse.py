@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, List, Sequence
 
-from tools.benchmatrix.harness_env import REPO_ROOT
+from benchmatrix.harness_env import REPO_ROOT
 
 ROOT = REPO_ROOT / ".nox" / "wheelhouse"
 MAX_BUILDS = 10  # per install: a cell whose dependencies need more is resolved by the install itself

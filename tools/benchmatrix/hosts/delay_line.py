@@ -1,6 +1,6 @@
 """A delay line: every packet read from a TUN device is written back to it `delay` later.
 
-    python -m tools.benchmatrix.hosts.delay_line --device bmxd0 --delay-us 1000
+    python -m benchmatrix.hosts.delay_line --device bmxd0 --delay-us 1000
 
 The switch namespace of `--hosts netns` routes whatever one role sends to another
 through its TUN device (netns.py), so each packet between roles passes here once

@@ -290,7 +290,7 @@ def machine_lock(what: str, wait: bool = True, say: Callable[[str], None] = prin
 
 
 def main(argv: Optional[list] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.benchmatrix.hosts.machine_lock",
+    parser = argparse.ArgumentParser(prog="python -m benchmatrix.hosts.machine_lock",
                                      description="Reserve the machine as a benchmark would.")
     commands = parser.add_subparsers(dest="command", required=True)
     hold = commands.add_parser("hold", help="take the machine lock, print 'held', and keep it for SECONDS")

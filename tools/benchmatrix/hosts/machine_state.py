@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import psutil
 
-from tools.benchmatrix.hosts.pinning import available_cpus, format_cpu_list, parse_cpu_list
+from benchmatrix.hosts.pinning import available_cpus, format_cpu_list, parse_cpu_list
 
 CPU_DIR = Path("sys/devices/system/cpu")  # relative, so it can be joined to a fake root
 CMDLINE_OPTIONS = ("isolcpus", "nohz_full", "rcu_nocbs")
@@ -306,7 +306,7 @@ def advice(state: Dict[str, Any]) -> List[Advice]:
                                                 LOAD_PER_CPU_LIMIT, named),
             ("stop those processes or wait for them to finish (kill PID, or systemctl stop the service), "
              if busiest else "wait for the load average to fall (it follows the last minute or so), ")
-            + "then check again with `python -m tools.benchmatrix system show`"))
+            + "then check again with `python -m benchmatrix system show`"))
 
     governors = state.get("governors")
     if governors:
@@ -316,7 +316,7 @@ def advice(state: Dict[str, Any]) -> List[Advice]:
                 "governor",
                 "cpufreq governor is {}: the clock speed follows the load, so the first seconds of every "
                 "run are measured at a lower frequency than the rest".format(_grouped_text(slow)),
-                "`python -m tools.benchmatrix system tune` as root (undo with `system reset`), or "
+                "`python -m benchmatrix system tune` as root (undo with `system reset`), or "
                 "`cpupower frequency-set -g performance`"))
 
     turbo = state.get("turbo")
@@ -326,7 +326,7 @@ def advice(state: Dict[str, Any]) -> List[Advice]:
             "turbo",
             "turbo boost is on ({} = {}): the clock rises and falls with temperature and with how many "
             "cores are busy, so the same code runs at different speeds".format(turbo["source"], turbo["value"]),
-            "`python -m tools.benchmatrix system tune` as root (undo with `system reset`), or "
+            "`python -m benchmatrix system tune` as root (undo with `system reset`), or "
             "`echo {} > /sys/devices/system/cpu/{}`".format(off, turbo["source"])))
 
     randomization = state.get("aslr")
@@ -375,7 +375,7 @@ def advice(state: Dict[str, Any]) -> List[Advice]:
             "running in a {}{}: the host may lend these CPUs to other guests (steal time) and their "
             "load changes this machine's speed from minute to minute".format(
                 " inside a ".join(kinds), ", detected by " + virt["detected_by"] if virt.get("detected_by") else ""),
-            "compare numbers only within one run (`python -m tools.benchmatrix interleave` alternates the "
+            "compare numbers only within one run (`python -m benchmatrix interleave` alternates the "
             "contenders' trials), not against another run, day or machine; a dedicated host or pinned "
             "vCPUs make them steadier",
             severity="info"))

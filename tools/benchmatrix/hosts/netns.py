@@ -430,11 +430,11 @@ class NamespaceLab:
         _run(["ip", "-n", switch, "rule", "add", "iif", role, "lookup", DELAY_TABLE])
 
     def _start_delay_line(self, prefix: List[str]) -> None:
-        from tools.benchmatrix.harness_env import REPO_ROOT
-        from tools.benchmatrix.hosts.delay_line import READY
+        from benchmatrix.harness_env import REPO_ROOT
+        from benchmatrix.hosts.delay_line import READY
 
         argv = prefix + command_prefix(self.namespace(SWITCH)) + [
-            sys.executable, "-m", "tools.benchmatrix.hosts.delay_line", "--device", DELAY_DEVICE,
+            sys.executable, "-m", "benchmatrix.hosts.delay_line", "--device", DELAY_DEVICE,
             "--delay-us", "{:g}".format(self.link.delay_ms * 1000)]
         line = subprocess.Popen(argv, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 universal_newlines=True, start_new_session=True)

@@ -1,4 +1,4 @@
-"""Run a load command on an SSH host: `python -m tools.benchmatrix.hosts.remote_command
+"""Run a load command on an SSH host: `python -m benchmatrix.hosts.remote_command
 --map LOCAL=REMOTE... --pids FILE -- SSH-ARGV... -- COMMAND...`.
 
 It is a prefix, like taskset: the load code builds its command as for this machine and

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from tools.benchmatrix.hosts import netns
-from tools.benchmatrix.hosts.netns import LinkShape, NamespaceLab
-from tools.benchmatrix.hosts.ssh import RemoteSession, SshHost
+from benchmatrix.hosts import netns
+from benchmatrix.hosts.netns import LinkShape, NamespaceLab
+from benchmatrix.hosts.ssh import RemoteSession, SshHost
 
 LOOPBACK = "127.0.0.1"
 _FILE_ROLES = {"server": {"address"}, "load": {"ssh", "ssh_options"}, "database": set()}

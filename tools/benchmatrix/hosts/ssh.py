@@ -147,7 +147,7 @@ class RemoteSession:
     def prefix(self) -> List[str]:
         """What runs a load command there: a local wrapper that rewrites its paths and execs ssh."""
         mapping = dict(self.paths, **self.tools)
-        arguments = [sys.executable, "-m", "tools.benchmatrix.hosts.remote_command"]
+        arguments = [sys.executable, "-m", "benchmatrix.hosts.remote_command"]
         for local, remote in sorted(mapping.items()):
             arguments += ["--map", "{}={}".format(local, remote)]
         return arguments + ["--pids", self.remote_dir + "/pids", "--", *self.host.ssh_argv(), "--"]

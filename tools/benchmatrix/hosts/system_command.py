@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.benchmatrix.hosts import tuning
-from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
+from benchmatrix.hosts import tuning
+from benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
 
 # The temporary directory, not the results folder: the saved values describe this boot of this
 # machine, and a reboot restores the firmware's settings anyway.

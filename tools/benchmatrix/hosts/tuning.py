@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from tools.benchmatrix.hosts.machine_state import CPU_DIR, cpu_dirs, read_value
+from benchmatrix.hosts.machine_state import CPU_DIR, cpu_dirs, read_value
 
 NO_CPUFREQ = "this machine exposes no cpufreq governor (common in VMs)"
 NO_TURBO_SWITCH = "this machine exposes no turbo switch (no intel_pstate/no_turbo or cpufreq/boost; common in VMs)"

@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from tools.benchmatrix.hosts.fingerprint import machine_identity as host_identity
-from tools.benchmatrix.hosts.pinning import Pinning
-from tools.benchmatrix.hosts.roles import HostsPlan
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import LoadSettings, run_wrk
+from benchmatrix.hosts.fingerprint import machine_identity as host_identity
+from benchmatrix.hosts.pinning import Pinning
+from benchmatrix.hosts.roles import HostsPlan
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.load.wrk import LoadSettings, run_wrk
 
 TRIALS = 3
 TRIAL_S = 3
@@ -144,8 +144,8 @@ def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_di
             say: Callable[[str], None] = print, trials: int = TRIALS, trial_s: int = TRIAL_S,
             hosts: Optional[HostsPlan] = None) -> Ceiling:
     """Start the fixed-body nginx on the server's host and CPUs and drive it as a cell would be driven."""
-    from tools.benchmatrix.stack.nginx import NginxFront
-    from tools.benchmatrix.stack.process import free_port
+    from benchmatrix.stack.nginx import NginxFront
+    from benchmatrix.stack.process import free_port
 
     hosts = hosts or HostsPlan(kind="local")
     port = free_port()

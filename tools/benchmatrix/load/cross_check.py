@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import LoadSettings, LoadToolMissing
-from tools.benchmatrix.stack.process import run_bounded
+from benchmatrix.checks.flags import Flag, make_flag
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.load.wrk import LoadSettings, LoadToolMissing
+from benchmatrix.stack.process import run_bounded
 
 TOOL = "h2load"
 KNOWN_TOOLS = (TOOL,)  # what --cross-check accepts
@@ -173,11 +174,10 @@ def ratio_to_wrk(wrk_rps: Optional[float], result: H2loadResult) -> Optional[flo
 
 
 def assess_cross_check(wrk_rps: Optional[float], result: H2loadResult,
-                       share: float = DISAGREE_SHARE) -> List[Dict[str, str]]:
+                       share: float = DISAGREE_SHARE) -> List[Flag]:
     """Flags from the h2load trial: its errors as the wrk path flags them, else a disagreement."""
-    from tools.benchmatrix.run.validity import make_flag  # validity imports load/; imported here, no cycle
 
-    def flag(code: str, reason: str) -> Dict[str, str]:
+    def flag(code: str, reason: str) -> Flag:
         return make_flag(code, "cross-check ({}): {}".format(TOOL, reason))
 
     if not wrk_rps:
@@ -223,10 +223,10 @@ def cross_check_metadata(h2load: H2load, argv: Optional[List[str]], result: Opti
 
 def cross_check(h2load: H2load, settings: LoadSettings, url: str, raw_path: Path, prefix: Sequence[str],
                 wrk_rps: Optional[float], server_closes: Optional[bool], relative: Callable[[Path], str],
-                settle: Callable[[], Any], say: Callable[[str], None]) -> Tuple[Dict[str, Any], List[Dict[str, str]]]:
+                settle: Callable[[], Any], say: Callable[[str], None]) -> Tuple[Dict[str, Any], List[Flag]]:
     """The record's cross-check: (meta, flags). A skip or an h2load failure is recorded, never raised:
     wrk's trials stand on their own. settle() runs first, as before each wrk trial."""
-    from tools.benchmatrix.stack.readiness import ServiceError
+    from benchmatrix.stack.readiness import ServiceError
 
     reason = skip_reason(h2load, settings, server_closes)
     if reason:

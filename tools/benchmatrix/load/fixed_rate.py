@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from tools.benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError, first_lines
+from benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError, first_lines
 
 SCRIPT = Path(__file__).with_name("fixed_rate.lua")
 MARKER = "BENCHMATRIX_FIXED_RATE_JSON "

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from tools.benchmatrix.load import fixed_rate
-from tools.benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk2, parse_wrk_report
-from tools.benchmatrix.stack.process import run_bounded
+from benchmatrix.load import fixed_rate
+from benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk2, parse_wrk_report
+from benchmatrix.stack.process import run_bounded
 
 
 class LoadToolMissing(RuntimeError):

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from benchmatrix.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 MATRIX_FILE = REPO_ROOT / "configs" / "matrix.json"
 CONSTRAINTS_DIR = REPO_ROOT / "configs" / "constraints"
 

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-from tools.benchmatrix import harness_env
-from tools.benchmatrix.matrix import interpreters
-from tools.benchmatrix.matrix.cells import REPO_ROOT, constraints_file, load_matrix, lock_groups
+from benchmatrix import harness_env
+from benchmatrix.matrix import interpreters
+from benchmatrix.matrix.cells import REPO_ROOT, constraints_file, load_matrix, lock_groups
 
 HARNESS_MIN_PYTHON = "3.10"  # the oldest Python the harness may find as the newest one here
 SESSION_REQUIREMENTS = [REPO_ROOT / "configs" / "requirements" / "tests.txt"]

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
-from tools.benchmatrix.matrix.cells import Cell
-from tools.benchmatrix.matrix.scenarios import GROUPS, DEFAULT_SCENARIOS
-from tools.benchmatrix.run.progress import planned_cell_seconds
+from benchmatrix.matrix.cells import Cell
+from benchmatrix.matrix.scenarios import GROUPS, DEFAULT_SCENARIOS
+from benchmatrix.run.progress import planned_cell_seconds
 
 # A cold cell install from PyPI with uv, measured here: 10-25 s. Cells whose server ships
 # no wheel for their Python build it once per runner (wheelhouse.py: uWSGI 19-40 s); the

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import List
 
-from tools.benchmatrix.matrix.cells import Cell
-from tools.benchmatrix.matrix.scenarios import SCENARIOS
+from benchmatrix.matrix.cells import Cell
+from benchmatrix.matrix.scenarios import SCENARIOS
 
 # worker_class (configs/matrix.json) -> how a worker waits for I/O. Unknown classes get no
 # family tag rather than a wrong one; test_matrix checks every server of the matrix has one.

@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.results.compare import cell_label
-from tools.benchmatrix.results.records import CELL_KEY_FIELDS, newest_by, trial_count
+from benchmatrix.results.compare import cell_label
+from benchmatrix.results.records import CELL_KEY_FIELDS, newest_by, trial_count
 
 CHART_KEY_FIELDS = CELL_KEY_FIELDS
 FIXED_RATE = "fixed-rate"

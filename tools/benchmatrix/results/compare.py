@@ -29,7 +29,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.results.records import newest_by, record_key, status_label
+from benchmatrix.results.records import newest_by, record_key, status_label
 
 ALPHA = 0.05
 

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
-from tools.benchmatrix.results.records import trial_count
+from benchmatrix.results.records import trial_count
 
 FILTER_FIELDS = ("python", "app", "server", "scenario", "mode", "status", "connections")
 

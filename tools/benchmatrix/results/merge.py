@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Set, Tuple
 
-from tools.benchmatrix.results.machines import fingerprint
-from tools.benchmatrix.results.records import append_markdown_row, append_record_dict, load_records
+from benchmatrix.results.machines import fingerprint
+from benchmatrix.results.records import append_markdown_row, append_record_dict, load_records
 
 RESULTS_NAME = "results.jsonl"
 

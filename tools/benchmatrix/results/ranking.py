@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.results.ratio import RatioEstimate, paired_ratio
-from tools.benchmatrix.results.records import ceiling_share_label, format_number, rate_text, status_label
+from benchmatrix.results.ratio import RatioEstimate, paired_ratio
+from benchmatrix.results.records import ceiling_share_label, format_number, rate_text, status_label
 
 RANKING_COLUMNS = ("rank", "cell", "req/s (median)", "vs fastest (95% CI)", "p", "trials", "of wrk ceiling",
                    "status")

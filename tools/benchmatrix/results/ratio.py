@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from tools.benchmatrix.results.compare import permutation_p_value
+from benchmatrix.results.compare import permutation_p_value
 
 CONFIDENCE = 0.95
 

@@ -17,6 +17,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
+from benchmatrix.checks.flags import Flag
+
 SCHEMA_VERSION = 3  # 2: trials, spread, resources, fixed-rate fields; 3: histogram, spectrum_source, record_id
 
 
@@ -39,7 +41,7 @@ class Record:
     latency_ms: Dict[str, Optional[float]]
     errors: Dict[str, int]
     status: str  # "ok", "flagged" or "failed"
-    flags: List[Dict[str, str]]
+    flags: List[Flag]  # written as {code, reason, hint} objects
     meta: Dict[str, Any]
     raw_output: Optional[str]  # the run's raw folder (wrk outputs, server log), relative to the results dir
     spread: Dict[str, Any] = field(default_factory=dict)  # median, min, max, cv of req/s and latencies

@@ -15,13 +15,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.matrix.cells import CONSTRAINTS_DIR
-from tools.benchmatrix.results.compare import ALPHA
-from tools.benchmatrix.results.machines import by_machine
-from tools.benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
-from tools.benchmatrix.results.slo_table import newest_searches, render_slo_table
-from tools.benchmatrix.results.sweep import newest_sweeps, render_sweep_table
-from tools.benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, connections_label,
+from benchmatrix.matrix.cells import CONSTRAINTS_DIR
+from benchmatrix.results.compare import ALPHA
+from benchmatrix.results.machines import by_machine
+from benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
+from benchmatrix.results.slo_table import newest_searches, render_slo_table
+from benchmatrix.results.sweep import newest_sweeps, render_sweep_table
+from benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, connections_label,
                                                coop_summary, error_summary,
                                                format_number, newest_by, rate_text, resource_cells, rps_label,
                                                status_label, trial_count)

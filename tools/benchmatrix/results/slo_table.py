@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.results.records import connections_label, format_number, rate_text, status_label
+from benchmatrix.results.records import connections_label, format_number, rate_text, status_label
 
 MODE = "slo-search"  # run/slo_run.MODE; the results side does not import the run side
 

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from tools.benchmatrix.results.records import format_number, rate_text
+from benchmatrix.results.records import format_number, rate_text
 
 KNEE_SHARE = 0.05  # within 5% of the peak counts as reaching it
 

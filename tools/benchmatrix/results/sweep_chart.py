@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tools.benchmatrix.results.compare import cell_label
-from tools.benchmatrix.results.sweep import Sweep
+from benchmatrix.results.compare import cell_label
+from benchmatrix.results.sweep import Sweep
 
 SIZE_IN = (10.0, 7.5)
 DPI = 100

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from tools.benchmatrix.matrix.scenarios import Scenario
-from tools.benchmatrix.run.verify import check_response
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
+from benchmatrix.matrix.scenarios import Scenario
+from benchmatrix.run.verify import check_response
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
 
 PROBE_SHARE = 0.01  # of the requests the primer measured per second
 PROBE_MIN_INTERVAL_S = 0.25

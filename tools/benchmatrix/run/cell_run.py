@@ -16,32 +16,32 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from tools.benchmatrix.hosts.machine_lock import machine_lock
-from tools.benchmatrix.hosts.machine_state import advice, collect_machine_state
-from tools.benchmatrix.hosts.pinning import Pinning, resolve_pinning
-from tools.benchmatrix.hosts.roles import HostsPlan, plan_hosts
-from tools.benchmatrix.hosts.rtt import measure as measure_rtt
-from tools.benchmatrix.load import fixed_rate
-from tools.benchmatrix.load import ceiling as load_ceiling
-from tools.benchmatrix.load.cross_check import H2load, find_h2load
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import FixedRateDriver, find_fixed_rate_driver, require_wrk
-from tools.benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
+from benchmatrix.hosts.machine_lock import machine_lock
+from benchmatrix.hosts.machine_state import advice, collect_machine_state
+from benchmatrix.hosts.pinning import Pinning, resolve_pinning
+from benchmatrix.hosts.roles import HostsPlan, plan_hosts
+from benchmatrix.hosts.rtt import measure as measure_rtt
+from benchmatrix.load import fixed_rate
+from benchmatrix.load import ceiling as load_ceiling
+from benchmatrix.load.cross_check import H2load, find_h2load
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.load.wrk import FixedRateDriver, find_fixed_rate_driver, require_wrk
+from benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
                                             requirements)
-from tools.benchmatrix.run import coop, resume
-from tools.benchmatrix.run.measure import ScenarioMeasurement
-from tools.benchmatrix.run.metadata import collect_run_metadata
-from tools.benchmatrix.run.options import RunOptions
-from tools.benchmatrix.run.plan import CellPlan
-from tools.benchmatrix.run.progress import Progress
-from tools.benchmatrix.run.recording import Console, Recorder, new_run_id, utc_now
-from tools.benchmatrix.run.resources import machine_busy_share
-from tools.benchmatrix.run.validity import make_flag
-from tools.benchmatrix.run.verify import verify_endpoints
-from tools.benchmatrix.stack.cell_env import CellEnvironment
-from tools.benchmatrix.stack.cell_stack import CellStack, StackConditions
-from tools.benchmatrix.stack.process import ensure_port_free, free_port
-from tools.benchmatrix.stack.readiness import ServiceError, log_tail
+from benchmatrix.run import coop, resume
+from benchmatrix.run.measure import ScenarioMeasurement
+from benchmatrix.run.metadata import collect_run_metadata
+from benchmatrix.run.options import RunOptions
+from benchmatrix.run.plan import CellPlan
+from benchmatrix.run.progress import Progress
+from benchmatrix.run.recording import Console, Recorder, new_run_id, utc_now
+from benchmatrix.run.resources import machine_busy_share
+from benchmatrix.checks.flags import Flag, make_flag
+from benchmatrix.run.verify import verify_endpoints
+from benchmatrix.stack.cell_env import CellEnvironment
+from benchmatrix.stack.cell_stack import CellStack, StackConditions
+from benchmatrix.stack.process import ensure_port_free, free_port
+from benchmatrix.stack.readiness import ServiceError, log_tail
 
 
 class CellRun:
@@ -86,7 +86,7 @@ class CellRun:
                                                       "binary": self.plan.driver.binary}
         return meta
 
-    def check_machine(self) -> List[Dict[str, str]]:
+    def check_machine(self) -> List[Flag]:
         """Checked once before the server starts, so the server's own work is not counted.
 
         The machine's state (governor, turbo, isolation, ASLR, virtualization, the busiest
@@ -182,7 +182,7 @@ class CellRun:
             self.meta["machine_lock"] = hold.as_metadata()
             return self._execute_holding_machine()
 
-    def start(self, stack: contextlib.ExitStack, cell_flags: List[Dict[str, str]],
+    def start(self, stack: contextlib.ExitStack, cell_flags: List[Flag],
               ceilings: Dict[Tuple[int, int], load_ceiling.Ceiling]) -> Optional[ScenarioMeasurement]:
         """Boot and verify the stack on `stack`; what measures it, or None when verification failed."""
         conditions = self.stack.start(stack, self.plan.services_needed())

@@ -15,9 +15,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Sequence
 
-from tools.benchmatrix.matrix.scenarios import SCENARIOS
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
+from benchmatrix.matrix.scenarios import SCENARIOS
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
 
 CHECKED_SCENARIOS = ("db_sleep", "upstream")
 NOMINAL_WAIT_S = 1.0  # what one request of a checked scenario waits: pg_sleep(1), the stub's 1 s

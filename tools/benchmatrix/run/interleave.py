@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from tools.benchmatrix.hosts.machine_lock import machine_lock
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.matrix.scenarios import Scenario
-from tools.benchmatrix.results.ratio import RatioEstimate, paired_ratio
-from tools.benchmatrix.run.cell_run import CellRun, prepare_cell_run
-from tools.benchmatrix.run.measure import ScenarioMeasurement, first_line, trial_flags_named
-from tools.benchmatrix.run.options import RunOptions
-from tools.benchmatrix.run.recording import Console, utc_now
-from tools.benchmatrix.run.validity import make_flag
-from tools.benchmatrix.stack.readiness import ServiceError
+from benchmatrix.hosts.machine_lock import machine_lock
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.matrix.scenarios import Scenario
+from benchmatrix.results.ratio import RatioEstimate, paired_ratio
+from benchmatrix.run.cell_run import CellRun, prepare_cell_run
+from benchmatrix.run.measure import ScenarioMeasurement, first_line, trial_flags_named
+from benchmatrix.run.options import RunOptions
+from benchmatrix.run.recording import Console, utc_now
+from benchmatrix.checks.flags import Flag, make_flag
+from benchmatrix.stack.readiness import ServiceError
 
 MIN_ROUNDS = 5  # 5 a side: the exact permutation test's smallest p is then 2/252, below 0.05
 TARGET_HALF_WIDTH = 0.05  # stop once every ratio's 95% interval is within +-5%
@@ -112,7 +112,7 @@ class InterleavedRun:
                 return None
         loads = [m.plan.closed_loop(scenario) for m in measurements]
         trials: List[List[Dict[str, Any]]] = [[] for _ in measurements]
-        flags: List[List[Dict[str, str]]] = [[] for _ in measurements]
+        flags: List[List[Flag]] = [[] for _ in measurements]
         argvs: List[Optional[List[str]]] = [None for _ in measurements]
         duration_s = self.options.base.duration_s
         started_load_s = self.load_s

@@ -13,37 +13,38 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.load import cross_check
-from tools.benchmatrix.load.ceiling import Ceiling
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.load.wrk import run_fixed_rate, run_wrk
-from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario
-from tools.benchmatrix.run import answers
-from tools.benchmatrix.run.plan import CellPlan, LoadPlan
-from tools.benchmatrix.run.recording import Recorder
-from tools.benchmatrix.run.slo_run import LatencyTargetSearch
-from tools.benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
-from tools.benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
-from tools.benchmatrix.run.validity import assess_ceiling, assess_rate, assess_responses, make_flag
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
-from tools.benchmatrix.stack.readiness import ServiceError
+from benchmatrix.load import cross_check
+from benchmatrix.load.ceiling import Ceiling
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.load.wrk import run_fixed_rate, run_wrk
+from benchmatrix.matrix.scenarios import SCENARIOS, Scenario
+from benchmatrix.run import answers
+from benchmatrix.run.plan import CellPlan, LoadPlan
+from benchmatrix.run.recording import Recorder
+from benchmatrix.run.slo_run import LatencyTargetSearch
+from benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampler
+from benchmatrix.run.trials import closed_loop_trial, fixed_rate_trial, summarize, unstable
+from benchmatrix.checks.flags import Flag, make_flag
+from benchmatrix.run.validity import assess_ceiling, assess_rate, assess_responses
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
+from benchmatrix.stack.readiness import ServiceError
 
 
 def first_line(error: Exception) -> str:
     return str(error).splitlines()[0]
 
 
-def trial_flags_named(number: int, flags: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
+def trial_flags_named(number: int, flags: Sequence[Flag]) -> List[Flag]:
     """A trial's flags with the trial's number in front of each reason."""
-    return [dict(f, reason="trial {}: {}".format(number, f["reason"])) for f in flags]
+    return [f.prefixed("trial {}".format(number)) for f in flags]
 
 
 class ScenarioMeasurement:
     """Drives the load of one cell's scenarios against its endpoint and records each result."""
 
     def __init__(self, plan: CellPlan, wrk: str, endpoint: Endpoint, server_pid: int, load_prefix: List[str],
-                 recorder: Recorder, cell_flags: Sequence[Dict[str, str]],
+                 recorder: Recorder, cell_flags: Sequence[Flag],
                  ceilings: Optional[Dict[Tuple[int, int], Ceiling]] = None,
                  cross_check_tool: Optional[cross_check.H2load] = None, load_is_remote: bool = False):
         self.plan = plan
@@ -149,7 +150,7 @@ class ScenarioMeasurement:
         if primer.successful_requests:
             return False
         flags = assess_responses(primer) or [make_flag("load-failed", "the primer got no response")]
-        self.recorder.save_new(scenario, [dict(f, reason="primer: " + f["reason"]) for f in flags])
+        self.recorder.save_new(scenario, [f.prefixed("primer") for f in flags])
         return True
 
     def ceiling_of(self, scenario: Scenario, load: LoadPlan) -> Optional[Ceiling]:
@@ -161,7 +162,7 @@ class ScenarioMeasurement:
     def _trials(self, scenario: Scenario, load: LoadPlan, extra_meta: Optional[Dict[str, Any]] = None):
         """All trials of one load plan, as one record (failed if the load tool gave no result)."""
         trials: List[Dict[str, Any]] = []
-        flags: List[Dict[str, str]] = []
+        flags: List[Flag] = []
         argv: Optional[List[str]] = None
         try:
             for number in range(1, self.options.trials + 1):
@@ -189,7 +190,7 @@ class ScenarioMeasurement:
             say=lambda line: self.say("{}: {}".format(scenario.name, line)))
 
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
-               flags: List[Dict[str, str]], argv: Optional[List[str]],
+               flags: List[Flag], argv: Optional[List[str]],
                extra_meta: Optional[Dict[str, Any]] = None):
         """The record of a load plan's trials: their own flags, those that judge them together, and the
         answers checked during the trials and, now, after them."""
@@ -252,7 +253,7 @@ class ScenarioMeasurement:
                 "ceiling_share": None if share is None else round(share, 4)}
 
     def _run_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]]
-                   ) -> List[Dict[str, str]]:
+                   ) -> List[Flag]:
         """Flags that judge the trials together rather than one by one."""
         flags = list(self.cell_flags)
         if load.mode == "fixed-rate" and self.server_closes.get(scenario.name):

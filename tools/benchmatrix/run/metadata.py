@@ -15,10 +15,10 @@ import subprocess
 import sys
 from typing import Any, Dict, Iterable, Optional
 
-from tools.benchmatrix.hosts.fingerprint import machine_fingerprint
-from tools.benchmatrix.matrix.cells import REPO_ROOT
+from benchmatrix.hosts.fingerprint import machine_fingerprint
+from benchmatrix.matrix.cells import REPO_ROOT
 
-from tools.benchmatrix.stack.describe_python import freeze_sha, installed, normalized
+from benchmatrix.stack.describe_python import freeze_sha, installed, normalized
 
 
 def _command_output(argv: Iterable[str]) -> Optional[str]:

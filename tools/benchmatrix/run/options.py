@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
-from tools.benchmatrix.load.cross_check import KNOWN_TOOLS as CROSS_CHECK_TOOLS
-from tools.benchmatrix.load.latency_target import LatencyTarget
-from tools.benchmatrix.load.rates import RateChoice
-from tools.benchmatrix.matrix.cells import REPO_ROOT
-from tools.benchmatrix.matrix.scenarios import Scenario
-from tools.benchmatrix.run.coop import DEFAULT_REQUESTS
+from benchmatrix.load.cross_check import KNOWN_TOOLS as CROSS_CHECK_TOOLS
+from benchmatrix.load.latency_target import LatencyTarget
+from benchmatrix.load.rates import RateChoice
+from benchmatrix.matrix.cells import REPO_ROOT
+from benchmatrix.matrix.scenarios import Scenario
+from benchmatrix.run.coop import DEFAULT_REQUESTS
 
 DEFAULT_RESULTS_DIR = REPO_ROOT / "reports"
 DEFAULT_SCENARIOS = "hello"  # a group name of matrix/scenarios.py

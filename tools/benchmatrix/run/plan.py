@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set
 
-from tools.benchmatrix.load.wrk import FixedRateDriver, LoadSettings
-from tools.benchmatrix.matrix.cells import Cell
-from tools.benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
-from tools.benchmatrix.run.progress import planned_cell_seconds
-from tools.benchmatrix.run import coop
-from tools.benchmatrix.run.options import RunOptions
+from benchmatrix.load.wrk import FixedRateDriver, LoadSettings
+from benchmatrix.matrix.cells import Cell
+from benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
+from benchmatrix.run.progress import planned_cell_seconds
+from benchmatrix.run import coop
+from benchmatrix.run.options import RunOptions
 
 SLO_EXPECTED_PROBES = 8  # the peak, a few 10% steps down, two bisections, one repeat (run/slo_search.py)
 DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy

@@ -7,19 +7,20 @@ results.md row), so an interrupt or a later failure loses nothing measured.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import secrets
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from tools.benchmatrix.matrix.cells import Cell
-from tools.benchmatrix.matrix.scenarios import Scenario
-from tools.benchmatrix.results.records import (Record, append_markdown_row, append_record, format_number,
+from benchmatrix.matrix.cells import Cell
+from benchmatrix.matrix.scenarios import Scenario
+from benchmatrix.results.records import (Record, append_markdown_row, append_record, format_number,
                                                rps_label, status_label)
-from tools.benchmatrix.run.plan import CellPlan, LoadPlan
-from tools.benchmatrix.run.progress import Progress
-from tools.benchmatrix.run.trials import resource_summary, summarize
-from tools.benchmatrix.run.validity import status_for
+from benchmatrix.run.plan import CellPlan, LoadPlan
+from benchmatrix.run.progress import Progress
+from benchmatrix.run.trials import resource_summary, summarize
+from benchmatrix.checks.flags import Flag, status_for
 
 EMPTY_SUMMARY = {"rps": None, "rps_all": None, "requests": 0, "latency_ms": {}, "spread": {},
                  "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0},
@@ -67,7 +68,7 @@ class Recorder:
     def relative(self, path: Path) -> str:
         return os.path.relpath(str(path), str(self.results_dir))
 
-    def record(self, scenario: Scenario, flags: List[Dict[str, str]], trials: Sequence[Dict[str, Any]] = (),
+    def record(self, scenario: Scenario, flags: List[Flag], trials: Sequence[Dict[str, Any]] = (),
                load_argv: Optional[List[str]] = None, load: Optional[LoadPlan] = None,
                extra_meta: Optional[Dict[str, Any]] = None) -> Record:
         load = load or self.plan.closed_loop(scenario)
@@ -96,14 +97,15 @@ class Recorder:
         append_markdown_row(self.results_dir / "results.md", record)
         self.statuses.append(record.status)
         latency = record.latency_ms
+        stored = json.loads(record.to_json_line())  # the labels read records as they are on disk
         rate = "" if record.planned_rate is None else " at a planned {:g} req/s".format(record.planned_rate)
         self.console.say("{}{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
-            record.scenario, rate, rps_label(record.__dict__), format_number(latency.get("p50")),
-            format_number(latency.get("p99")), status_label(record.__dict__)))
+            record.scenario, rate, rps_label(stored), format_number(latency.get("p50")),
+            format_number(latency.get("p99")), status_label(stored)))
         for flag in record.flags:
-            self.console.say("  {}: {}. What to do: {}".format(flag["code"], flag["reason"], flag["hint"]))
+            self.console.say("  {}: {}. What to do: {}".format(flag.code, flag.reason, flag.hint))
 
-    def save_new(self, scenario: Scenario, flags: List[Dict[str, str]], **details) -> None:
+    def save_new(self, scenario: Scenario, flags: List[Flag], **details) -> None:
         self.save(self.record(scenario, flags, **details))
 
     @property

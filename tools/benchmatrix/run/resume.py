@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
-from tools.benchmatrix.hosts.fingerprint import machine_fingerprint
+from benchmatrix.hosts.fingerprint import machine_fingerprint
 
 LEDGER_NAME = "measured-cells.jsonl"
 FINGERPRINT_VARIABLE = "BENCHMATRIX_RUN_FINGERPRINT"  # how the matrix hands it to the harness

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from tools.benchmatrix.load.parse import WrkOutputError
-from tools.benchmatrix.matrix.scenarios import Scenario
-from tools.benchmatrix.run import slo_search
-from tools.benchmatrix.run.plan import LoadPlan
-from tools.benchmatrix.run.validity import make_flag
-from tools.benchmatrix.stack.readiness import ServiceError
+from benchmatrix.load.parse import WrkOutputError
+from benchmatrix.matrix.scenarios import Scenario
+from benchmatrix.run import slo_search
+from benchmatrix.run.plan import LoadPlan
+from benchmatrix.checks.flags import Flag, make_flag
+from benchmatrix.stack.readiness import ServiceError
 
 MODE = "slo-search"
 
@@ -30,7 +30,7 @@ class LatencyTargetSearch:
         self.say = measurement.say
         self.argv: Optional[List[str]] = None
         self.probes_run = 0
-        self.trial_flags: Dict[int, List[Dict[str, str]]] = {}  # per probe number
+        self.trial_flags: Dict[int, List[Flag]] = {}  # per probe number
 
     def probe_plan(self, rate: float) -> LoadPlan:
         plan = self.measurement.plan.fixed_rate(self.scenario, rate)
@@ -48,7 +48,7 @@ class LatencyTargetSearch:
         trial["probe"] = {"number": number, "confirmation": confirmation}
         outcome = slo_search.judge(trial, rate, self.target)
         # The rate flag's 1% is the fixed-rate table's rule; a search allows slo_search.RATE_TOLERANCE.
-        self.trial_flags[number] = [f for f in flags if f["code"] != "rate-not-achieved"]
+        self.trial_flags[number] = [f for f in flags if f.code != "rate-not-achieved"]
         self.say("{}: {} probe {}{}: {:g} req/s -> {} ({}; achieved {:.1f} req/s)".format(
             self.scenario.name, self.target.describe(), number, " (repeat)" if confirmation else "", rate,
             "holds" if outcome.holds else "does not hold", outcome.why, trial.get("achieved_rate") or 0.0))
@@ -71,7 +71,7 @@ class LatencyTargetSearch:
                 scenario, [make_flag("load-failed", str(error).splitlines()[0])], load=self.record_plan(),
                 extra_meta={"slo": {"target": self.target.as_metadata(), "rate": None, "peak": peak, "probes": []}})
         held = result.held_probes if result.rate else []
-        flags = [dict(f, reason="probe {}: {}".format(p.trial["probe"]["number"], f["reason"]))
+        flags = [f.prefixed("probe {}".format(p.trial["probe"]["number"]))
                  for p in held for f in self.trial_flags[p.trial["probe"]["number"]]]
         self.say("{}: {}".format(scenario.name, summary_line(result)))
         return measurement.finish(scenario, self.record_plan(), [p.trial for p in held], flags, self.argv,

@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from tools.benchmatrix.load.latency_target import LatencyTarget, latency_at
+from benchmatrix.load.latency_target import LatencyTarget, latency_at
 
 RESOLUTION = 0.025  # stop when the bracket is narrower than this share of the peak
 RATE_TOLERANCE = 0.05  # the achieved rate may fall this far below the plan and still hold

@@ -11,8 +11,8 @@ import math
 import statistics
 from typing import Any, Dict, Optional, Sequence, Union
 
-from tools.benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
-from tools.benchmatrix.results.latency_histogram import encoded_from_counts, record_spectrum
+from benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
+from benchmatrix.results.latency_histogram import encoded_from_counts, record_spectrum
 
 PERCENTILES = ("avg", "p50", "p75", "p90", "p99", "p99.9", "max")
 

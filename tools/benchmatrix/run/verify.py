@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from tools.benchmatrix.matrix.scenarios import AGENT_COUNT, AGENT_NUMBERS, Scenario
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
+from benchmatrix.matrix.scenarios import AGENT_COUNT, AGENT_NUMBERS, Scenario
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict
+from benchmatrix.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class CellEnvironment:
 
     def describe(self) -> Dict[str, Any]:
         """Interpreter version and build, installed packages and the freeze hash, from the cell's python."""
-        completed = subprocess.run([str(self.python), "-m", "tools.benchmatrix.stack.describe_python"],
+        completed = subprocess.run([str(self.python), str(Path(__file__).with_name("describe_python.py"))],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
                                    universal_newlines=True, timeout=60)
         if completed.returncode != 0:

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from tools.benchmatrix.hosts.roles import HostsPlan
-from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell, Front
-from tools.benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
-from tools.benchmatrix.stack.cell_env import CellEnvironment
-from tools.benchmatrix.stack.probe import Endpoint
-from tools.benchmatrix.stack.process import HttpService, free_port
-from tools.benchmatrix.stack.recipes import Bind, LaunchPlan, launch_plan
+from benchmatrix.hosts.roles import HostsPlan
+from benchmatrix.matrix.cells import REPO_ROOT, Cell, Front
+from benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
+from benchmatrix.stack.cell_env import CellEnvironment
+from benchmatrix.stack.probe import Endpoint
+from benchmatrix.stack.process import HttpService, free_port
+from benchmatrix.stack.recipes import Bind, LaunchPlan, launch_plan
 
 POOL_SIZE_PER_WORKER = 10  # /agents_with_pool's connections per worker process: the seeds' concurrency
 
@@ -115,7 +115,7 @@ class CellStack:
                                database=database, upstream=upstream)
 
     def _database(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
-        from tools.benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql
+        from benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql
         external = os.environ.get("BENCH_DATABASE_URL") or None
         listen = DatabaseHost(self.hosts.database_address, self.hosts.database_namespace, self.hosts.database_clients)
         self.say("database: {}".format("BENCH_DATABASE_URL" if external else "embedded PostgreSQL, throwaway, on "
@@ -128,7 +128,7 @@ class CellStack:
         return dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
 
     def _upstream(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
-        from tools.benchmatrix.stack.upstream_stub import upstream_service
+        from benchmatrix.stack.upstream_stub import upstream_service
         stub = upstream_service(self.raw_dir / "upstream.log", delay_ms=UPSTREAM_DELAY_MS,
                                 prefix=self.hosts.support_prefix() + self.support_prefix,
                                 host=self.hosts.database_address)
@@ -138,7 +138,7 @@ class CellStack:
 
     @contextlib.contextmanager
     def _front_running(self) -> Iterator[Dict[str, Any]]:
-        from tools.benchmatrix.stack.nginx import NginxFront  # only fronted cells need nginx installed
+        from benchmatrix.stack.nginx import NginxFront  # only fronted cells need nginx installed
         upstream = self.bind.socket_path if self.bind.is_unix else self.bind.address()
         front = NginxFront(self.cell.server.front.name, self.port, upstream, self.raw_dir / "nginx",
                            worker_processes=self.front_workers, ready_path=self.ready_path,

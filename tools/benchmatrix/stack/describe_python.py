@@ -1,7 +1,7 @@
 """Describe the interpreter and packages of the environment this runs in, as one JSON line.
 
-The harness runs this with a cell's own interpreter (`<venv>/bin/python -m
-tools.benchmatrix.stack.describe_python`), so it reads the measured environment
+The harness runs this with a cell's own interpreter (`<venv>/bin/python
+.../stack/describe_python.py`, by path), so it reads the measured environment
 from outside without importing anything into it. Standard library only, and
 Python 3.8 syntax: it runs on every interpreter of the matrix.
 """

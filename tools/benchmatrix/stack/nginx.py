@@ -20,11 +20,11 @@ from pathlib import Path
 from string import Template
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from tools.benchmatrix.matrix.cells import REPO_ROOT
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
-from tools.benchmatrix.stack.process import started
-from tools.benchmatrix.stack.readiness import ServiceError, wait_ready
+from benchmatrix.matrix.cells import REPO_ROOT
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
+from benchmatrix.stack.process import started
+from benchmatrix.stack.readiness import ServiceError, wait_ready
 
 TEMPLATES = REPO_ROOT / "nginx"
 TOPOLOGIES = {  # topology -> (template, how its upstream is addressed)

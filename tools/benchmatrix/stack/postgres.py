@@ -27,11 +27,11 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import psutil
 
-from tools.benchmatrix.hosts.netns import enter_in_child
-from tools.benchmatrix.stack.process import free_port, signals_deferred, started
-from tools.benchmatrix.stack.readiness import NotReady, ServiceError, log_tail, wait_ready
+from benchmatrix.hosts.netns import enter_in_child
+from benchmatrix.stack.process import free_port, signals_deferred, started
+from benchmatrix.stack.readiness import NotReady, ServiceError, log_tail, wait_ready
+from benchmatrix.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO_ROOT / "configs" / "postgres" / "schema.sql"
 DATABASE_NAME = "benchmatrix"
 SUPERUSER = "postgres"  # initdb -U: the same role name whoever runs the server

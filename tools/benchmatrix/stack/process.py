@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional, Sequence
 
-from tools.benchmatrix.stack import probe
-from tools.benchmatrix.stack.probe import Endpoint
-from tools.benchmatrix.stack.readiness import ServiceError, wait_ready
+from benchmatrix.stack import probe
+from benchmatrix.stack.probe import Endpoint
+from benchmatrix.stack.readiness import ServiceError, wait_ready
 
 class Interrupted(BaseException):
     """SIGTERM turned into an exception so that cleanup runs as for Ctrl-C."""

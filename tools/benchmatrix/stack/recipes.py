@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Optional
 
-from tools.benchmatrix.matrix.cells import REPO_ROOT, Cell
-from tools.benchmatrix.stack.cell_env import CellEnvironment
+from benchmatrix.matrix.cells import REPO_ROOT, Cell
+from benchmatrix.stack.cell_env import CellEnvironment
 
 CONFIGS = REPO_ROOT / "configs"
 UWSGI_ASYNC_CORES = 100  # uWSGI's documented example value for --gevent: greenlets per process
@@ -86,7 +87,8 @@ def uwsgi(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: i
 
 def meinheld(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     # meinheld ships no command line; a small launcher does what its README shows, once per worker.
-    argv = _python_module(env, "tools.benchmatrix.stack.serve_meinheld") + [
+    # Run by path: the cell's virtualenv holds only what is measured, never benchmatrix itself.
+    argv = [str(env.python), str(Path(__file__).with_name("serve_meinheld.py"))] + [
         "--bind", bind.address(), "--workers", str(workers), target]
     return LaunchPlan(argv, _environment(cell), workers, 1)
 

@@ -5,7 +5,7 @@ server.run(app). To use every core the way the other servers do, this listens
 once and forks N workers that share the socket, the pre-fork model gunicorn uses.
 The harness stops the whole process group, so the parent only waits.
 
-Usage: python -m tools.benchmatrix.stack.serve_meinheld --bind 127.0.0.1:8000|unix:PATH --workers N module:app
+Usage: python .../stack/serve_meinheld.py --bind 127.0.0.1:8000|unix:PATH --workers N module:app
 """
 
 from __future__ import annotations

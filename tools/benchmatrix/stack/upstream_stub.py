@@ -1,6 +1,6 @@
 """A slow remote API on 127.0.0.1: every GET is answered after a delay.
 
-    python -m tools.benchmatrix.stack.upstream_stub --port 8900 --delay-ms 1000
+    python -m benchmatrix.stack.upstream_stub --port 8900 --delay-ms 1000
     curl 'http://127.0.0.1:8900/anything?ms=250'   ->  {"upstream": "ok", "delay_ms": 250}
 
 The "call a slow upstream" scenarios measure how a server copes while its
@@ -131,7 +131,7 @@ async def serve(host: str, port: int, default_ms: int) -> None:
 
 
 def main(argv: Optional[list] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.benchmatrix.stack.upstream_stub", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmatrix.stack.upstream_stub", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=int, default=1000, help="delay before each answer (default 1000)")
@@ -143,16 +143,17 @@ def main(argv: Optional[list] = None) -> int:
 def upstream_service(log_path: Path, port: Optional[int] = None, delay_ms: int = 1000,
                      python: str = sys.executable, prefix: Sequence[str] = (), host: str = "127.0.0.1"):
     """The stub as a supervised HttpService (use its .running()); the readiness probe asks for no delay."""
-    from tools.benchmatrix.stack.process import HttpService, free_port  # the harness's side only
+    from benchmatrix.paths import REPO_ROOT  # the harness's side only
+    from benchmatrix.stack.process import HttpService, free_port
 
     port = port if port is not None else free_port()
 
     return HttpService(
         name="upstream stub",
-        argv=[*prefix, python, "-m", "tools.benchmatrix.stack.upstream_stub", "--host", host, "--port", str(port),
+        argv=[*prefix, python, "-m", "benchmatrix.stack.upstream_stub", "--host", host, "--port", str(port),
               "--delay-ms", str(delay_ms)],
         port=port, host=host, log_path=log_path, ready_path="/?ms=0",
-        cwd=Path(__file__).resolve().parents[3], boot_timeout_s=15.0)
+        cwd=REPO_ROOT, boot_timeout_s=15.0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Checks of what was measured: verification, validity flags, consistency of the figures."""
