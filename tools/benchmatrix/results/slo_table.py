@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from tabulate import tabulate
 
-from benchmatrix.results.records import connections_label, format_number, rate_text, status_label
+from benchmatrix.results.records import Record, connections_label, format_number, rate_text, status_label
 
 MODE = "slo-search"  # run/slo_run.MODE; the results side does not import the run side
 
@@ -19,28 +19,28 @@ SLO_COLUMNS = ("python", "app", "server", "conn", "target", "holds req/s", "of p
                "probes", "status", "date")
 
 
-def is_slo_search(record: Dict[str, Any]) -> bool:
-    return record.get("mode") == MODE
+def is_slo_search(record: Record) -> bool:
+    return record.mode == MODE
 
 
-def newest_searches(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
-    newest: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
+def newest_searches(records: Sequence[Record], scenario: str) -> List[Record]:
+    newest: Dict[Tuple[Any, ...], Record] = {}
     for record in records:
-        if record["scenario"] != scenario or not is_slo_search(record):
+        if record.scenario != scenario or not is_slo_search(record):
             continue
-        target = ((record.get("meta") or {}).get("slo") or {}).get("target") or {}
-        key = (record["python"], record["app"], record["server"], record["connections"],
+        target = slo_of(record).get("target") or {}
+        key = (record.python, record.app, record.server, record.connections,
                target.get("percentile"), target.get("limit_ms"))
-        if key not in newest or record["recorded_at"] >= newest[key]["recorded_at"]:
+        if key not in newest or record.recorded_at >= newest[key].recorded_at:
             newest[key] = record
     return sorted(newest.values(), key=lambda r: -(slo_of(r).get("rate") or 0.0))
 
 
-def slo_of(record: Dict[str, Any]) -> Dict[str, Any]:
-    return (record.get("meta") or {}).get("slo") or {}
+def slo_of(record: Record) -> Dict[str, Any]:
+    return record.section("slo")
 
 
-def held_text(record: Dict[str, Any]) -> str:
+def held_text(record: Record) -> str:
     slo = slo_of(record)
     if slo.get("rate") is None:
         return "-"
@@ -50,7 +50,7 @@ def held_text(record: Dict[str, Any]) -> str:
     return rate_text(slo["rate"]) + ("" if slo.get("confirmed") else " (not confirmed)")
 
 
-def at_rate_text(record: Dict[str, Any]) -> str:
+def at_rate_text(record: Record) -> str:
     """The target's percentile at the held rate, from the probes that held there (worst of them)."""
     slo = slo_of(record)
     held = [p["latency_ms"] for p in slo.get("probes") or []
@@ -60,15 +60,15 @@ def at_rate_text(record: Dict[str, Any]) -> str:
     return "{} {} ms".format(slo["target"]["name"], format_number(max(held)))
 
 
-def render_slo_table(scenario: str, searches: Sequence[Dict[str, Any]]) -> str:
+def render_slo_table(scenario: str, searches: Sequence[Record]) -> str:
     rows = []
     for r in searches:
         slo = slo_of(r)
         share = slo.get("share_of_peak")
-        rows.append([r["python"], r["app"], r["server"], connections_label(r),
+        rows.append([r.python, r.app, r.server, connections_label(r),
                      "{} <= {:g} ms".format(slo["target"]["name"], slo["target"]["limit_ms"]) if slo.get("target")
                      else "-", held_text(r), "-" if share is None else "{:.0%}".format(share), at_rate_text(r),
-                     len(slo.get("probes") or []), status_label(r), r["recorded_at"][:10]])
+                     len(slo.get("probes") or []), status_label(r), r.recorded_at[:10]])
     table = tabulate(rows, headers=SLO_COLUMNS, tablefmt="github", disable_numparse=True)
     return ("### Scenario `{}`, highest rate within a latency target\n\nFixed-rate probes between 0 and the "
             "cell's closed-loop peak; a rate holds when the percentile stays within the target, the achieved "
