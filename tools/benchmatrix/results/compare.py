@@ -135,22 +135,27 @@ def permutation_p_value(baseline: Sequence[float], candidate: Sequence[float]) -
     The first group's sum fixes the difference of means once the pooled total is
     known, so each split only needs that sum. Differences within a relative 1e-9
     of the observed one count as equal, so float rounding cannot drop the observed
-    split itself (which would make p smaller than it is).
+    split itself (which would make p smaller than it is); that tolerance is far
+    above the rounding of a plain sum of a few dozen rates, which is what keeps the
+    184,756 splits of 10 against 10 trials well under a second.
     """
     n, m = len(baseline), len(candidate)
     if n < 2 or m < 2:
         return None
-    pooled = list(baseline) + list(candidate)
+    pooled = [float(v) for v in list(baseline) + list(candidate)]
     total = math.fsum(pooled)
     observed = _mean_gap(math.fsum(baseline), n, total, m)
-    tolerance = 1e-9 * max(1.0, abs(observed), max(abs(v) for v in pooled))
+    threshold = observed - 1e-9 * max(1.0, abs(observed), max(abs(v) for v in pooled))
 
     def at_least_as_extreme(indices: Iterable[int]) -> bool:
-        return _mean_gap(math.fsum(pooled[i] for i in indices), n, total, m) >= observed - tolerance
+        return _mean_gap(math.fsum(pooled[i] for i in indices), n, total, m) >= threshold
 
     splits = _split_count(n, m)
     if splits <= MAX_EXACT_SPLITS:
-        hits = sum(1 for split in itertools.combinations(range(n + m), n) if at_least_as_extreme(split))
+        # |s/n - (total - s)/m| >= threshold, with s the first group's sum, in one multiply per split.
+        scale, offset = 1.0 / n + 1.0 / m, total / m
+        hits = sum(1 for group_sum in map(sum, itertools.combinations(pooled, n))
+                   if abs(group_sum * scale - offset) >= threshold)
         return hits / splits
     generator = random.Random(MONTE_CARLO_SEED)
     hits = sum(1 for _ in range(MONTE_CARLO_SPLITS)
