@@ -52,7 +52,7 @@ def test_overlapping_folders_merge_without_loss_or_duplicates(tmp_path):
     again = merge_results([first, second], tmp_path / "merged")
     assert again.added == 0 and len(lines(tmp_path / "merged")) == len(records)
     # The markdown table gained one row per record.
-    rows = [l for l in (tmp_path / "merged" / "results.md").read_text().splitlines() if l.startswith("| 20")]
+    rows = [row for row in (tmp_path / "merged" / "results.md").read_text().splitlines() if row.startswith("| 20")]
     assert len(rows) == len(records)
 
 
