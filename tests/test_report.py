@@ -109,3 +109,26 @@ def test_a_later_comparison_of_two_cells_does_not_replace_the_wider_ranking():
                                         ("uvicorn", [450, 460, 440, 455, 450]))]
     summary = render_readme_tables(ranking + later_pair).split("**Fastest valid stack per scenario**")[1]
     assert "- `json`: flask on meinheld" in summary.split("####")[0] and "3 cells" in summary.split("####")[0]
+
+
+def test_the_readme_ranking_says_how_to_make_one_when_there_is_none():
+    from benchmatrix.results.report import render_ranking_section
+
+    text = render_ranking_section(records(), "reports/tables.md")
+    assert "No interleaved ranking yet: `nox -s ranking`, then `nox -s report`." in text
+    assert text.rstrip().endswith("[reports/tables.md](reports/tables.md).") and "### Scenario" not in text
+
+
+def test_the_readme_ranking_of_several_machines_names_each():
+    from benchmatrix.results.report import render_ranking_section
+
+    def on(machine, server, rates):
+        record = interleaved(server, rates, group="interleaved-" + machine)
+        return make_record(server=server, rps=record.rps, trials=record.trials,
+                           meta=dict(record.meta, machine={"fingerprint": machine, "hostname": machine}))
+
+    group = [on(machine, server, rates) for machine in ("aaaa", "bbbb") for server, rates in (
+        ("uwsgi", [6000, 6100, 5900]), ("gunicorn", [4000, 4100, 3950]))]
+    text = render_ranking_section(group, "reports/tables.md")
+    assert text.count("#### Ranking `json`") == 2
+    assert "Machine aaaa (host aaaa):" in text and "Machine bbbb (host bbbb):" in text
