@@ -52,19 +52,19 @@ def render_tables_page(records: Sequence[Record], chart_links: Optional[Dict[str
             "by hand (the next report replaces it).\n\n" + render_all_tables(records, chart_links))
 
 
-def replace_between_markers(document: str, block: str) -> str:
+def replace_between_markers(document: str, block: str, name: str = "README.md") -> str:
     pattern = re.compile(re.escape(RANKING_START) + r".*?" + re.escape(RANKING_END), re.DOTALL)
     if not pattern.search(document):
-        raise ValueError(missing_markers_message(document))
+        raise ValueError(missing_markers_message(document, name))
     replacement = "{}\n{}\n{}".format(RANKING_START, block.rstrip("\n"), RANKING_END)
     return pattern.sub(lambda _match: replacement, document, count=1)
 
 
-def missing_markers_message(document: str) -> str:
+def missing_markers_message(document: str, name: str = "README.md") -> str:
     where = ("in place of the old {} ... benchmatrix:results:end section (the full tables now go to {})"
              .format(OLD_START, TABLES_PAGE) if OLD_START in document else "where the headline ranking belongs")
-    return ("README.md has no ranking section: add the two lines\n{}\n{}\n{}; the report writes the ranking "
-            "tables between them").format(RANKING_START, RANKING_END, where)
+    return ("{} has no ranking section: add the two lines\n{}\n{}\n{}; the report writes the ranking "
+            "tables between them").format(name, RANKING_START, RANKING_END, where)
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -89,7 +89,8 @@ def update_readme(readme: Path, records: Sequence[Record], chart_links: Optional
     readme = Path(readme)
     tables_page = Path(tables_page) if tables_page else readme.parent / TABLES_PAGE
     before = readme.read_text(encoding="utf-8")
-    after = replace_between_markers(before, render_ranking_section(records, _relative(tables_page, readme.parent)))
+    after = replace_between_markers(before, render_ranking_section(records, _relative(tables_page, readme.parent)),
+                                    str(readme))
     links = {scenario: [_relative(readme.parent / link, tables_page.parent) for link in paths]
              for scenario, paths in (chart_links or {}).items()}
     tables_changed = _write_if_changed(tables_page, render_tables_page(records, links))
@@ -138,7 +139,7 @@ def write_report(records: Sequence[Record], readme: Path, charts_dir: Optional[P
     The README's markers are checked first, so a README without them fails before any file is written.
     """
     readme = Path(readme)
-    replace_between_markers(readme.read_text(encoding="utf-8"), "")
+    replace_between_markers(readme.read_text(encoding="utf-8"), "", str(readme))
     tables_page = Path(tables_page) if tables_page else readme.parent / TABLES_PAGE
     links = render_chart_files(records, charts_dir, readme.parent) if charts_dir is not None else {}
     changed = update_readme(readme, records, links, tables_page)

@@ -1,4 +1,4 @@
-"""The README table of latency-target searches: the highest rate each cell holds within its target.
+"""The table of latency-target searches (reports/tables.md): the highest rate each cell holds within its target.
 
 One row per cell and target (the newest search), highest rate first. The rate
 is what held twice in fixed-rate probes (run/slo_search.py); its share of the
