@@ -8,14 +8,18 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from benchmatrix.results.charts import (bar_order, chart_file_name, newest_per_chart_cell,  # noqa: E402
-                                      closed_loop_records as chart_closed_loop, closed_loop_spectra,
-                                      percentile_x, render_all, render_latency_chart, render_percentiles_chart,
-                                      render_rps_chart, rps_range, spectrum_points, value_label)
+from benchmatrix.results.chart_selection import (bar_order, chart_file_name, closed_loop_spectra,  # noqa: E402
+                                                 newest_per_chart_cell, percentile_x, rps_range, spectrum_points,
+                                                 value_label)
+from benchmatrix.results.chart_selection import closed_loop_records as chart_closed_loop  # noqa: E402
+from benchmatrix.results.charts import (render_all, render_latency_chart, render_percentiles_chart,  # noqa: E402
+                                        render_rps_chart)
+from benchmatrix.results.records import Record  # noqa: E402
+from tests.record_factory import flags, real_records  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TIMEOUTS = [{"code": "timeouts", "reason": "", "hint": ""}]
-LOAD_FAILED = [{"code": "load-failed", "reason": "", "hint": ""}]
+TIMEOUTS = flags("timeouts")
+LOAD_FAILED = flags("load-failed")
 
 
 def trial(rps):
@@ -35,7 +39,7 @@ def record(server="uwsgi", app="flask", python="3.13", scenario="json", rps=1000
     if trials:
         made["spread"] = {"rps": {"median": rps, "min": min(trials), "max": max(trials), "cv": 0.01}}
     made.update(extra)
-    return made
+    return Record.from_json(made)
 
 
 def spectrum(scale):
@@ -64,15 +68,14 @@ def all_records():
 
 def test_newest_per_chart_cell_keeps_one_record_per_cell_and_rate():
     chosen = newest_per_chart_cell(all_records())
-    gunicorn_json = [r for r in chosen if r["server"] == "gunicorn" and r["scenario"] == "json"
-                     and r["mode"] == "closed-loop"]
-    assert [r["rps"] for r in gunicorn_json] == [5000.0]
-    rates = sorted(r["planned_rate"] for r in chosen if r["server"] == "uwsgi" and r["mode"] == "fixed-rate")
+    gunicorn_json = [r for r in chosen if r.server == "gunicorn" and r.scenario == "json" and r.is_closed_loop]
+    assert [r.rps for r in gunicorn_json] == [5000.0]
+    rates = sorted(r.planned_rate for r in chosen if r.server == "uwsgi" and r.is_fixed_rate)
     assert rates == [500.0, 2000.0]
 
 
 def test_bars_go_fastest_first_with_failed_cells_last():
-    order = [r["server"] for r in bar_order(newest_per_chart_cell(closed_loop_records()[:5]))]
+    order = [r.server for r in bar_order(newest_per_chart_cell(closed_loop_records()[:5]))]
     assert order == ["uwsgi", "gunicorn-gevent", "gunicorn", "gunicorn-eventlet"]
 
 
@@ -137,12 +140,13 @@ def test_percentile_chart_draws_closed_loop_spectra_of_cells_not_sweep_levels_or
                record("gunicorn", connections=16, spectrum=spectrum(1.5), meta={"sweep": {"level": 16}}),
                record("gunicorn-gevent", spectrum=[]),  # a wrk without the histogram: nothing to draw
                record("meinheld", mode="slo-search", spectrum=spectrum(3.0))]
-    assert [r["server"] for r in chart_closed_loop(records, "json")] == ["uwsgi", "gunicorn", "gunicorn",
-                                                                         "gunicorn-gevent"]
-    assert sorted(r["server"] for r in closed_loop_spectra(records, "json")) == ["gunicorn", "uwsgi"]
+    assert [r.server for r in chart_closed_loop(records, "json")] == ["uwsgi", "gunicorn", "gunicorn",
+                                                                      "gunicorn-gevent"]
+    assert sorted(r.server for r in closed_loop_spectra(records, "json")) == ["gunicorn", "uwsgi"]
     first = render_percentiles_chart(records, "json", tmp_path / "a.png")
     assert first.read_bytes().startswith(PNG_SIGNATURE)
-    assert first.read_bytes() == render_percentiles_chart(list(reversed(records)), "json", tmp_path / "b.png").read_bytes()
+    again = render_percentiles_chart(list(reversed(records)), "json", tmp_path / "b.png")
+    assert first.read_bytes() == again.read_bytes()
     assert render_percentiles_chart(records[3:], "json", tmp_path / "c.png") is None
     names = [p.name for p in render_all(records, tmp_path / "all")]
     assert names == ["rps-json.png", "percentiles-json.png"]
@@ -151,3 +155,14 @@ def test_percentile_chart_draws_closed_loop_spectra_of_cells_not_sweep_levels_or
 def test_file_names_keep_odd_scenario_names_harmless():
     assert chart_file_name("rps", "json") == "rps-json.png"
     assert chart_file_name("rps", "a b/c") == "rps-a-b-c.png"
+
+
+def test_the_real_records_of_every_schema_choose_their_charts():
+    records = real_records()
+    bars = [r.server for r in bar_order(chart_closed_loop(records, "json"))]
+    # Flagged and failed cells keep their row; the sweep's levels are bars of their own connection counts.
+    assert bars[0] == "aiohttp" and len(bars) == len(set((r.server, r.app, r.python, r.connections)
+                                                         for r in chart_closed_loop(records, "json")))
+    assert [value_label(r) for r in chart_closed_loop(records, "db_sleep")] == ["failed (load-failed)"]
+    curves = closed_loop_spectra(records, "json")
+    assert curves and all(r.schema == 3 and not r.is_sweep_level for r in curves)

@@ -10,21 +10,21 @@ from benchmatrix.results.compare import (VERDICT_FASTER, VERDICT_SAME, VERDICT_S
                                        permutation_p_value, render_comparison_markdown,
                                        smallest_possible_p, trial_rps, trials_needed_per_side,
                                        unmatched)
+from tests.record_factory import make_record
 
 
 def record(server="uwsgi", app="flask", python="3.13", scenario="json", trials=(1000.0,),
            recorded_at="2026-11-21T08:00:00+00:00", status="ok", flags=(), **extra):
     """A schema 2 record; trials=None makes a schema 1 record whose one run is `rps`."""
-    made = {"recorded_at": recorded_at, "python": python, "app": app, "server": server,
-            "scenario": scenario, "mode": "closed-loop", "connections": 64, "status": status,
-            "flags": list(flags), "schema": 2}
+    made = dict(recorded_at=recorded_at, python=python, app=app, server=server, scenario=scenario,
+                status=status, flags=list(flags), schema=2)
     if trials is None:
         made.update(schema=1, rps=extra.pop("rps"))
     else:
         made.update(rps=sorted(trials)[len(trials) // 2] if trials else None,
                     trials=[{"rps": v} for v in trials])
     made.update(extra)
-    return made
+    return make_record(**made)
 
 
 # --- the permutation test ----------------------------------------------------------

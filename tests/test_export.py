@@ -8,7 +8,9 @@ import json
 import pytest
 
 from benchmatrix.results.export import (FILTER_FIELDS, export_csv, export_json, render_csv,
-                                      select_records)
+                                        select_records)
+from benchmatrix.results.records import Record
+from tests.record_factory import REAL_RESULTS, flags, real_records
 
 
 def record(server="uwsgi", scenario="json", status="ok", connections=64, **extra):
@@ -23,7 +25,7 @@ def record(server="uwsgi", scenario="json", status="ok", connections=64, **extra
             "spread": {"rps": {"median": 1234.5, "min": 1200.0, "max": 1300.0, "cv": 0.03}},
             "resources": {"server_cpu_s": 9.5, "server_peak_rss_mb": 81.0, "load_generator_cpu_s": 4.2}}
     made.update(extra)
-    return made
+    return Record.from_json(made)
 
 
 def records():
@@ -32,7 +34,7 @@ def records():
 
 
 def servers(selected):
-    return [(r["server"], r["scenario"]) for r in selected]
+    return [(r.server, r.scenario) for r in selected]
 
 
 def test_a_filter_with_alternatives_keeps_any_of_them():
@@ -68,9 +70,7 @@ def test_malformed_filters_are_errors(text):
 
 
 def test_csv_header_and_a_row(tmp_path):
-    flagged = record("gunicorn-gevent", status="flagged",
-                     flags=[{"code": "timeouts", "reason": "", "hint": ""},
-                            {"code": "non-2xx", "reason": "", "hint": ""}])
+    flagged = record("gunicorn-gevent", status="flagged", flags=flags("timeouts", "non-2xx"))
     path = export_csv([record(), flagged], tmp_path / "out" / "results.csv")
     rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
     header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -102,6 +102,17 @@ def test_csv_is_deterministic_and_uses_newlines_only(tmp_path):
 def test_json_round_trip_with_sorted_keys(tmp_path):
     path = export_json(records(), tmp_path / "results.json")
     text = path.read_text(encoding="utf-8")
-    assert json.loads(text) == records()
-    assert text.startswith('[\n  {\n    "app": "flask",') and text.endswith("]\n")
+    assert json.loads(text) == [r.to_json() for r in records()]
+    # Keys sorted; the fields the hand-made record lacked are there with their defaults.
+    assert text.startswith('[\n  {\n    "achieved_rate": null,\n    "app": "flask",') and text.endswith("]\n")
     assert path.read_bytes() == export_json(records(), tmp_path / "again.json").read_bytes()
+
+
+def test_every_real_record_exports_with_every_field_it_has_on_disk(tmp_path):
+    records = real_records()
+    rows = list(csv.DictReader(render_csv(records).splitlines()))
+    assert len(rows) == 25 and {row["schema"] for row in rows} == {"1", "2", "3"}
+    assert [row["flags"] for row in rows][1] == "timeouts" and rows[7]["status"] == "failed"
+    exported = json.loads(export_json(records, tmp_path / "all.json").read_text(encoding="utf-8"))
+    originals = [json.loads(line) for line in REAL_RESULTS.read_text(encoding="utf-8").splitlines()]
+    assert all({key: item[key] for key in original} == original for item, original in zip(exported, originals))

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_shared
 from benchmatrix.load.parse import WrkOutputError, measured_histogram, parse_wrk2, wrk_correction_interval_us
 from benchmatrix.results import latency_histogram as lh
 from benchmatrix.run.trials import spectrum_of, summarize
+
+WRK2_OUTPUTS = Path(__file__).resolve().parent / "fixtures" / "wrk2"
 
 
 def wrk_corrected(measured, interval):
@@ -72,8 +73,9 @@ def test_percentile_levels_are_wrk2s():
     assert 99.0 < ticks[-1] < 100.0 and (100.0 - ticks[-1]) / 100.0 * 100000 >= 1
 
 
-def test_a_wrk2_spectrum_gives_a_histogram_of_every_request(shared: Path):
-    text = require_shared(shared / "fixtures" / "wrk2" / "wrk2_R200_stall_1s.txt", "real wrk2 output").read_text()
+def test_a_wrk2_spectrum_gives_a_histogram_of_every_request():
+    # Real output of `wrk2 -t2 -c10 -d10s -R 200 --latency URL`, the server stopped for 1 s mid-run.
+    text = (WRK2_OUTPUTS / "wrk2_R200_stall_1s.txt").read_text()
     result = parse_wrk2(text, 200)
     # wrk2 records latencies after its calibration: its last spectrum row counts 2000 of the 2002 requests.
     assert sum(count for _, count in result.histogram_us) == 2000 <= result.requests

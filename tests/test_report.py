@@ -1,22 +1,20 @@
-"""README tables from records: sorted, marked, newest per cell, and stable."""
+"""The full tables (reports/tables.md) from records: sorted, marked, newest per cell, and stable."""
 
 from __future__ import annotations
 
-import pytest
+from benchmatrix.results.tables import render_all_tables as render_readme_tables
+from benchmatrix.results.tables import stale_reasons
+from tests.record_factory import flags, make_record
 
-from tests.test_records import make_record
-from benchmatrix.results.report import (END_MARKER, START_MARKER, render_readme_tables, stale_reasons,
-                                      update_readme)
-
-FLAG = [{"code": "non-2xx", "reason": "", "hint": ""}]
+FLAG = flags("non-2xx")
 
 
 def records():
-    return [make_record(server="gunicorn", rps=4000.0).__dict__,
-            make_record(server="uwsgi", rps=6000.0).__dict__,
-            make_record(server="gunicorn-gevent", rps=9000.0, status="flagged", flags=FLAG).__dict__,
-            make_record(server="gunicorn", rps=4500.0, recorded_at="2026-11-22T08:00:00+00:00").__dict__,
-            make_record(server="uwsgi", scenario="plaintext", rps=7000.0).__dict__]
+    return [make_record(server="gunicorn", rps=4000.0),
+            make_record(server="uwsgi", rps=6000.0),
+            make_record(server="gunicorn-gevent", rps=9000.0, status="flagged", flags=FLAG),
+            make_record(server="gunicorn", rps=4500.0, recorded_at="2026-11-22T08:00:00+00:00"),
+            make_record(server="uwsgi", scenario="plaintext", rps=7000.0)]
 
 
 def table_rows(text, scenario):
@@ -40,26 +38,9 @@ def test_each_scenario_gets_its_own_table():
     assert "### Scenario `json`" in text and "### Scenario `plaintext`" in text
 
 
-def test_regenerating_twice_changes_nothing(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# Title\n\n{}\nold\n{}\n\nAfter.\n".format(START_MARKER, END_MARKER))
-    assert update_readme(readme, records()) is True
-    first = readme.read_text()
-    assert update_readme(readme, records()) is False
-    assert readme.read_text() == first
-    assert first.startswith("# Title\n") and first.endswith("\nAfter.\n") and "old" not in first
-
-
-def test_a_readme_without_markers_gets_a_clear_error(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text("# Title\n")
-    with pytest.raises(ValueError, match="add the two markers"):
-        update_readme(readme, records())
-
-
 def test_rows_measured_with_other_load_flags_than_the_newest_run_are_stale():
-    old = make_record(server="uwsgi", duration_s=5.0).__dict__
-    new = make_record(server="gunicorn", recorded_at="2026-11-22T08:00:00+00:00").__dict__
+    old = make_record(server="uwsgi", duration_s=5.0)
+    new = make_record(server="gunicorn", recorded_at="2026-11-22T08:00:00+00:00")
     rows = table_rows(render_readme_tables([old, new]), "json")
     uwsgi, gunicorn = sorted(rows, key=lambda row: "gunicorn" in row)
     assert "STALE: other load flags than the newest run" in uwsgi and "STALE" not in gunicorn
@@ -68,9 +49,9 @@ def test_rows_measured_with_other_load_flags_than_the_newest_run_are_stale():
 def test_rows_whose_pins_changed_since_are_stale():
     from benchmatrix.matrix.cells import constraints_fingerprint
     current = constraints_fingerprint("3.12", "default")
-    changed = make_record(meta={"constraints": dict(current, sha="0" * 16)}).__dict__
+    changed = make_record(meta={"constraints": dict(current, sha="0" * 16)})
     assert stale_reasons(changed, changed) == ["pins changed since"]
-    assert stale_reasons(make_record(meta={"constraints": current}).__dict__, changed) == []
+    assert stale_reasons(make_record(meta={"constraints": current}), changed) == []
 
 
 def test_the_summary_names_the_fastest_clean_stack_and_counts_faster_flagged_ones():
@@ -84,12 +65,12 @@ def interleaved(server, rates, group="interleaved-1", status="ok", recorded_at="
     trials = [{"rps": rps, "round": number} for number, rps in enumerate(rates, start=1)]
     return make_record(server=server, rps=sorted(rates)[len(rates) // 2], trials=trials, status=status,
                        recorded_at=recorded_at, meta={"interleaved": {"group": group}, "ceiling_share": 0.05,
-                                                      "load_command": ["wrk"]}).__dict__
+                                                      "load_command": ["wrk"]})
 
 
 def test_the_headline_ranks_from_an_interleaved_run_rather_than_rows_measured_apart():
     # A faster row measured on its own does not outrank the interleaved run's winner.
-    apart = make_record(server="meinheld", rps=99000.0, recorded_at="2026-11-20T08:00:00+00:00").__dict__
+    apart = make_record(server="meinheld", rps=99000.0, recorded_at="2026-11-20T08:00:00+00:00")
     group = [interleaved("uwsgi", [6000, 6100, 5900, 6050, 6000]),
              interleaved("gunicorn", [4000, 4100, 3950, 4020, 4010])]
     text = render_readme_tables([apart] + group)
@@ -104,9 +85,9 @@ def test_the_headline_ranks_from_an_interleaved_run_rather_than_rows_measured_ap
 
 def test_without_an_interleaved_run_the_headline_says_the_rows_were_measured_apart():
     early = make_record(server="uwsgi", rps=6000.0, recorded_at="2026-11-21T08:00:00+00:00",
-                        meta={"load_generator_ceiling": {"rps": 100000.0}}).__dict__
+                        meta={"load_generator_ceiling": {"rps": 100000.0}})
     late = make_record(server="gunicorn", rps=4000.0, recorded_at="2026-11-21T11:00:00+00:00",
-                       meta={"load_generator_ceiling": {"rps": 80000.0}}).__dict__
+                       meta={"load_generator_ceiling": {"rps": 80000.0}})
     summary = render_readme_tables([early, late]).split("**Fastest valid stack per scenario**")[1].split("###")[0]
     assert "2 rows measured apart over 3.0 h" in summary
     assert "ceiling ranged 80,000-100,000 req/s (+25%)" in summary and "not a ranking" in summary
@@ -128,3 +109,26 @@ def test_a_later_comparison_of_two_cells_does_not_replace_the_wider_ranking():
                                         ("uvicorn", [450, 460, 440, 455, 450]))]
     summary = render_readme_tables(ranking + later_pair).split("**Fastest valid stack per scenario**")[1]
     assert "- `json`: flask on meinheld" in summary.split("####")[0] and "3 cells" in summary.split("####")[0]
+
+
+def test_the_readme_ranking_says_how_to_make_one_when_there_is_none():
+    from benchmatrix.results.report import render_ranking_section
+
+    text = render_ranking_section(records(), "reports/tables.md")
+    assert "No interleaved ranking yet: `nox -s ranking`, then `nox -s report`." in text
+    assert text.rstrip().endswith("[reports/tables.md](reports/tables.md).") and "### Scenario" not in text
+
+
+def test_the_readme_ranking_of_several_machines_names_each():
+    from benchmatrix.results.report import render_ranking_section
+
+    def on(machine, server, rates):
+        record = interleaved(server, rates, group="interleaved-" + machine)
+        return make_record(server=server, rps=record.rps, trials=record.trials,
+                           meta=dict(record.meta, machine={"fingerprint": machine, "hostname": machine}))
+
+    group = [on(machine, server, rates) for machine in ("aaaa", "bbbb") for server, rates in (
+        ("uwsgi", [6000, 6100, 5900]), ("gunicorn", [4000, 4100, 3950]))]
+    text = render_ranking_section(group, "reports/tables.md")
+    assert text.count("#### Ranking `json`") == 2
+    assert "Machine aaaa (host aaaa):" in text and "Machine bbbb (host bbbb):" in text

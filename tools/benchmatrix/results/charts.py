@@ -16,21 +16,23 @@ connections, planned_rate). The output depends on the records only: fixed size,
 dpi and style (the user's matplotlibrc is ignored), no timestamp and no software
 version in the PNG, so regenerating a chart from the same records gives the same
 bytes. matplotlib is imported inside the functions, so importing this module
-stays cheap for commands that never draw.
+stays cheap for commands that never draw. What is drawn, and its labels, is chosen in
+results/chart_selection.py.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
-from benchmatrix.results.compare import cell_label
-from benchmatrix.results.records import CELL_KEY_FIELDS, newest_by, trial_count
+from benchmatrix.results.chart_selection import (bar_label, bar_order, chart_file_name, closed_loop_curve_label,
+                                                 closed_loop_records, closed_loop_spectra, curve_label,
+                                                 curve_order, curve_styles, fixed_rate_records,
+                                                 newest_per_chart_cell, percentile_x, rps_range, rps_subtitle,
+                                                 span_text, spectrum_points, value_label)
+from benchmatrix.results.records import Record
 
-CHART_KEY_FIELDS = CELL_KEY_FIELDS
-FIXED_RATE = "fixed-rate"
-CLOSED_LOOP = "closed-loop"
+__all__ = ["chart_file_name", "render_all", "render_rps_chart", "render_latency_chart", "render_percentiles_chart"]
 
 DPI = 100
 WIDTH_IN = 10.0
@@ -47,152 +49,7 @@ LABEL_OFFSET_PT = 5  # gap between a bar (or its whisker) and its value label
 # Where the percentile axis puts its labels: x = 1/(1-p), as in HdrHistogram plots.
 PERCENTILE_TICKS = ((50.0, "50%"), (90.0, "90%"), (99.0, "99%"), (99.9, "99.9%"),
                     (99.99, "99.99%"), (99.999, "99.999%"), (99.9999, "99.9999%"))
-# One per planned rate; a fifth rate reuses the first style.
-LINE_STYLES = ("-", "--", ":", "-.")
 
-
-# --- selecting what to draw (pure) ---------------------------------------------------
-
-def newest_per_chart_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The newest record per (scenario, python, app, server, mode, connections, planned_rate)."""
-    return newest_by(records, CHART_KEY_FIELDS)
-
-
-def is_fixed_rate(record: Dict[str, Any]) -> bool:
-    return record.get("mode") == FIXED_RATE
-
-
-def closed_loop_records(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
-    # Not "every mode but fixed-rate": a latency-target search's record holds fixed-rate probes.
-    return [r for r in newest_per_chart_cell(records) if r["scenario"] == scenario and r.get("mode") == CLOSED_LOOP]
-
-
-def is_sweep_level(record: Dict[str, Any]) -> bool:
-    return bool((record.get("meta") or {}).get("sweep"))
-
-
-def closed_loop_spectra(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
-    """Closed-loop records of the scenario with a latency spectrum, a sweep's levels left to the sweep
-    chart (one curve per level would bury the comparison between cells)."""
-    return [r for r in closed_loop_records(records, scenario)
-            if r.get("spectrum") and not is_sweep_level(r) and not is_failed(r)]
-
-
-def fixed_rate_records(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
-    """Fixed-rate records of the scenario that carry a latency spectrum to draw."""
-    return [r for r in newest_per_chart_cell(records)
-            if r["scenario"] == scenario and is_fixed_rate(r) and r.get("spectrum")]
-
-
-def is_failed(record: Dict[str, Any]) -> bool:
-    # A failed run's req/s would be an error rate; it is never drawn as throughput.
-    return record["status"] == "failed" or record.get("rps") is None
-
-
-def rps_range(record: Dict[str, Any]) -> Optional[Tuple[float, float]]:
-    """Slowest and fastest trial, when there were at least two trials."""
-    spread = (record.get("spread") or {}).get("rps")
-    if spread and spread.get("min") is not None and spread.get("max") is not None:
-        low, high = spread["min"], spread["max"]
-    else:
-        values = [t["rps"] for t in record.get("trials") or [] if t.get("rps") is not None]
-        if len(values) < 2:
-            return None
-        low, high = min(values), max(values)
-    return (low, high) if low != high else None
-
-
-def bar_order(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Fastest first, failed cells last; labels break ties so the order never depends on input order."""
-    return sorted(records, key=lambda r: (is_failed(r), -(r.get("rps") or 0.0), bar_label(r, True)))
-
-
-def bar_label(record: Dict[str, Any], with_connections: bool) -> str:
-    label = cell_label(record)
-    return label + " · {} conn".format(record["connections"]) if with_connections else label
-
-
-def value_label(record: Dict[str, Any]) -> str:
-    # One mention per kind: a flag raised in every trial is still one reason.
-    codes = ", ".join(dict.fromkeys(flag["code"] for flag in record.get("flags") or []))
-    if is_failed(record):
-        return "failed" + (" ({})".format(codes) if codes else "")
-    text = "{:,.0f}".format(record["rps"])
-    if record["status"] == "flagged":
-        text += " (flagged: {})".format(codes) if codes else " (flagged)"
-    return text
-
-
-def span_text(values: Sequence[Any], unit: str) -> str:
-    """"64 connections" or "8–64 connections": the range a title has to cover."""
-    present = sorted({v for v in values if v is not None})
-    if not present:
-        return "? " + unit
-    low, high = ("{:g}".format(present[0]), "{:g}".format(present[-1]))
-    return "{} {}".format(low if low == high else "{}–{}".format(low, high), unit)
-
-
-def rps_subtitle(records: Sequence[Dict[str, Any]]) -> str:
-    """What was measured, and (on a second line) how to read a bar."""
-    modes = ", ".join(sorted({r["mode"] for r in records}))
-    counts = [trial_count(r) for r in records if not is_failed(r)]
-    trials = span_text(counts, "trial per cell" if set(counts) == {1} else "trials per cell")
-    setup = "{}, {}, {} per trial, {}".format(
-        modes, span_text([r["connections"] for r in records], "connections"),
-        span_text([r["duration_s"] for r in records], "s"), trials)
-    if any(rps_range(r) for r in records if not is_failed(r)):
-        reading = "bar: median of the trials, whisker: slowest to fastest trial"
-    else:
-        reading = "bar: median of the trials"
-    return "{}\n{}; newest record per cell".format(setup, reading)
-
-
-def _titles(ax, title: str, subtitle: str) -> None:
-    """A bold title over a grey subtitle, both flush with the left edge of the plot."""
-    subtitle_lines = subtitle.count("\n") + 1
-    # The layout engine makes room for the axes title (and its pad) but not for free
-    # text, so the title is padded just enough to hold the subtitle underneath it.
-    ax.set_title(title, loc="left", fontsize=12, fontweight="bold", pad=8 + 11.5 * subtitle_lines)
-    ax.annotate(subtitle, xy=(0, 1), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
-                ha="left", va="bottom", fontsize=9, color="#444444", linespacing=1.3)
-
-
-def percentile_x(percentile: float) -> float:
-    """HdrHistogram's percentile axis: 50% -> 2, 90% -> 10, 99% -> 100, ..."""
-    return 1.0 / (1.0 - percentile / 100.0)
-
-
-def spectrum_points(spectrum: Sequence[Sequence[float]]) -> Tuple[List[float], List[float]]:
-    """x (1/(1-p)) and latency of each spectrum row; the 100% row has no finite x and is left out."""
-    rows = [(p, ms) for p, ms in spectrum if p < 100.0]
-    return [percentile_x(p) for p, _ in rows], [ms for _, ms in rows]
-
-
-def curve_label(record: Dict[str, Any]) -> str:
-    label = "{} @ {:,.0f} req/s".format(cell_label(record), record["planned_rate"])
-    achieved = record.get("achieved_rate")
-    if achieved is not None and abs(achieved - record["planned_rate"]) >= 0.01 * record["planned_rate"]:
-        label += " (achieved {:,.0f})".format(achieved)  # only when it fell short: the rest is noise
-    if record["status"] != "ok":
-        label += " ({})".format(record["status"])
-    return label
-
-
-def closed_loop_curve_label(record: Dict[str, Any]) -> str:
-    label = "{} · {} conn, {:,.0f} req/s".format(cell_label(record), record["connections"], record["rps"])
-    return label if record["status"] == "ok" else label + " ({})".format(record["status"])
-
-
-def curve_order(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return sorted(records, key=lambda r: (cell_label(r), r.get("connections") or 0, r.get("planned_rate") or 0.0))
-
-
-def chart_file_name(kind: str, scenario: str) -> str:
-    # A scenario name becomes part of a file name; anything odd in it becomes "-".
-    return "{}-{}.png".format(kind, re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario))
-
-
-# --- drawing -------------------------------------------------------------------------
 
 def _pyplot():
     """pyplot on the Agg backend; chosen before pyplot loads so no GUI toolkit is touched."""
@@ -218,34 +75,44 @@ def _hide_top_and_right(ax) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _draw_bars(ax, ordered: Sequence[Dict[str, Any]]) -> List[Tuple[Any, float]]:
+def _titles(ax, title: str, subtitle: str) -> None:
+    """A bold title over a grey subtitle, both flush with the left edge of the plot."""
+    subtitle_lines = subtitle.count("\n") + 1
+    # The layout engine makes room for the axes title (and its pad) but not for free
+    # text, so the title is padded just enough to hold the subtitle underneath it.
+    ax.set_title(title, loc="left", fontsize=12, fontweight="bold", pad=8 + 11.5 * subtitle_lines)
+    ax.annotate(subtitle, xy=(0, 1), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
+                ha="left", va="bottom", fontsize=9, color="#444444", linespacing=1.3)
+
+
+def _draw_bars(ax, ordered: Sequence[Record]) -> List[Tuple[Any, float]]:
     """The bars, whiskers and value labels; returns each label with the x where it starts."""
-    with_connections = len({r["connections"] for r in ordered}) > 1
+    with_connections = len({r.connections for r in ordered}) > 1
     positions = list(range(len(ordered)))
-    widest = max([rps_range(r)[1] if rps_range(r) else (r.get("rps") or 0.0)
-                  for r in ordered if not is_failed(r)] or [1.0])
+    widest = max([rps_range(r)[1] if rps_range(r) else (r.rps or 0.0)
+                  for r in ordered if not r.is_failed] or [1.0])
     labels = []
     for position, record in zip(positions, ordered):
-        if is_failed(record):
+        if record.is_failed:
             # An empty outlined slot: the cell was run, but nothing valid came back.
             ax.barh(position, widest * 0.02, height=0.6, color="none", edgecolor=FAILED_COLOUR,
                     linestyle="--")
             end = widest * 0.02
         else:
-            flagged = record["status"] == "flagged"
-            ax.barh(position, record["rps"], height=0.6, color=FLAGGED_FILL if flagged else OK_COLOUR,
+            flagged = record.status == "flagged"
+            ax.barh(position, record.rps, height=0.6, color=FLAGGED_FILL if flagged else OK_COLOUR,
                     edgecolor=OK_COLOUR, hatch="///" if flagged else None, linewidth=1.0)
-            end = record["rps"]
+            end = record.rps
             low_high = rps_range(record)
             if low_high:
-                below, above = record["rps"] - low_high[0], low_high[1] - record["rps"]
-                ax.errorbar(record["rps"], position, xerr=[[below], [above]], fmt="none",
+                below, above = record.rps - low_high[0], low_high[1] - record.rps
+                ax.errorbar(record.rps, position, xerr=[[below], [above]], fmt="none",
                             ecolor="#222222", capsize=4, elinewidth=1.2)
                 end = low_high[1]
         label = ax.annotate(value_label(record), xy=(end, position), xytext=(LABEL_OFFSET_PT, 0),
                             textcoords="offset points", va="center", ha="left", fontsize=9,
-                            color=FAILED_COLOUR if is_failed(record) else "#222222",
-                            fontstyle="italic" if is_failed(record) else "normal")
+                            color=FAILED_COLOUR if record.is_failed else "#222222",
+                            fontstyle="italic" if record.is_failed else "normal")
         labels.append((label, end))
     ax.set_yticks(positions)
     ax.set_yticklabels([bar_label(r, with_connections) for r in ordered])
@@ -274,7 +141,7 @@ def _make_room_for_labels(figure, ax, labels: Sequence[Tuple[Any, float]]) -> No
     ax.set_xlim(0, right)
 
 
-def render_rps_chart(records: Sequence[Dict[str, Any]], scenario: str, path: Path) -> Path:
+def render_rps_chart(records: Sequence[Record], scenario: str, path: Path) -> Path:
     """Bars of median successful req/s per cell for one scenario; returns the path written.
 
     Takes the records of any scenarios and modes: it keeps the scenario's closed-loop
@@ -328,30 +195,19 @@ def _latency_scale(ax, latencies: Sequence[float]) -> None:
         ax.set_ylim(bottom=0)
 
 
-def curve_styles(records: Sequence[Dict[str, Any]]) -> List[Tuple[str, str]]:
-    """(colour, line style) per curve: one colour per cell, one line style per planned rate.
-
-    So a cell reads as one colour across its rates, and a rate as one style across cells.
-    """
-    cells = sorted({cell_label(r) for r in records})
-    rates = sorted({r.get("planned_rate") or 0.0 for r in records})
-    return [("C{}".format(cells.index(cell_label(r)) % 10),
-             LINE_STYLES[rates.index(r.get("planned_rate") or 0.0) % len(LINE_STYLES)]) for r in records]
-
-
 def _legend_below(ax, count: int) -> None:
     # Below the plot, where it can never hide a curve; two columns once it gets long.
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=1 if count <= 3 else 2,
               fontsize=8, frameon=False, handlelength=3.0)
 
 
-def _draw_curves(ax, chosen: Sequence[Dict[str, Any]], label=curve_label) -> None:
+def _draw_curves(ax, chosen: Sequence[Record], label=curve_label) -> None:
     from matplotlib.ticker import FuncFormatter
 
     largest_x = 1.0
     latencies: List[float] = []
     for record, (colour, style) in zip(chosen, curve_styles(chosen)):
-        xs, ys = spectrum_points(record["spectrum"])
+        xs, ys = spectrum_points(record.spectrum)
         if not xs:
             continue
         ax.plot(xs, ys, label=label(record), linewidth=1.6, color=colour, linestyle=style)
@@ -361,7 +217,7 @@ def _draw_curves(ax, chosen: Sequence[Dict[str, Any]], label=curve_label) -> Non
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: "{:g}".format(value)))
 
 
-def render_latency_chart(records: Sequence[Dict[str, Any]], scenario: str, path: Path) -> Optional[Path]:
+def render_latency_chart(records: Sequence[Record], scenario: str, path: Path) -> Optional[Path]:
     """Latency by percentile, one curve per cell and planned rate, from fixed-rate records.
 
     Returns None, writing nothing, when the scenario has no fixed-rate record with a spectrum.
@@ -373,7 +229,7 @@ def render_latency_chart(records: Sequence[Dict[str, Any]], scenario: str, path:
         scenario), "latency counted from each request's planned send time (corrected for coordinated omission)")
 
 
-def render_percentiles_chart(records: Sequence[Dict[str, Any]], scenario: str, path: Path) -> Optional[Path]:
+def render_percentiles_chart(records: Sequence[Record], scenario: str, path: Path) -> Optional[Path]:
     """Latency by percentile of the closed-loop records, one curve per cell: every trial's requests
     merged, so the tail is the record's own and not one trial's.
 
@@ -390,7 +246,7 @@ def render_percentiles_chart(records: Sequence[Dict[str, Any]], scenario: str, p
                            "sent (fixed-rate runs count them)")
 
 
-def _spectrum_chart(chosen: Sequence[Dict[str, Any]], path: Path, label, title: str, reading: str) -> Path:
+def _spectrum_chart(chosen: Sequence[Record], path: Path, label, title: str, reading: str) -> Path:
     plt = _pyplot()
     with plt.style.context("default"):
         legend_rows = len(chosen) if len(chosen) <= 3 else (len(chosen) + 1) // 2
@@ -400,9 +256,9 @@ def _spectrum_chart(chosen: Sequence[Dict[str, Any]], path: Path, label, title: 
             ax = figure.add_subplot()
             _draw_curves(ax, chosen, label)
             _titles(ax, title, "{}, {} per trial; newest record per cell{}\n{}".format(
-                span_text([r.get("connections") for r in chosen], "connections"),
-                span_text([r.get("duration_s") for r in chosen], "s"),
-                " and rate" if any(r.get("planned_rate") is not None for r in chosen) else "", reading))
+                span_text([r.connections for r in chosen], "connections"),
+                span_text([r.duration_s for r in chosen], "s"),
+                " and rate" if any(r.planned_rate is not None for r in chosen) else "", reading))
             ax.set_xlabel("percentile")
             ax.set_ylabel("latency (ms)")
             ax.grid(which="major", color="#DDDDDD")
@@ -413,7 +269,7 @@ def _spectrum_chart(chosen: Sequence[Dict[str, Any]], path: Path, label, title: 
             plt.close(figure)
 
 
-def render_all(records: Sequence[Dict[str, Any]], out_dir: Path) -> List[Path]:
+def render_all(records: Sequence[Record], out_dir: Path) -> List[Path]:
     """Every chart the records allow, in scenario order; returns the paths written.
 
     rps-<scenario>.png for each scenario with closed-loop records, percentiles-<scenario>.png
@@ -423,7 +279,7 @@ def render_all(records: Sequence[Dict[str, Any]], out_dir: Path) -> List[Path]:
     out_dir = Path(out_dir)
     latest = newest_per_chart_cell(records)
     written: List[Path] = []
-    for scenario in sorted({r["scenario"] for r in latest}):
+    for scenario in sorted({r.scenario for r in latest}):
         if closed_loop_records(latest, scenario):
             written.append(render_rps_chart(latest, scenario, out_dir / chart_file_name("rps", scenario)))
         percentiles = render_percentiles_chart(latest, scenario, out_dir / chart_file_name("percentiles", scenario))

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
-from benchmatrix.results.records import trial_count
+from benchmatrix.results.records import Record
 
 FILTER_FIELDS = ("python", "app", "server", "scenario", "mode", "status", "connections")
 
@@ -54,12 +54,12 @@ def parse_filter(text: str) -> Tuple[str, bool, Tuple[str, ...]]:
     return field, wanted, alternatives
 
 
-def _matcher(text: str) -> Callable[[Dict[str, Any]], bool]:
+def _matcher(text: str) -> Callable[[Record], bool]:
     field, wanted, alternatives = parse_filter(text)
-    return lambda record: (str(record.get(field)) in alternatives) == wanted
+    return lambda record: (str(getattr(record, field)) in alternatives) == wanted
 
 
-def select_records(records: Iterable[Dict[str, Any]], filters: Sequence[str]) -> List[Dict[str, Any]]:
+def select_records(records: Iterable[Record], filters: Sequence[str]) -> List[Record]:
     """The records every filter accepts, in their original order.
 
     All filters are parsed before any record is looked at, so a typo fails at once.
@@ -84,23 +84,25 @@ def _flatten(prefix: str, value: Any) -> Dict[str, Any]:
     return {prefix: value} if _is_scalar(value) else {}
 
 
-def _row_groups(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+def _row_groups(record: Record) -> Dict[str, Dict[str, Any]]:
     """A record's flat columns, by group; the groups give the CSV its column order."""
-    rps_spread = (record.get("spread") or {}).get("rps") or {}
-    spread = {"trials": trial_count(record)}
-    spread.update({"rps_" + s: rps_spread[s] for s in ("min", "max", "cv") if s in rps_spread})
+    rps_spread = record.spread.rps
+    spread: Dict[str, Any] = {"trials": record.trial_count}
+    if rps_spread:
+        spread.update(rps_min=rps_spread.min, rps_max=rps_spread.max, rps_cv=rps_spread.cv)
     return {
-        "scalars": {key: value for key, value in record.items()
+        # Every top-level scalar as written, a newer harness's unknown fields too.
+        "scalars": {key: value for key, value in record.to_json().items()
                     if key not in NOT_SCALAR and _is_scalar(value)},
         "spread": spread,
-        "latency": {"{}_ms".format(p): v for p, v in (record.get("latency_ms") or {}).items()},
-        "errors": _flatten("errors", record.get("errors") or {}),
-        "resources": _flatten("resources", record.get("resources") or {}),
-        "flags": {"flags": ";".join(flag["code"] for flag in record.get("flags") or [])},
+        "latency": {"{}_ms".format(p): v for p, v in record.latency_ms.values.items()},
+        "errors": _flatten("errors", record.errors),
+        "resources": _flatten("resources", record.resources),
+        "flags": {"flags": ";".join(flag.code for flag in record.flags)},
     }
 
 
-def flat_row(record: Dict[str, Any]) -> Dict[str, Any]:
+def flat_row(record: Record) -> Dict[str, Any]:
     """One record as flat columns: scalars, latency as p50_ms etc., errors_*, resources_*, flags."""
     row: Dict[str, Any] = {}
     for columns in _row_groups(record).values():
@@ -123,7 +125,7 @@ GROUP_ORDER: Dict[str, Callable[[str], Tuple[int, str]]] = {
 }
 
 
-def csv_columns(records: Sequence[Dict[str, Any]]) -> List[str]:
+def csv_columns(records: Sequence[Record]) -> List[str]:
     """Every column any record has, grouped and in a fixed order."""
     present: Dict[str, set] = {group: set() for group in GROUP_ORDER}
     for record in records:
@@ -138,7 +140,7 @@ def _csv_value(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def render_csv(records: Sequence[Dict[str, Any]]) -> str:
+def render_csv(records: Sequence[Record]) -> str:
     columns = csv_columns(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -148,18 +150,18 @@ def render_csv(records: Sequence[Dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def export_csv(records: Sequence[Dict[str, Any]], path: Path) -> Path:
+def export_csv(records: Sequence[Record], path: Path) -> Path:
     """One row per record, in the given order; returns the path written."""
     return _write(Path(path), render_csv(records))
 
 
 # --- JSON ------------------------------------------------------------------------
 
-def render_json(records: Sequence[Dict[str, Any]]) -> str:
-    return json.dumps(list(records), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+def render_json(records: Sequence[Record]) -> str:
+    return json.dumps([r.to_json() for r in records], sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def export_json(records: Sequence[Dict[str, Any]], path: Path) -> Path:
+def export_json(records: Sequence[Record], path: Path) -> Path:
     """The records as one JSON array, keys sorted, indented by 2; returns the path written."""
     return _write(Path(path), render_json(records))
 

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-
-def _machine(record: Dict[str, Any]) -> Dict[str, Any]:
-    return (record.get("meta") or {}).get("machine") or {}
+from benchmatrix.results.records import Record
 
 
-def fingerprint(record: Dict[str, Any]) -> Optional[str]:
-    return _machine(record).get("fingerprint")
+def fingerprint(record: Record) -> Optional[str]:
+    return record.section("machine").get("fingerprint")
 
 
-def _facts(record: Dict[str, Any]) -> Tuple[Any, ...]:
-    machine = _machine(record)
+def _facts(record: Record) -> Tuple[Any, ...]:
+    machine = record.section("machine")
     return machine.get("cpu_model"), machine.get("cpu_count")
 
 
-def machine_keys(records: Sequence[Dict[str, Any]]) -> List[str]:
+def machine_keys(records: Sequence[Record]) -> List[str]:
     """One key per record, in order: its fingerprint, or the one an older record is matched to."""
     by_facts: Dict[Tuple[Any, ...], set] = {}
     for record in records:
@@ -43,20 +41,19 @@ def machine_keys(records: Sequence[Dict[str, Any]]) -> List[str]:
     return keys
 
 
-def describe(key: str, records: Sequence[Dict[str, Any]]) -> str:
+def describe(key: str, records: Sequence[Record]) -> str:
     """"28963b9bda84daa8 (AMD EPYC, 2 CPUs, host vm)" from the group's newest record."""
-    newest = max(records, key=lambda r: r["recorded_at"])
-    machine = _machine(newest)
+    machine = max(records, key=lambda r: r.recorded_at).section("machine")
     facts = ", ".join(part for part in (
         machine.get("cpu_model"), "{} CPUs".format(machine["cpu_count"]) if machine.get("cpu_count") else None,
         "host {}".format(machine["hostname"]) if machine.get("hostname") else None) if part)
     return key if key.startswith("unfingerprinted") else "{} ({})".format(key, facts or "no details recorded")
 
 
-def by_machine(records: Sequence[Dict[str, Any]]) -> List[Tuple[str, List[Dict[str, Any]]]]:
+def by_machine(records: Sequence[Record]) -> List[Tuple[str, List[Record]]]:
     """(description, records) per machine, the machine with the newest record first."""
-    groups: Dict[str, List[Dict[str, Any]]] = {}
+    groups: Dict[str, List[Record]] = {}
     for key, record in zip(machine_keys(records), records):
         groups.setdefault(key, []).append(record)
-    ordered = sorted(groups.items(), key=lambda item: max(r["recorded_at"] for r in item[1]), reverse=True)
+    ordered = sorted(groups.items(), key=lambda item: max(r.recorded_at for r in item[1]), reverse=True)
     return [(describe(key, group), group) for key, group in ordered]

@@ -5,27 +5,27 @@ id says which run and which of its records, the fingerprint which machine (two m
 could, in principle, start runs of one cell in the same second). Records written before
 ids existed are keyed by their whole content. The destination's own lines are never
 rewritten: new records are appended, oldest first, to results.jsonl and results.md, and
-the raw folders they point to are copied beside them.
+the raw folders they point to are copied beside them. A record is written back with every
+field it was read with (results/record.py keeps the keys it does not know).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Set, Tuple
+from typing import List, Sequence, Set, Tuple
 
 from benchmatrix.results.machines import fingerprint
-from benchmatrix.results.records import append_markdown_row, append_record_dict, load_records
+from benchmatrix.results.records import Record, append_markdown_row, append_record, load_records
 
 RESULTS_NAME = "results.jsonl"
 
 
-def merge_key(record: Dict[str, Any]) -> Tuple[str, str]:
-    identity = record.get("record_id") or "content:" + hashlib.sha256(
-        json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
+def merge_key(record: Record) -> Tuple[str, str]:
+    # Older records are keyed by their content as loaded (upgraded), the same on both sides of a merge.
+    identity = record.record_id or "content:" + hashlib.sha256(record.to_json_line().encode("utf-8")).hexdigest()
     return identity, fingerprint(record) or "-"
 
 
@@ -51,9 +51,9 @@ def results_file(folder: Path) -> Path:
     return path
 
 
-def _copy_raw(record: Dict[str, Any], source: Path, into: Path) -> bool:
+def _copy_raw(record: Record, source: Path, into: Path) -> bool:
     """The record's raw folder (relative to its results folder), copied when the destination lacks it."""
-    raw = record.get("raw_output")
+    raw = record.raw_output
     if not raw or Path(raw).is_absolute() or ".." in Path(raw).parts:
         return False  # outside its results folder: nothing of ours to copy
     origin, target = source / raw, into / raw
@@ -71,7 +71,7 @@ def merge_results(sources: Sequence[Path], into: Path) -> MergeReport:
     existing = load_records(into / RESULTS_NAME)
     seen = {merge_key(record) for record in existing}
     report = MergeReport(sources=len(files), machines={merge_key(r)[1] for r in existing})
-    incoming: List[Tuple[Dict[str, Any], Path]] = []
+    incoming: List[Tuple[Record, Path]] = []
     for path in files:
         for record in load_records(path):
             key = merge_key(record)
@@ -80,10 +80,10 @@ def merge_results(sources: Sequence[Path], into: Path) -> MergeReport:
                 continue
             seen.add(key)
             incoming.append((record, path.parent))
-    for record, source in sorted(incoming, key=lambda item: item[0].get("recorded_at") or ""):
+    for record, source in sorted(incoming, key=lambda item: item[0].recorded_at):
         if source.resolve() != into.resolve() and _copy_raw(record, source, into):
             report.raw_folders_copied += 1
-        append_record_dict(into / RESULTS_NAME, record)
+        append_record(into / RESULTS_NAME, record)
         append_markdown_row(into / "results.md", record)
         report.added += 1
         report.machines.add(merge_key(record)[1])

@@ -11,85 +11,89 @@ were measured apart, over how long, and how much the load generator's ceiling
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import functools
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
 from benchmatrix.results.ratio import RatioEstimate, paired_ratio
-from benchmatrix.results.records import ceiling_share_label, format_number, rate_text, status_label
+from benchmatrix.results.records import Record, ceiling_share_label, format_number, rate_text, status_label
 
 RANKING_COLUMNS = ("rank", "cell", "req/s (median)", "vs fastest (95% CI)", "p", "trials", "of wrk ceiling",
                    "status")
 
 
-def group_of(record: Dict[str, Any]) -> Optional[str]:
-    return ((record.get("meta") or {}).get("interleaved") or {}).get("group")
-
-
-def newest_group(records: Sequence[Dict[str, Any]], scenario: str) -> List[Dict[str, Any]]:
+def newest_group(records: Sequence[Record], scenario: str) -> List[Record]:
     """The records of the interleaved group that ranks this scenario: of the groups that measured it
     closed-loop, the one with the most cells, the newest among equals ([] if none).
 
     A two-cell comparison made later (sync against async views of one app) answers its own question;
     it must not replace the ranking of six stacks as "the fastest stack" of the scenario.
     """
-    groups: Dict[str, List[Dict[str, Any]]] = {}
+    groups: Dict[str, List[Record]] = {}
     for record in records:
-        if record["scenario"] == scenario and record["mode"] == "closed-loop" and group_of(record):
-            groups.setdefault(group_of(record), []).append(record)
+        group = record.interleaved_group
+        if record.scenario == scenario and record.is_closed_loop and group:
+            groups.setdefault(group, []).append(record)
     if not groups:
         return []
-    return max(groups.values(), key=lambda members: (len({cell_name(r) for r in members}),
-                                                     max(r["recorded_at"] for r in members)))
+    return max(groups.values(), key=lambda members: (len({r.cell_label for r in members}),
+                                                     max(r.recorded_at for r in members)))
 
 
-def cell_name(record: Dict[str, Any]) -> str:
-    return "{} · {} · py{}".format(record["server"], record["app"], record["python"])
+Rounds = Tuple[Tuple[int, float], ...]  # (round, req/s) of one cell's interleaved trials
 
 
-def _by_round(record: Dict[str, Any]) -> Dict[int, float]:
-    return {t["round"]: t["rps"] for t in record.get("trials") or [] if t.get("round") and t.get("rps")}
-
-
-def versus(record: Dict[str, Any], reference: Dict[str, Any]) -> Optional[RatioEstimate]:
+def versus(record: Record, reference: Record) -> Optional[RatioEstimate]:
     """record's req/s over reference's, paired by round."""
-    mine, theirs = _by_round(record), _by_round(reference)
+    return _versus(_rounds(record), _rounds(reference))
+
+
+def _rounds(record: Record) -> Rounds:
+    return tuple(sorted(record.rates_by_round.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _versus(mine_rounds: Rounds, reference_rounds: Rounds) -> Optional[RatioEstimate]:
+    # Cached: one report ranks each group three times (README, tables page, headline), and the exact
+    # permutation test of 10 against 10 trials enumerates 184,756 splits.
+    mine, theirs = dict(mine_rounds), dict(reference_rounds)
     shared = sorted(set(mine) & set(theirs))
     return paired_ratio([theirs[r] for r in shared], [mine[r] for r in shared])
 
 
-def ranked(group: Sequence[Dict[str, Any]]) -> List[Tuple[Dict[str, Any], Optional[RatioEstimate]]]:
+def ranked(group: Sequence[Record]) -> List[Tuple[Record, Optional[RatioEstimate]]]:
     """Clean cells first, each by median req/s, with its ratio to the fastest clean one."""
-    order = sorted(group, key=lambda r: (r["status"] != "ok", -(r.get("rps") or 0.0)))
+    order = sorted(group, key=lambda r: (r.status != "ok", -(r.rps or 0.0)))
     fastest = order[0]
     return [(r, None if r is fastest else versus(r, fastest)) for r in order]
 
 
-def render_ranking(scenario: str, group: Sequence[Dict[str, Any]]) -> str:
+def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     rows = []
     for rank, (record, estimate) in enumerate(ranked(group), start=1):
-        rows.append([rank, cell_name(record), rate_text(record["rps"]) if record.get("rps") else "-",
+        rows.append([rank, record.cell_label, rate_text(record.rps) if record.rps else "-",
                      "fastest" if estimate is None and rank == 1 else (
                          "{:.2f}x ({:.2f}-{:.2f})".format(estimate.ratio, estimate.low, estimate.high)
                          if estimate else "-"),
                      "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
-                     len(record.get("trials") or []), ceiling_share_label(record), status_label(record)])
+                     len(record.trials), ceiling_share_label(record), status_label(record)])
     first = group[0]
-    when = min(r["recorded_at"] for r in group)[:16].replace("T", " ")
+    when = min(r.recorded_at for r in group)[:16].replace("T", " ")
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
     return ("#### Ranking `{}`: one interleaved run ({} UTC, {} s trials, {} connections)\n\n{}\n").format(
-        scenario, when, format_number(first["duration_s"], 0), first["connections"], table)
+        scenario, when, format_number(first.duration_s, 0), first.connections, table)
 
 
-def apart_note(records: Sequence[Dict[str, Any]]) -> str:
+def apart_note(records: Sequence[Record]) -> str:
     """How far apart in time the rows were measured, and how far the ceiling moved meanwhile."""
     if len(records) < 2:
         return "the only row: nothing to rank it against"
     from datetime import datetime
 
-    times = sorted(r["recorded_at"] for r in records)
+    times = sorted(r.recorded_at for r in records)
     span_h = (datetime.fromisoformat(times[-1]) - datetime.fromisoformat(times[0])).total_seconds() / 3600
-    ceilings = [((r.get("meta") or {}).get("load_generator_ceiling") or {}).get("rps") for r in records]
+    ceilings = [r.section("load_generator_ceiling").get("rps") for r in records]
     ceilings = [c for c in ceilings if c]
     if len(ceilings) > 1:
         drift = "; the load generator's ceiling ranged {:,.0f}-{:,.0f} req/s ({:+.0%}) meanwhile".format(

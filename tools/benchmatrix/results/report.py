@@ -1,240 +1,149 @@
-"""README tables computed purely from results.jsonl.
+"""What `nox -s report` writes: the README's headline ranking, the full tables page, and the charts.
 
-The output depends only on the records, never on the clock, so regenerating it
-twice changes nothing. Each table shows the newest record per (python, app,
-server, mode, connections) for one scenario, fastest valid first; flagged and
-failed rows stay visible, marked, and sort after the clean ones.
+README.md keeps only the ranking tables of the newest interleaved runs, between
+RANKING_START and RANKING_END; every table (rankings, closed-loop, sweeps,
+fixed-rate, latency targets) and the charts go to a generated page, by default
+reports/tables.md beside the charts. Both are computed purely from the records,
+so regenerating them twice changes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
-from tabulate import tabulate
-
-from benchmatrix.matrix.cells import CONSTRAINTS_DIR
-from benchmatrix.results.compare import ALPHA
 from benchmatrix.results.machines import by_machine
-from benchmatrix.results.ranking import apart_note, cell_name, newest_group, ranked, render_ranking
-from benchmatrix.results.slo_table import newest_searches, render_slo_table
-from benchmatrix.results.sweep import newest_sweeps, render_sweep_table
-from benchmatrix.results.records import (CELL_KEY_FIELDS, ceiling_share_label, connections_label,
-                                               coop_summary, error_summary,
-                                               format_number, newest_by, rate_text, resource_cells, rps_label,
-                                               status_label, trial_count)
+from benchmatrix.results.ranking import newest_group, render_ranking
+from benchmatrix.results.records import Record
+from benchmatrix.results.tables import render_all_tables, topology
 
-START_MARKER = "<!-- benchmatrix:results:start -->"
-END_MARKER = "<!-- benchmatrix:results:end -->"
+__all__ = ["write_report", "update_readme", "render_ranking_section", "render_tables_page", "render_chart_files",
+           "topology"]  # topology: where the report's callers have always found it
 
-TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
-                 "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s",
-                 "of wrk ceiling", "coop check", "status", "date")
-
-
-def newest_per_cell(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    return newest_by(records, CELL_KEY_FIELDS)
+RANKING_START = "<!-- benchmatrix:ranking:start -->"
+RANKING_END = "<!-- benchmatrix:ranking:end -->"
+# The markers before the tables moved out of the README; a README that still has them is told what to do.
+OLD_START = "<!-- benchmatrix:results:start -->"
+TABLES_PAGE = Path("reports") / "tables.md"  # relative to the README's folder
+CHART_KINDS = ("rps", "latency", "percentiles", "sweep")  # file name prefixes the report owns in a charts folder
 
 
-def load_conditions(record: Dict[str, Any]) -> Tuple[Any, ...]:
-    """What must match for two records to be comparable: the load flags and the tool."""
-    tool = ((record.get("meta") or {}).get("load_tool") or {}).get("version")
-    rate_plan = None if is_closed_loop(record) else record["mode"]
-    return (record["duration_s"], record["connections"] if rate_plan is None else None,
-            record.get("threads"), trial_count(record), tool, rate_plan)
-
-
-def stale_reasons(record: Dict[str, Any], newest: Dict[str, Any]) -> List[str]:
-    """Why a record cannot be compared with the newest run of its table ([] when it can)."""
-    reasons = []
-    if load_conditions(record) != load_conditions(newest):
-        reasons.append("other load flags than the newest run")
-    pins = (record.get("meta") or {}).get("constraints")
-    if pins and pins.get("sha") != current_pins_sha(pins["file"]):
-        reasons.append("pins changed since")
-    return reasons
-
-
-def current_pins_sha(file_name: str) -> Optional[str]:
-    path = CONSTRAINTS_DIR / file_name
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else None
-
-
-def marked_status(record: Dict[str, Any], newest: Dict[str, Any]) -> str:
-    reasons = stale_reasons(record, newest)
-    return status_label(record) + ("; STALE: " + ", ".join(reasons) if reasons else "")
-
-
-def newest_of(records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-    return max(records, key=lambda r: r["recorded_at"])
-
-
-def _sort_key(record: Dict[str, Any]):
-    rank = {"ok": 0, "flagged": 1, "failed": 2}[record["status"]]
-    return (rank, -(record.get("rps") or 0.0), record["python"], record["app"], record["server"])
-
-
-FIXED_RATE_COLUMNS = ("python", "app", "server", "workers", "planned req/s", "achieved req/s", "driver",
-                      "trials", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors",
-                      "server CPU s", "status", "date")
-
-
-def render_fixed_rate_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
-    """Open-loop runs: the client sets the rate, so latency at that rate is the result."""
-    ordered = sorted(records, key=lambda r: (r["planned_rate"], r["python"], r["app"], r["server"]))
-    newest = newest_of(records)
-    rows = [[r["python"], r["app"], r["server"], r["workers"], "{:g}".format(r["planned_rate"]),
-             format_number(r.get("achieved_rate"), 1), r["meta"].get("load_driver") or "-", trial_count(r),
-             *[format_number(r["latency_ms"].get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")],
-             error_summary(r.get("errors") or {}), resource_cells(r)[0], marked_status(r, newest),
-             r["recorded_at"][:10]]
-            for r in ordered]
-    table = tabulate(rows, headers=FIXED_RATE_COLUMNS, tablefmt="github", disable_numparse=True)
-    return ("### Scenario `{}`, fixed rate\n\nLatency counted from each request's planned send "
-            "time (no coordinated omission).\n\n{}\n").format(scenario, table)
-
-
-def is_closed_loop(record: Dict[str, Any]) -> bool:
-    return record["mode"] == "closed-loop"
-
-
-def topology(record: Dict[str, Any]) -> str:
-    """What sits between wrk and the app: the part of the server name after "+", else direct; then the
-    hosts the roles had when not all on this one (e.g. "direct, netns 1gbit/1ms")."""
-    front = record["server"].partition("+")[2] or "direct"
-    hosts = ((record.get("meta") or {}).get("hosts") or {}).get("label")
-    return "{}, {}".format(front, hosts) if hosts else front
-
-
-def fastest_valid(records: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    """The highest req/s among clean rows measured like the newest one: no flag, not stale."""
-    if not records:
-        return None
-    newest = newest_of(records)
-    valid = [r for r in records if r["status"] == "ok" and not stale_reasons(r, newest)]
-    return max(valid, key=lambda r: r["rps"]) if valid else None
-
-
-def interleaved_headline(scenario: str, group: Sequence[Dict[str, Any]]) -> Optional[str]:
-    """The fastest clean cell of an interleaved group, against the runner-up; None if no clean one."""
-    order = ranked(group)
-    best = order[0][0]
-    if best["status"] != "ok":
-        return None
-    margin = ""
-    if len(order) > 1 and order[1][1] is not None:
-        runner, estimate = order[1]
-        ratio = "{:.2f}x".format(1 / estimate.ratio)
-        interval = "95% CI {:.2f}-{:.2f}, p {}".format(
-            1 / estimate.high, 1 / estimate.low, "-" if estimate.p_value is None else "{:.2g}".format(estimate.p_value))
-        # An interval that holds 1 (or a p above 0.05) is a tie, and the headline must not pretend otherwise.
-        if estimate.contains(1.0) or (estimate.p_value or 1.0) > ALPHA:
-            margin = "; not distinguishable from the runner-up {} ({}, {})".format(cell_name(runner), ratio, interval)
-        else:
-            margin = "; {} the runner-up {} ({})".format(ratio, cell_name(runner), interval)
-    return "- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{} (interleaved run of {}, {} cells)".format(
-        scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
-        format_number(best["latency_ms"].get("p99")), margin, best["recorded_at"][:10], len(group))
-
-
-def render_summary(latest: Sequence[Dict[str, Any]], records: Sequence[Dict[str, Any]] = ()) -> str:
-    lines = []
-    for scenario in sorted({r["scenario"] for r in latest}):
-        group = newest_group(records, scenario)
-        line = interleaved_headline(scenario, group) if group else None
-        if line:
-            lines.append(line)
-            continue
-        closed = [r for r in latest if r["scenario"] == scenario and is_closed_loop(r)]
-        best = fastest_valid(closed)
-        if best is None:
-            lines.append("- `{}`: no clean, current row yet".format(scenario))
-        else:
-            flagged_faster = [r for r in closed if r["status"] == "flagged" and (r.get("rps") or 0) > best["rps"]]
-            lines.append("- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{}; {}".format(
-                scenario, best["app"], best["server"], best["python"], topology(best), rate_text(best["rps"]),
-                format_number(best["latency_ms"].get("p99")),
-                "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
-                if flagged_faster else "", apart_note(closed)))
-    return ("**Fastest valid stack per scenario** (closed loop, no flag, not stale; from the newest interleaved "
-            "run where there is one: `nox -s ranking`, then `nox -s report`, reproduces them):\n\n"
-            + "\n".join(lines) + "\n")
-
-
-def render_scenario_table(scenario: str, records: Sequence[Dict[str, Any]]) -> str:
-    newest = newest_of(records)
-    rows = [[r["python"], r["app"], r["server"], topology(r), r["workers"], connections_label(r),
-             "{:g}s".format(r["duration_s"]), trial_count(r), rps_label(r),
-             format_number(r["latency_ms"].get("p50")), format_number(r["latency_ms"].get("p99")),
-             error_summary(r.get("errors") or {}), format_number(r.get("in_flight")), *resource_cells(r),
-             ceiling_share_label(r), coop_summary(r), marked_status(r, newest), r["recorded_at"][:10]]
-            for r in sorted(records, key=_sort_key)]
-    table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
-    return "### Scenario `{}`\n\n{}\n".format(scenario, table)
-
-
-def chart_markdown(scenario: str, chart_links: Dict[str, List[str]]) -> List[str]:
-    return ["![{}]({})\n".format(Path(link).stem.replace("-", " "), link) for link in chart_links.get(scenario, [])]
-
-
-def render_readme_tables(records: Sequence[Dict[str, Any]],
-                         chart_links: Optional[Dict[str, List[str]]] = None) -> str:
-    """The results of each machine apart (one machine: no machine headings), each as render_machine_tables."""
-    if not records:
-        return "No results yet: run a bench session, then `nox -s report`.\n"
-    machines = by_machine(records)
-    if len(machines) == 1:
-        return render_machine_tables(records, chart_links)
-    # Charts draw every record; with several machines they would mix them, so only tables here.
-    parts = ["Records from {} machines: each has its own tables, and no number is compared across "
-             "machines.\n".format(len(machines))]
-    for description, group in machines:
-        parts += ["## Machine {}\n".format(description), render_machine_tables(group, None)]
-    return "\n".join(parts)
-
-
-def render_machine_tables(records: Sequence[Dict[str, Any]],
-                          chart_links: Optional[Dict[str, List[str]]] = None) -> str:
-    """Per scenario: the closed-loop table, the fixed-rate table, then its charts."""
-    chart_links = chart_links or {}
-    latest = newest_per_cell(records)
+def render_ranking_section(records: Sequence[Record], tables_link: str) -> str:
+    """The ranking tables of the newest interleaved run per scenario (per machine when there are several)."""
+    more = "Every table (each cell's newest row, sweeps, fixed rates, latency targets) and the charts: [{}]({}).\n" \
+        .format(tables_link, tables_link)
+    machines = by_machine(records) if records else []
     parts = []
-    for scenario in sorted({r["scenario"] for r in latest}):
-        closed = [r for r in latest if r["scenario"] == scenario and is_closed_loop(r)]
-        fixed = [r for r in latest if r["scenario"] == scenario and r["mode"] == "fixed-rate"]
-        group = newest_group(records, scenario)
-        sweeps = newest_sweeps(records, scenario)
-        searches = newest_searches(records, scenario)
-        parts += [render_ranking(scenario, group)] if group else []
-        parts += [render_scenario_table(scenario, closed)] if closed else []
-        parts += [render_sweep_table(scenario, sweeps)] if sweeps else []
-        parts += [render_fixed_rate_table(scenario, fixed)] if fixed else []
-        parts += [render_slo_table(scenario, searches)] if searches else []
-        parts += chart_markdown(scenario, chart_links)
-    legend = ("req/s counts successful responses only; `(!)` marks a flagged number and `-` a "
-              "failed one (the flags say why). Newest record per cell; {} records in "
-              "reports/results.jsonl. STALE marks a row measured with other load flags than the "
-              "newest run of its table, or with pins that have changed since: rerun it before "
-              "comparing.\n").format(len(records))
-    return legend + "\n" + render_summary(latest, records) + "\n" + "\n".join(parts)
+    for description, group in machines:
+        rankings = [render_ranking(scenario, ranked) for scenario in sorted({r.scenario for r in group})
+                    for ranked in [newest_group(group, scenario)] if ranked]
+        if rankings and len(machines) > 1:
+            parts.append("Machine {}:\n".format(description))
+        parts += rankings
+    if not parts:
+        parts = ["No interleaved ranking yet: `nox -s ranking`, then `nox -s report`.\n"]
+    intro = ("Cells ranked within one interleaved run (trials in alternating order), each against the "
+             "fastest with a 95% interval; `nox -s ranking`, then `nox -s report`, regenerates them.\n")
+    return intro + "\n" + "\n".join(parts) + "\n" + more
 
 
-def replace_between_markers(document: str, block: str) -> str:
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.DOTALL)
+def render_tables_page(records: Sequence[Record], chart_links: Optional[Dict[str, List[str]]] = None) -> str:
+    return ("# benchmatrix result tables\n\nGenerated by `nox -s report` from reports/results.jsonl; do not edit "
+            "by hand (the next report replaces it).\n\n" + render_all_tables(records, chart_links))
+
+
+def replace_between_markers(document: str, block: str, name: str = "README.md") -> str:
+    pattern = re.compile(re.escape(RANKING_START) + r".*?" + re.escape(RANKING_END), re.DOTALL)
     if not pattern.search(document):
-        raise ValueError("README.md has no {} ... {} section; add the two markers where the "
-                         "tables belong".format(START_MARKER, END_MARKER))
-    replacement = "{}\n{}\n{}".format(START_MARKER, block.rstrip("\n"), END_MARKER)
+        raise ValueError(missing_markers_message(document, name))
+    replacement = "{}\n{}\n{}".format(RANKING_START, block.rstrip("\n"), RANKING_END)
     return pattern.sub(lambda _match: replacement, document, count=1)
 
 
-def update_readme(readme: Path, records: Sequence[Dict[str, Any]],
-                  chart_links: Optional[Dict[str, List[str]]] = None) -> bool:
-    """Rewrite the README's results section; True if the file changed."""
+def missing_markers_message(document: str, name: str = "README.md") -> str:
+    where = ("in place of the old {} ... benchmatrix:results:end section (the full tables now go to {})"
+             .format(OLD_START, TABLES_PAGE) if OLD_START in document else "where the headline ranking belongs")
+    return ("{} has no ranking section: add the two lines\n{}\n{}\n{}; the report writes the ranking "
+            "tables between them").format(name, RANKING_START, RANKING_END, where)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(str(path), str(start))).as_posix()
+
+
+def update_readme(readme: Path, records: Sequence[Record], chart_links: Optional[Dict[str, List[str]]] = None,
+                  tables_page: Optional[Path] = None) -> bool:
+    """Rewrite the README's ranking section and the tables page; True if either file changed.
+
+    chart_links are relative to the README's folder (as render_chart_files returns them); the
+    tables page gets them relative to its own. The README is checked before anything is written.
+    """
+    readme = Path(readme)
+    tables_page = Path(tables_page) if tables_page else readme.parent / TABLES_PAGE
     before = readme.read_text(encoding="utf-8")
-    after = replace_between_markers(before, render_readme_tables(records, chart_links))
-    if after != before:
-        readme.write_text(after, encoding="utf-8")
-    return after != before
+    after = replace_between_markers(before, render_ranking_section(records, _relative(tables_page, readme.parent)),
+                                    str(readme))
+    links = {scenario: [_relative(readme.parent / link, tables_page.parent) for link in paths]
+             for scenario, paths in (chart_links or {}).items()}
+    tables_changed = _write_if_changed(tables_page, render_tables_page(records, links))
+    return _write_if_changed(readme, after) or tables_changed
+
+
+def render_chart_files(records: Sequence[Record], charts_dir: Path, relative_to: Path) -> Dict[str, List[str]]:
+    """Every chart the records allow, per scenario, as links relative to `relative_to`; charts of
+    the kinds the report owns that it no longer makes are removed."""
+    from benchmatrix.results.charts import chart_file_name, render_all
+    from benchmatrix.results.sweep import newest_sweeps
+    from benchmatrix.results.sweep_chart import render_sweep_chart
+
+    charts_dir = Path(charts_dir)
+    paths = render_all(records, charts_dir) if records else []
+    for scenario in sorted({r.scenario for r in records}):
+        drawn = render_sweep_chart(newest_sweeps(records, scenario), scenario,
+                                   charts_dir / chart_file_name("sweep", scenario))
+        paths += [drawn] if drawn else []
+    for kind in CHART_KINDS:
+        for old in charts_dir.glob(kind + "-*.png"):
+            if old not in paths:
+                old.unlink()
+    links: Dict[str, List[str]] = {}
+    for path in sorted(paths, key=lambda p: (p.stem.split("-", 1)[1], not p.stem.startswith("rps"))):
+        links.setdefault(path.stem.split("-", 1)[1], []).append(_relative(path, Path(relative_to)))
+    return links
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    changed: bool  # the README or the tables page changed
+    tables_page: Path
+    charts: int
+
+    def summary(self, records: int) -> str:
+        return "{} from {} records ({}, {} chart(s))".format(
+            "README ranking and tables updated" if self.changed else "README ranking and tables already up to date",
+            records, self.tables_page, self.charts)
+
+
+def write_report(records: Sequence[Record], readme: Path, charts_dir: Optional[Path],
+                 tables_page: Optional[Path] = None) -> ReportWritten:
+    """The whole report: charts (unless charts_dir is None), the tables page and the README ranking.
+
+    The README's markers are checked first, so a README without them fails before any file is written.
+    """
+    readme = Path(readme)
+    replace_between_markers(readme.read_text(encoding="utf-8"), "", str(readme))
+    tables_page = Path(tables_page) if tables_page else readme.parent / TABLES_PAGE
+    links = render_chart_files(records, charts_dir, readme.parent) if charts_dir is not None else {}
+    changed = update_readme(readme, records, links, tables_page)
+    return ReportWritten(changed, tables_page, sum(len(paths) for paths in links.values()))

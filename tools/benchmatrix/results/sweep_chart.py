@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from benchmatrix.results.compare import cell_label
 from benchmatrix.results.sweep import Sweep
 
 SIZE_IN = (10.0, 7.5)
@@ -32,14 +31,14 @@ def render_sweep_chart(sweeps: Sequence[Sweep], scenario: str, path: Path) -> Op
 
     with plt.style.context("default"):
         figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=SIZE_IN, dpi=DPI)
-        levels = sorted({r["connections"] for sweep in sweeps for r in sweep.levels})
+        levels = sorted({r.connections for sweep in sweeps for r in sweep.levels})
         for sweep in sweeps:
-            x = [r["connections"] for r in sweep.levels]
-            clean = [r["status"] == "ok" and r.get("rps") is not None for r in sweep.levels]
-            rps = [r.get("rps") for r in sweep.levels]
-            p99 = [r["latency_ms"].get("p99") for r in sweep.levels]
+            x = [r.connections for r in sweep.levels]
+            clean = [r.status == "ok" and r.rps is not None for r in sweep.levels]
+            rps = [r.rps for r in sweep.levels]
+            p99 = [r.latency_ms.p99 for r in sweep.levels]
             line, = top.plot([a for a, ok in zip(x, clean) if ok], [v for v, ok in zip(rps, clean) if ok],
-                             marker="o", label=cell_label(sweep.first))
+                             marker="o", label=sweep.first.cell_label)
             bottom.plot([a for a, ok in zip(x, clean) if ok], [v for v, ok in zip(p99, clean) if ok],
                         marker="o", color=line.get_color())
             for a, ok, value in zip(x, clean, rps):
@@ -47,13 +46,13 @@ def render_sweep_chart(sweeps: Sequence[Sweep], scenario: str, path: Path) -> Op
                     top.plot([a], [value], marker="o", fillstyle="none", color=line.get_color())
             knee = sweep.knee
             if knee is not None:
-                top.plot([knee["connections"]], [knee["rps"]], marker="*", markersize=16, color=line.get_color())
-                top.annotate("knee {}".format(knee["connections"]), (knee["connections"], knee["rps"]),
+                top.plot([knee.connections], [knee.rps], marker="*", markersize=16, color=line.get_color())
+                top.annotate("knee {}".format(knee.connections), (knee.connections, knee.rps),
                              textcoords="offset points", xytext=(8, -16), fontsize=9, color=line.get_color())
         top.set_xscale("log", base=2)
         top.set_xticks(levels)
         top.set_xticklabels([str(level) for level in levels])
-        highest = max((r.get("rps") or 0) for sweep in sweeps for r in sweep.levels)
+        highest = max((r.rps or 0) for sweep in sweeps for r in sweep.levels)
         top.set_ylim(0, highest * 1.12 or 1)
         top.set_ylabel("successful req/s (median of trials)")
         figure.suptitle("Scenario {}: concurrency sweep (closed loop); * marks the knee, the lowest count "

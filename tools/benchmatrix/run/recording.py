@@ -7,7 +7,6 @@ results.md row), so an interrupt or a later failure loses nothing measured.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import secrets
 from pathlib import Path
@@ -15,8 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from benchmatrix.matrix.cells import Cell
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.results.records import (Record, append_markdown_row, append_record, format_number,
-                                               rps_label, status_label)
+from benchmatrix.results.records import (Latency, Record, TrialSpread, append_markdown_row, append_record,
+                                         format_number, rps_label, status_label)
 from benchmatrix.run.plan import CellPlan, LoadPlan
 from benchmatrix.run.progress import Progress
 from benchmatrix.run.trials import resource_summary, summarize
@@ -83,9 +82,9 @@ class Recorder:
             connections=load.connections, threads=load.threads,
             duration_s=float(options.duration_s), workers=self.workers,
             rps=summary["rps"], rps_all=summary["rps_all"], requests=summary["requests"],
-            latency_ms=summary["latency_ms"], errors=summary["errors"],
+            latency_ms=Latency(dict(summary["latency_ms"])), errors=summary["errors"],
             status=status_for(flags), flags=flags, meta=meta, raw_output=self.relative(self.raw_dir),
-            spread=summary["spread"], trials=list(trials), resources=resource_summary(trials),
+            spread=TrialSpread.from_json(summary["spread"]), trials=list(trials), resources=resource_summary(trials),
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
             spectrum=summary["spectrum"], histogram=summary["histogram"],
             spectrum_source=summary["spectrum_source"], in_flight=summary.get("in_flight"),
@@ -96,12 +95,10 @@ class Recorder:
         append_record(self.results_dir / "results.jsonl", record)
         append_markdown_row(self.results_dir / "results.md", record)
         self.statuses.append(record.status)
-        latency = record.latency_ms
-        stored = json.loads(record.to_json_line())  # the labels read records as they are on disk
         rate = "" if record.planned_rate is None else " at a planned {:g} req/s".format(record.planned_rate)
         self.console.say("{}{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
-            record.scenario, rate, rps_label(stored), format_number(latency.get("p50")),
-            format_number(latency.get("p99")), status_label(stored)))
+            record.scenario, rate, rps_label(record), format_number(record.latency_ms.p50),
+            format_number(record.latency_ms.p99), status_label(record)))
         for flag in record.flags:
             self.console.say("  {}: {}. What to do: {}".format(flag.code, flag.reason, flag.hint))
 
