@@ -7,12 +7,16 @@ import itertools
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 
 from benchmatrix.load.parse import parse_wrk, parse_wrk_report
 from benchmatrix.load.wrk import LoadSettings, require_wrk, run_wrk
 from benchmatrix.stack.nginx import NginxFront
 from benchmatrix.stack.process import free_port
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +44,8 @@ def test_a_live_run_reports_the_same_figures_both_ways(tmp_path):
     assert result.bytes_read % result.requests == 0
 
 
-def test_an_output_without_a_report_is_read_from_its_summary(shared):
-    text = (shared / "fixtures" / "wrk" / "wrk_latency_ok.txt").read_text()
+def test_an_output_without_a_report_is_read_from_its_summary():
+    text = (FIXTURES / "wrk" / "wrk_latency_ok.txt").read_text()
     assert parse_wrk_report(text) == parse_wrk(text)
 
 
