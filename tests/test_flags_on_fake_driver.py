@@ -166,3 +166,18 @@ def test_an_h2load_that_hangs_on_closing_connections_is_skipped_not_run(tmp_path
     record, h2load = cross_checked(tmp_path, 800.0, version="1.52.0", server_closes=True)
     assert flags_of(record) == ([], "ok") and h2load.requests == []
     assert record.meta["cross_check"]["skipped"].startswith("the server closes the connection after every answer")
+
+
+def test_fixed_rate_records_get_no_cross_check_and_the_built_in_driver_holds_the_runs_connections(tmp_path):
+    h2load = FakeDriver("h2load", [], tool=H2load("h2load", "1.64.0"))
+    fixed = FakeDriver("wrk-fixed-rate", [fixed_rate_result(40.0)])
+    b = bench(tmp_path, fixed_rate=fixed, cross_check=h2load, trials=1, connections=8)
+    assert b.measurement.prepare(b.scenario)
+    record = b.measurement._trials(b.scenario, b.measurement.plan.fixed_rate(b.scenario, 40.0))
+    assert "cross_check" not in record.meta and h2load.requests == []
+    # Each connection has a wrk thread of its own, and the driver got the run's connections.
+    assert (record.connections, record.threads) == (8, 8)
+    (request,) = fixed.requests
+    assert (request.settings.connections, request.planned_rate) == (8, 40.0)
+    assert record.meta["load_command"] == ["wrk-fixed-rate", "-c", "8", "-R", "40", request.url]
+    assert record.trials[0]["raw_output"] == "raw/run-fake/json.rate40.trial1.txt"
