@@ -13,7 +13,7 @@ def test_two_real_cells_alternate_and_each_record_carries_the_groups_shared_fact
     result = harness.run("interleave", "--cell", "gunicorn/flask", "--cell", "gunicorn/flask",
                          "--scenarios", "json", "--duration", "1s", "--warmup", "0", "--primer", "1s",
                          "--connections", "8", "--min-trials", "2", "--target-ci", "0.5", "--max-load", "4s",
-                         "--max-busy", "1", "--results-dir", str(harness.results_dir), timeout=300)
+                         "--max-busy", "1", "--ceiling", "off", "--machine-sample", "0", "--results-dir", str(harness.results_dir), timeout=300)
     assert result.returncode == 0, result.stdout
     first, second = harness.records()
     assert first["rps"] > 0 and second["rps"] > 0

@@ -12,7 +12,7 @@ from benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
 from benchmatrix.results.records import rps_label
 from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.checks.flags import FLAG_KINDS, make_flag, status_for
-from benchmatrix.run.validity import assess_ceiling, assess_responses
+from benchmatrix.checks.validity import assess_ceiling, assess_responses
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
