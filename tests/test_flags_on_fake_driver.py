@@ -1,8 +1,10 @@
 """Every validity flag the run path raises, proven exactly: scripted driver results in, the record's flag
-codes, reasons and status out (tests/fake_driver.py; no process, no network, no noise)."""
+codes, reasons and status out (tests/fake_driver.py; no process, no network, no noise). At the end, the
+load plans the run path chooses drivers for: a fixed-rate plan, a concurrency sweep."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from benchmatrix.load.cross_check import H2load
@@ -181,3 +183,17 @@ def test_fixed_rate_records_get_no_cross_check_and_the_built_in_driver_holds_the
     assert (request.settings.connections, request.planned_rate) == (8, 40.0)
     assert record.meta["load_command"] == ["wrk-fixed-rate", "-c", "8", "-R", "40", request.url]
     assert record.trials[0]["raw_output"] == "raw/run-fake/json.rate40.trial1.txt"
+
+
+def test_a_sweep_saves_one_record_per_level_and_returns_the_best_valid_one(tmp_path):
+    # 4 connections give 500 req/s, 8 give 900, 16 give 1200 of which half are errors: the best valid is 900.
+    results = [wrk_result(500.0), wrk_result(900.0), wrk_result(1200.0, non2xx=1000)]
+    b = bench(tmp_path, closed_loop=FakeDriver("wrk", results), trials=1, connections=None, sweep=(4, 8, 16))
+    assert b.measurement.prepare(b.scenario)
+    assert b.measurement.closed_loop_records(b.scenario) == 900.0
+    saved = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [(r["connections"], r["status"], r["meta"]["sweep"]) for r in saved] == [
+        (4, "ok", {"levels": [4, 8, 16], "level": 4}), (8, "ok", {"levels": [4, 8, 16], "level": 8}),
+        (16, "failed", {"levels": [4, 8, 16], "level": 16})]
+    assert [t["raw_output"] for r in saved for t in r["trials"]] == [
+        "raw/run-fake/json.c{}.trial1.txt".format(c) for c in (4, 8, 16)]
