@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Protocol, Tuple, Union
 
 from benchmatrix.load.cross_check import H2load, H2loadResult, run_cross_check
 from benchmatrix.load.parse import FixedRateResult, WrkResult
 from benchmatrix.load.wrk import FixedRateDriver, LoadSettings, run_fixed_rate, run_wrk
-
-try:  # Python 3.8 has Protocol in typing; the annotations stay strings either way
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    Protocol = object  # type: ignore
 
 LoadResult = Union[WrkResult, FixedRateResult, H2loadResult]
 Observer = Callable[[int], Any]  # called with the tool's pid once it runs (a run-queue sampler)

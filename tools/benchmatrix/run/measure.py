@@ -163,7 +163,8 @@ class ScenarioMeasurement:
         req/s among them (None if none is valid), which relative rates and a latency-target search build on."""
         best: Optional[float] = None
         for load in self.plan.closed_loop_plans(scenario):
-            sweep = {"sweep": {"levels": list(self.options.sweep), "level": load.connections}} if load.sweep_level else {}
+            sweep = ({"sweep": {"levels": list(self.options.sweep), "level": load.connections}}
+                     if load.sweep_level else {})
             record = self._trials(scenario, load, extra_meta=sweep)
             self.recorder.save(record)
             if record.status != "failed" and record.rps is not None:
