@@ -9,7 +9,7 @@ import pytest
 from benchmatrix.hosts.pinning import resolve_pinning
 from benchmatrix.load import ceiling
 from benchmatrix.load.wrk import LoadSettings, require_wrk
-from benchmatrix.run.validity import assess_ceiling
+from benchmatrix.checks.validity import assess_ceiling
 
 SETTINGS = LoadSettings(threads=2, connections=8, duration_s=2, timeout_s=2)
 

@@ -13,7 +13,7 @@ import pytest
 
 from benchmatrix.load.cross_check import (DISAGREE_SHARE, H2load, H2loadResult, assess_cross_check,
                                                 cross_check_metadata, find_h2load, h2load_argv, parse_h2load,
-                                                ratio_to_wrk, run_cross_check, skip_reason)
+                                                ratio_to_wrk, skip_reason)
 from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.load.wrk import LoadSettings, LoadToolMissing
 from benchmatrix.matrix.cells import find_cell, load_matrix
@@ -21,7 +21,6 @@ from benchmatrix.matrix.scenarios import SCENARIOS
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.plan import CellPlan
 from benchmatrix.checks.flags import FLAG_KINDS, status_for
-from benchmatrix.stack.process import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "h2load"
 
@@ -106,14 +105,6 @@ def test_argv_asks_for_a_new_connection_per_request_in_close_mode():
     argv = h2load_argv("h2load", settings(close=True), "u")
     assert argv[-3:] == ["-H", "Connection: close", "u"]
     assert "Connection: close" not in h2load_argv("h2load", settings(), "u")
-
-
-def test_the_real_h2load_accepts_the_argv(tmp_path):
-    h2load = find_h2load()
-    assert h2load.version and h2load.version_tuple >= (1,)
-    raw = tmp_path / "cross-check.txt"
-    argv, result = run_cross_check(h2load, settings(duration_s=1), "http://127.0.0.1:{}/json".format(free_port()), raw)
-    assert argv[1:3] == ["--h1", "-c"] and result.done == 0 and raw.read_text().startswith("starting benchmark")
 
 
 def test_closing_connections_are_skipped_on_an_h2load_that_hangs_on_them():
@@ -244,32 +235,5 @@ def test_a_keep_alive_cell_gets_one_h2load_trial_beside_wrks(harness):
     assert raw.parent == (harness.results_dir / record["trials"][0]["raw_output"]).parent
     assert parse_h2load(raw.read_text()).successful_rps == pytest.approx(check["rps"], abs=0.1)
     disagree = abs(check["ratio_to_wrk"] - 1) > DISAGREE_SHARE
-    assert ("generators-disagree" in codes(record["flags"])) == disagree, record["flags"]
+    assert ("generators-disagree" in [f["code"] for f in record["flags"]]) == disagree, record["flags"]
     assert "cross-check (h2load):" in result.stdout
-
-
-@pytest.mark.slow
-def test_a_server_that_closes_every_connection_is_skipped_with_its_reason(harness):
-    # gunicorn's sync worker closes after each answer; Debian 12's h2load would spin past its -D there.
-    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--cross-check", "h2load")
-    assert result.returncode == 0, result.stdout
-    (record,) = harness.records()
-    check = record["meta"]["cross_check"]
-    if find_h2load().version_tuple >= (1, 64):
-        assert check["skipped"] is None and check["rps"] > 0
-        return
-    assert "server closes the connection after every answer" in check["skipped"]
-    assert check["rps"] is None and check["ratio_to_wrk"] is None and check["argv"] is None
-    assert "generators-disagree" not in codes(record["flags"])
-    assert not list((harness.results_dir / "raw").glob("*/json.cross-check-h2load.txt"))
-    assert "cross-check (h2load) skipped" in result.stdout
-
-
-@pytest.mark.slow
-def test_fixed_rate_records_get_no_cross_check(harness):
-    result = harness.bench("gunicorn-gthread", "raw", "--scenarios", "json", "--rate", "50", "--duration", "1s",
-                           "--cross-check", "h2load", "--ceiling", "off")
-    assert result.returncode == 0, result.stdout
-    (record,) = harness.records()  # an absolute rate: no closed-loop record
-    assert record["mode"] == "fixed-rate" and "cross_check" not in record["meta"]
-    assert not list((harness.results_dir / "raw").glob("*/*cross-check*"))

@@ -24,7 +24,9 @@ import pytest
 
 from benchmatrix.load.fixed_rate import (
     DRIVER, MAX_CONNECTIONS, SCRIPT, fixed_rate_argv, parse_fixed_rate_output, read_fixed_rate_json)
+from benchmatrix.load.driver import FixedRateTool, LoadRequest
 from benchmatrix.load.parse import FixedRateResult, WrkOutputError
+from benchmatrix.load.wrk import FixedRateDriver, LoadSettings, find_fixed_rate_driver
 
 # HTTP/1.1 with keep-alive, so each wrk connection stays one TCP connection; the
 # whole response goes out in one write (and without Nagle) so no response waits
@@ -143,10 +145,14 @@ def assert_spectrum(result: FixedRateResult) -> None:
     assert 50 in percentiles and 90 in percentiles  # HdrHistogram's 5 ticks per half
 
 
-def test_steady_rate_is_met(wrk, server):
-    argv = fixed_rate_argv(wrk, 100, 2, 2, 2, server.url)
-    out = run_wrk(argv, timeout=30)
-    result = parse_fixed_rate_output(out)
+def test_steady_rate_is_met(wrk, server, tmp_path):
+    # The real built-in driver (load/driver.py), as a fixed-rate trial runs it: 100 req/s on 2 connections.
+    settings = LoadSettings(threads=2, connections=2, duration_s=2, timeout_s=2, drain_s=0)
+    ran = FixedRateTool(FixedRateDriver(DRIVER, wrk)).run(LoadRequest(settings, server.url, tmp_path / "raw.txt",
+                                                                      planned_rate=100.0))
+    out = ran.raw_path.read_text()
+    result = ran.result
+    assert result == parse_fixed_rate_output(out)
     data = read_fixed_rate_json(out)
 
     assert result.driver == DRIVER == data["driver"]
@@ -293,3 +299,13 @@ def test_window_longer_than_the_run_is_refused(wrk, server):
     argv = [wrk, "-t1", "-c1", "-d1s", "-s", str(SCRIPT), server.url, "--", "100", "5"]
     with pytest.raises(WrkOutputError, match=r"planned window .* must be a number of seconds from 0 to wrk's -d"):
         parse_fixed_rate_output(run_wrk(argv, timeout=30))
+
+
+def test_wrk2_holds_its_planned_rate_where_it_is_installed(tmp_path, server):
+    found = find_fixed_rate_driver(shutil.which("wrk") or "wrk")
+    if found.name != "wrk2":
+        pytest.skip("no wrk2 on PATH (the built-in driver runs fixed rates here)")
+    settings = LoadSettings(threads=2, connections=2, duration_s=2, timeout_s=2)
+    ran = FixedRateTool(found).run(LoadRequest(settings, server.url, tmp_path / "wrk2.txt", planned_rate=100.0))
+    assert ran.result.driver == "wrk2" and ran.result.requests > 0
+    assert abs(ran.result.achieved_rate - 100) <= 5, ran.result

@@ -1,12 +1,10 @@
 """Tests for benchmatrix.load.parse against real wrk outputs kept outside the repo."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED, require_shared
 
 from benchmatrix.load.parse import (
     Latency,
@@ -19,27 +17,22 @@ from benchmatrix.load.parse import (
     size_bytes,
 )
 
-WRK_FIXTURES = SHARED / "fixtures" / "wrk"
+FIXTURES = Path(__file__).parent / "fixtures"
+WRK_FIXTURES = FIXTURES / "wrk"
 MB = 1024 * 1024
 
 
 def _read(path: Path) -> str:
-    return require_shared(path, "real wrk output").read_text(encoding="utf-8")
+    return path.read_text(encoding="utf-8")
 
 
 def _fixture(name: str) -> str:
     return _read(WRK_FIXTURES / name)
 
 
-def _seed_block(prefix: str, start: str) -> str:
-    """Cut one wrk summary, from its 'Running' line to 'Transfer/sec', out of a seed document."""
-    seeds = sorted(require_shared(SHARED / "seeds", "the seeds").glob(prefix + "_*.txt"))
-    if not seeds:
-        require_shared(SHARED / "seeds" / (prefix + "_*.txt"), "seed")
-    lines = seeds[0].read_text(encoding="utf-8").splitlines()
-    first = next(i for i, line in enumerate(lines) if line.strip() == start)
-    last = next(i for i in range(first, len(lines)) if "Transfer/sec:" in lines[i])
-    return textwrap.dedent("\n".join(lines[first:last + 1]))
+def _seed_block(name: str) -> str:
+    """One wrk summary quoted in a seed document (tests/fixtures/seeds/README.md)."""
+    return (FIXTURES / "seeds" / name).read_text(encoding="utf-8")
 
 
 # --- unit helpers -----------------------------------------------------------
@@ -194,7 +187,7 @@ def test_connect_refused_names_the_cause():
 
 
 def test_every_wrk_fixture_parses_or_says_why():
-    files = sorted(require_shared(WRK_FIXTURES, "the wrk fixtures").glob("*.txt"))
+    files = sorted(WRK_FIXTURES.glob("*.txt"))
     assert files, "no wrk fixtures under %s" % WRK_FIXTURES
     parsed = []
     for path in files:
@@ -246,7 +239,7 @@ def test_error_is_a_value_error():
 # --- wrk summaries quoted in the seed documents -----------------------------
 
 def test_seed_wrk_seconds_and_connect_errors():
-    r = parse_wrk(_seed_block("003", "Running 30s test @ http://127.0.0.1:8000/index"))
+    r = parse_wrk(_seed_block("seed003_wrk_30s.txt"))
     assert r.url == "http://127.0.0.1:8000/index"
     assert (r.threads, r.connections) == (12, 400)
     assert r.latency == Latency(avg_ms=pytest.approx(13160.0), stdev_ms=pytest.approx(10670.0),
@@ -260,7 +253,7 @@ def test_seed_wrk_seconds_and_connect_errors():
 
 def test_seed_wrk2_minute_units():
     # wrk2 reports itself as wrk 4.0.0; its summary uses minutes for long runs.
-    r = parse_wrk(_seed_block("003", "Running 5m test @ http://192.168.2.100:8000/index"))
+    r = parse_wrk(_seed_block("seed003_wrk2_5m.txt"))
     assert (r.threads, r.connections) == (12, 400)
     assert r.latency.avg_ms == pytest.approx(0.87 * 60000)
     assert r.latency.stdev_ms == pytest.approx(0.86 * 60000)

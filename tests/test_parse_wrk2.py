@@ -4,12 +4,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_shared
 
 from benchmatrix.load.parse import (
     FixedRateResult,
@@ -38,16 +36,25 @@ PLANNED = {
 WITH_LATENCY = [name for name in WRK2_FILES if "nolatency" not in name]
 
 
-def _read(shared: Path, name: str) -> str:
-    return require_shared(shared / "fixtures" / "wrk2" / name, "real wrk2 output").read_text(encoding="utf-8")
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _wrk(shared: Path, name: str) -> str:
-    return require_shared(shared / "fixtures" / "wrk" / name, "real wrk output").read_text(encoding="utf-8")
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """The folder of real tool outputs copied into the tests (tests/fixtures/README.md)."""
+    return FIXTURES
 
 
-def _parse(shared: Path, name: str) -> FixedRateResult:
-    return parse_wrk2(_read(shared, name), PLANNED[name])
+def _read(fixtures_dir: Path, name: str) -> str:
+    return (fixtures_dir / "wrk2" / name).read_text(encoding="utf-8")
+
+
+def _wrk(fixtures_dir: Path, name: str) -> str:
+    return (fixtures_dir / "wrk" / name).read_text(encoding="utf-8")
+
+
+def _parse(fixtures_dir: Path, name: str) -> FixedRateResult:
+    return parse_wrk2(_read(fixtures_dir, name), PLANNED[name])
 
 
 def _footer(block: str):
@@ -57,21 +64,15 @@ def _footer(block: str):
     return float(mean.group(1)), float(mean.group(2)), float(top.group(1)), int(top.group(2))
 
 
-def _seed_block(shared: Path, prefix: str, start: str) -> str:
-    """Cut one wrk2 summary, from its 'Running' line to 'Transfer/sec', out of a seed document."""
-    seeds = sorted((shared / "seeds").glob(prefix + "_*.txt"))
-    if not seeds:
-        require_shared(shared / "seeds" / (prefix + "_*.txt"), "seed")
-    lines = seeds[0].read_text(encoding="utf-8").splitlines()
-    first = next(i for i, line in enumerate(lines) if line.strip() == start)
-    last = next(i for i in range(first, len(lines)) if "Transfer/sec:" in lines[i])
-    return textwrap.dedent("\n".join(lines[first:last + 1]))
+def _seed_block(fixtures_dir: Path, name: str) -> str:
+    """One wrk2 summary quoted in a seed document (tests/fixtures/seeds/README.md)."""
+    return (fixtures_dir / "seeds" / name).read_text(encoding="utf-8")
 
 
 # --- each real wrk2 output, exact numbers ---------------------------------------
 
-def test_r2000_latency(shared):
-    r = _parse(shared, "wrk2_R2000_latency.txt")
+def test_r2000_latency(fixtures_dir):
+    r = _parse(fixtures_dir, "wrk2_R2000_latency.txt")
     assert r.driver == "wrk2"
     assert r.planned_rate == 2000.0
     assert r.requests == 9987
@@ -94,8 +95,8 @@ def test_r2000_latency(shared):
     assert r.spectrum[-1] == (100.0, pytest.approx(2.171))
 
 
-def test_r2000_latency_U_keeps_the_two_blocks_apart(shared):
-    r = _parse(shared, "wrk2_R2000_latency_U.txt")
+def test_r2000_latency_U_keeps_the_two_blocks_apart(fixtures_dir):
+    r = _parse(fixtures_dir, "wrk2_R2000_latency_U.txt")
     assert r.requests == 9984
     assert r.duration_s == pytest.approx(5.00)
     assert r.achieved_rate == pytest.approx(1996.46)
@@ -122,8 +123,8 @@ def test_r2000_latency_U_keeps_the_two_blocks_apart(shared):
     assert r.socket_errors == SocketErrors()
 
 
-def test_r200_stall_shows_in_corrected_latency_only(shared):
-    r = _parse(shared, "wrk2_R200_stall_1s.txt")
+def test_r200_stall_shows_in_corrected_latency_only(fixtures_dir):
+    r = _parse(fixtures_dir, "wrk2_R200_stall_1s.txt")
     assert r.planned_rate == 200.0
     assert r.requests == 2002
     assert r.duration_s == pytest.approx(10.00)
@@ -148,8 +149,8 @@ def test_r200_stall_shows_in_corrected_latency_only(shared):
     assert r.socket_errors == SocketErrors()
 
 
-def test_calibration_run_counts_the_whole_run_but_latency_only_after_calibration(shared):
-    text = _read(shared, "wrk2_R1000_d13_calibration_non2xx.txt")
+def test_calibration_run_counts_the_whole_run_but_latency_only_after_calibration(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R1000_d13_calibration_non2xx.txt")
     assert text.count("Thread calibration:") == 2
     r = parse_wrk2(text, 1000)
     # The totals cover all 13 s, calibration included: ~1000/s over 13 s ...
@@ -175,8 +176,8 @@ def test_calibration_run_counts_the_whole_run_but_latency_only_after_calibration
     assert r.socket_errors == SocketErrors()
 
 
-def test_nolatency_has_no_percentiles(shared):
-    r = _parse(shared, "wrk2_R500_nolatency.txt")
+def test_nolatency_has_no_percentiles(fixtures_dir):
+    r = _parse(fixtures_dir, "wrk2_R500_nolatency.txt")
     assert r.planned_rate == 500.0
     assert r.requests == 1500
     assert r.duration_s == pytest.approx(3.00)
@@ -194,16 +195,16 @@ def test_nolatency_has_no_percentiles(shared):
 # --- properties that hold on every fixture ------------------------------------
 
 @pytest.mark.parametrize("name", WRK2_FILES)
-def test_achieved_rate_is_requests_over_printed_time(shared, name):
-    r = _parse(shared, name)
+def test_achieved_rate_is_requests_over_printed_time(fixtures_dir, name):
+    r = _parse(fixtures_dir, name)
     # wrk2 divides by its exact run time; the printed time is rounded to 10 ms
     # (plus 0.005/s of rounding in the printed rate), so the two agree to that.
     assert r.requests / r.achieved_rate == pytest.approx(r.duration_s, abs=0.005 + 1e-4)
 
 
 @pytest.mark.parametrize("name", WITH_LATENCY)
-def test_spectrum_is_ascending_and_matches_the_percentile_lines(shared, name):
-    r = _parse(shared, name)
+def test_spectrum_is_ascending_and_matches_the_percentile_lines(fixtures_dir, name):
+    r = _parse(fixtures_dir, name)
     pcts = [p for p, _ in r.spectrum]
     values = [v for _, v in r.spectrum]
     assert pcts == sorted(set(pcts)), "percentiles must rise strictly"
@@ -218,10 +219,10 @@ def test_spectrum_is_ascending_and_matches_the_percentile_lines(shared, name):
 
 
 @pytest.mark.parametrize("name", WITH_LATENCY)
-def test_footer_is_what_the_thread_stats_line_prints(shared, name):
+def test_footer_is_what_the_thread_stats_line_prints(fixtures_dir, name):
     # Why the uncorrected avg/stdev/max come from their block's footer: on the
     # corrected block the footer and the thread-stats line are the same numbers.
-    text = _read(shared, name)
+    text = _read(fixtures_dir, name)
     r = parse_wrk2(text, PLANNED[name])
     mean, stdev, top, _ = _footer(text)
     assert r.latency.avg_ms == pytest.approx(mean, abs=0.01)
@@ -230,8 +231,8 @@ def test_footer_is_what_the_thread_stats_line_prints(shared, name):
 
 
 @pytest.mark.parametrize("name", WRK2_FILES)
-def test_spectrum_ignores_footer_lines(shared, name):
-    text = _read(shared, name)
+def test_spectrum_ignores_footer_lines(fixtures_dir, name):
+    text = _read(fixtures_dir, name)
     r = parse_wrk2(text, PLANNED[name])
     rows_in_first_block = 0
     for line in text.splitlines():
@@ -246,8 +247,8 @@ def test_spectrum_ignores_footer_lines(shared, name):
 
 # --- wrk2 summaries quoted in the seed documents ------------------------------
 
-def test_seed_wrk2_minutes_calibration_and_socket_errors(shared):
-    r = parse_wrk2(_seed_block(shared, "003", "Running 5m test @ http://192.168.2.100:8000/index"), 4000)
+def test_seed_wrk2_minutes_calibration_and_socket_errors(fixtures_dir):
+    r = parse_wrk2(_seed_block(fixtures_dir, "seed003_wrk2_5m.txt"), 4000)
     assert r.requests == 814328
     assert r.duration_s == pytest.approx(300.0)
     assert r.achieved_rate == pytest.approx(2714.49)
@@ -257,8 +258,8 @@ def test_seed_wrk2_minutes_calibration_and_socket_errors(shared):
     assert r.spectrum == ()
 
 
-def test_seed_wrk2_non2xx_over_five_minutes(shared):
-    r = parse_wrk2(_seed_block(shared, "004", "Running 5m test @ http://192.168.2.100:18004/agents"), 4000)
+def test_seed_wrk2_non2xx_over_five_minutes(fixtures_dir):
+    r = parse_wrk2(_seed_block(fixtures_dir, "seed004_wrk2_5m.txt"), 4000)
     assert r.requests == 1197819
     assert r.non2xx == 1031238
     assert r.achieved_rate == pytest.approx(3992.68)
@@ -289,25 +290,25 @@ def test_usage_text_says_check_arguments():
         parse_wrk2(WRK2_STYLE_USAGE, 1000)
 
 
-def test_connect_failure_names_the_cause(shared):
+def test_connect_failure_names_the_cause(fixtures_dir):
     with pytest.raises(WrkOutputError) as err:
-        parse_wrk2(_wrk(shared, "wrk_connect_refused.txt"), 1000)
+        parse_wrk2(_wrk(fixtures_dir, "wrk_connect_refused.txt"), 1000)
     assert str(err.value) == "wrk2 could not connect: unable to connect to 127.0.0.1:18999 Connection refused"
 
 
-def test_stock_wrk_latency_output_is_refused(shared):
+def test_stock_wrk_latency_output_is_refused(fixtures_dir):
     with pytest.raises(WrkOutputError, match="stock wrk's output .* parse it with parse_wrk"):
-        parse_wrk2(_wrk(shared, "wrk_latency_ok.txt"), 1000)
+        parse_wrk2(_wrk(fixtures_dir, "wrk_latency_ok.txt"), 1000)
 
 
-def test_two_results_are_refused(shared):
-    text = _read(shared, "wrk2_R2000_latency.txt") + _read(shared, "wrk2_R500_nolatency.txt")
+def test_two_results_are_refused(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R2000_latency.txt") + _read(fixtures_dir, "wrk2_R500_nolatency.txt")
     with pytest.raises(WrkOutputError, match="holds 2 results"):
         parse_wrk2(text, 1000)
 
 
-def test_zero_requests_is_refused(shared):
-    text = _read(shared, "wrk2_R500_nolatency.txt").replace("1500 requests in", "0 requests in")
+def test_zero_requests_is_refused(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R500_nolatency.txt").replace("1500 requests in", "0 requests in")
     text = text.replace("265.14KB read", "0.00B read\n  Socket errors: connect 10, read 0, write 0, timeout 0")
     with pytest.raises(WrkOutputError) as err:
         parse_wrk2(text, 500)
@@ -317,34 +318,34 @@ def test_zero_requests_is_refused(shared):
     )
 
 
-def test_missing_totals_line_is_named(shared):
-    text = "\n".join(l for l in _read(shared, "wrk2_R2000_latency.txt").splitlines() if "requests in" not in l)
+def test_missing_totals_line_is_named(fixtures_dir):
+    text = "\n".join(l for l in _read(fixtures_dir, "wrk2_R2000_latency.txt").splitlines() if "requests in" not in l)
     with pytest.raises(WrkOutputError, match="no 'N requests in T, S read' line"):
         parse_wrk2(text, 2000)
 
 
-def test_missing_percentile_line_is_named(shared):
-    text = _read(shared, "wrk2_R2000_latency.txt").replace(" 99.900%    1.60ms\n", "")
+def test_missing_percentile_line_is_named(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R2000_latency.txt").replace(" 99.900%    1.60ms\n", "")
     with pytest.raises(WrkOutputError, match=r"'Recorded Latency' latency block has no 99\.900% line"):
         parse_wrk2(text, 2000)
 
 
-def test_block_without_closing_dashes_is_cut_short(shared):
-    text = re.sub(r"(?m)^-{10,}$", "", _read(shared, "wrk2_R2000_latency.txt"))
+def test_block_without_closing_dashes_is_cut_short(fixtures_dir):
+    text = re.sub(r"(?m)^-{10,}$", "", _read(fixtures_dir, "wrk2_R2000_latency.txt"))
     with pytest.raises(WrkOutputError, match="no closing line of dashes"):
         parse_wrk2(text, 2000)
 
 
-def test_uncorrected_block_without_footer_is_cut_short(shared):
-    text = _read(shared, "wrk2_R2000_latency_U.txt")
+def test_uncorrected_block_without_footer_is_cut_short(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R2000_latency_U.txt")
     second = text.index("Uncorrected Latency")
     text = text[:second] + re.sub(r"(?m)^#\[Mean.*\n", "", text[second:])
     with pytest.raises(WrkOutputError, match="'Uncorrected Latency' latency block has no '#\\[Mean"):
         parse_wrk2(text, 2000)
 
 
-def test_uncorrected_block_alone_is_refused(shared):
-    text = _read(shared, "wrk2_R2000_latency_U.txt")
+def test_uncorrected_block_alone_is_refused(fixtures_dir):
+    text = _read(fixtures_dir, "wrk2_R2000_latency_U.txt")
     first = text.index("  Latency Distribution (HdrHistogram - Recorded Latency)")
     second = text.index("\n  Latency Distribution (HdrHistogram - Uncorrected")
     with pytest.raises(WrkOutputError, match="not the corrected"):
@@ -352,9 +353,9 @@ def test_uncorrected_block_alone_is_refused(shared):
 
 
 @pytest.mark.parametrize("rate", [0, -5, float("nan"), float("inf")])
-def test_planned_rate_must_be_positive(shared, rate):
+def test_planned_rate_must_be_positive(fixtures_dir, rate):
     with pytest.raises(ValueError, match="planned_rate must be the positive -R value"):
-        parse_wrk2(_read(shared, "wrk2_R500_nolatency.txt"), rate)
+        parse_wrk2(_read(fixtures_dir, "wrk2_R500_nolatency.txt"), rate)
 
 
 def test_error_is_a_value_error():
@@ -425,5 +426,5 @@ def test_other_texts_are_not_wrk2_usage(text):
     assert not is_wrk2_usage(text)
 
 
-def test_a_wrk2_result_is_not_usage(shared):
-    assert not is_wrk2_usage(_read(shared, "wrk2_R2000_latency_U.txt"))
+def test_a_wrk2_result_is_not_usage(fixtures_dir):
+    assert not is_wrk2_usage(_read(fixtures_dir, "wrk2_R2000_latency_U.txt"))

@@ -6,7 +6,7 @@ import pytest
 
 from benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors
 from benchmatrix.load.rates import parse_rates
-from benchmatrix.run.validity import assess_rate
+from benchmatrix.checks.validity import assess_rate
 
 
 def test_absolute_and_relative_rates():

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from benchmatrix.results.ratio import paired_ratio
-from benchmatrix.run.interleave import round_order
+from benchmatrix.run.interleave_rule import round_order
 
 
 def test_rounds_alternate_so_no_side_always_goes_first():

@@ -11,6 +11,7 @@ import pytest
 from benchmatrix.load.latency_target import latency_at, parse_latency_target
 from benchmatrix.run import slo_search
 from benchmatrix.run.slo_search import judge, search
+from benchmatrix.run.trials import Trial
 
 TARGET = parse_latency_target("p99=50ms")
 
@@ -30,15 +31,17 @@ def test_malformed_targets_say_what_is_accepted(text):
 
 
 def trial(rate, p99, achieved=None, errors=0, spectrum=()):
-    return {"achieved_rate": rate if achieved is None else achieved, "latency_ms": {"p99": p99, "max": p99 * 2},
-            "errors": {"non2xx": errors, "timeout": 0}, "spectrum": [list(p) for p in spectrum]}
+    achieved = rate if achieved is None else achieved
+    return Trial(kind="fixed-rate", rps=achieved, rps_all=achieved, requests=int(achieved),
+                 latency_ms={"p99": p99, "max": p99 * 2}, errors={"non2xx": errors, "timeout": 0}, histogram=None,
+                 planned_rate=rate, achieved_rate=achieved, spectrum=tuple(spectrum))
 
 
 def test_any_percentile_comes_from_the_spectrum_never_interpolated_down():
     t = trial(100, 9.0, spectrum=[(0, 1.0), (90, 3.0), (96.875, 5.0), (99, 9.0), (100, 18.0)])
-    assert latency_at(t, 99) == 9.0  # its own figure
-    assert latency_at(t, 95) == 5.0  # the first point at or above 95%
-    assert latency_at(t, 100) == 18.0
+    assert latency_at(t.to_json(), 99) == 9.0  # its own figure
+    assert latency_at(t.to_json(), 95) == 5.0  # the first point at or above 95%
+    assert latency_at(t.to_json(), 100) == 18.0
     assert latency_at({"latency_ms": {}, "spectrum": []}, 95) is None
 
 

@@ -61,3 +61,28 @@ def test_one_trial_cannot_be_unstable():
 def test_resources_report_median_cpu_and_peak_memory():
     usage = resource_summary([trial(1, 1, cpu=1.0, rss=40), trial(1, 1, cpu=3.0, rss=90), trial(1, 1, cpu=2.0)])
     assert usage == {"server_cpu_s": 2.0, "server_peak_rss_mb": 90, "load_generator_cpu_s": 0.2}
+
+
+def test_a_trial_is_written_in_the_shape_records_have_always_stored():
+    from benchmatrix.run.trials import Trial, TrialContext
+    from tests.fake_driver import fixed_rate_result, wrk_result
+
+    context = TrialContext(resources={"server_cpu_s": 1.0}, server_restarted=False, settle_s=0.0,
+                           raw_output="raw/r/json.trial1.txt", answers_during_load=None)
+    closed = Trial.from_result(wrk_result(1000.0, requests=2000)).with_context(context).in_round(2, 1)
+    assert closed.to_json() == {
+        "rps": 1000.0, "rps_all": 1000.0, "requests": 2000,
+        "latency_ms": {"avg": 2.0, "stdev": 1.0, "p50": 2.0, "p75": 3.0, "p90": 5.0, "p99": 9.0, "p99.9": 15.0,
+                       "max": 20.0, "p99.99": 19.0},
+        "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0}, "in_flight": 2.0,
+        "bytes": 300000, "elapsed_s": 2.0, "result_source": "done() JSON", "histogram": None, "synthetic_samples": 0,
+        "resources": {"server_cpu_s": 1.0}, "server_restarted": False, "settle_s": 0.0,
+        "raw_output": "raw/r/json.trial1.txt", "answers_during_load": None, "round": 2, "position_in_round": 1}
+    fixed = Trial.from_result(fixed_rate_result(100.0, achieved=99.0, p99_ms=8.0, non2xx=9)).as_probe(3, True)
+    assert fixed.to_json() == {
+        "rps": 90.0, "rps_all": 99.0, "requests": 99, "planned_rate": 100.0, "achieved_rate": 99.0,
+        "latency_ms": {"avg": 4.0, "stdev": 1.0, "p50": 2.0, "p75": 8.0 / 3, "p90": 4.0, "p99": 8.0, "p99.9": 12.0,
+                       "max": 16.0},
+        "uncorrected_latency_ms": None, "spectrum": [[50.0, 2.0], [99.0, 8.0], [100.0, 16.0]],
+        "errors": {"non2xx": 9, "connect": 0, "read": 0, "write": 0, "timeout": 0}, "histogram": None,
+        "probe": {"number": 3, "confirmation": True}}

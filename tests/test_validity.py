@@ -1,8 +1,10 @@
-"""Flags and statuses from real wrk outputs (../shared/fixtures), read as they are."""
+"""Flags and statuses from real wrk outputs (tests/fixtures), read as they are."""
 
 from __future__ import annotations
 
 import time
+
+from pathlib import Path
 
 import pytest
 
@@ -10,28 +12,31 @@ from benchmatrix.load.parse import Latency, SocketErrors, WrkResult, parse_wrk
 from benchmatrix.results.records import rps_label
 from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.checks.flags import FLAG_KINDS, make_flag, status_for
-from benchmatrix.run.validity import assess_ceiling, assess_responses
+from benchmatrix.checks.validity import assess_ceiling, assess_responses
 
 
-def assess(shared, name):
-    flags = assess_responses(parse_wrk((shared / "fixtures" / "wrk" / name).read_text()))
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def assess(name):
+    flags = assess_responses(parse_wrk((FIXTURES / "wrk" / name).read_text()))
     return [f.code for f in flags], status_for(flags)
 
 
-def test_a_clean_run_is_ok(shared):
-    assert assess(shared, "wrk_latency_ok.txt") == ([], "ok")
+def test_a_clean_run_is_ok():
+    assert assess("wrk_latency_ok.txt") == ([], "ok")
 
 
-def test_some_errors_flag_the_run(shared):
-    assert assess(shared, "wrk_latency_non2xx.txt") == (["non-2xx"], "flagged")
+def test_some_errors_flag_the_run():
+    assert assess("wrk_latency_non2xx.txt") == (["non-2xx"], "flagged")
 
 
-def test_timeouts_flag_the_run(shared):
-    assert assess(shared, "wrk_socket_errors_timeouts.txt") == (["timeouts"], "flagged")
+def test_timeouts_flag_the_run():
+    assert assess("wrk_socket_errors_timeouts.txt") == (["timeouts"], "flagged")
 
 
-def test_83k_req_per_s_of_500s_is_a_failure_not_throughput(shared):
-    codes, status = assess(shared, "wrk_all_errors.txt")
+def test_83k_req_per_s_of_500s_is_a_failure_not_throughput():
+    codes, status = assess("wrk_all_errors.txt")
     assert (codes, status) == (["no-successful-responses"], "failed")
     assert rps_label({"status": status, "rps": 0.0}) == "-"
 

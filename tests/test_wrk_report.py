@@ -7,12 +7,17 @@ import itertools
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 
+from benchmatrix.load.driver import LoadRequest, WrkClosedLoop
 from benchmatrix.load.parse import parse_wrk, parse_wrk_report
 from benchmatrix.load.wrk import LoadSettings, require_wrk, run_wrk
 from benchmatrix.stack.nginx import NginxFront
 from benchmatrix.stack.process import free_port
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 pytestmark = pytest.mark.slow
 
@@ -21,8 +26,12 @@ def test_a_live_run_reports_the_same_figures_both_ways(tmp_path):
     port = free_port()
     front = NginxFront("fixed-body", port, "", tmp_path / "nginx", ready_path="/")
     with front.running():
-        _, result = run_wrk(require_wrk(), LoadSettings(threads=2, connections=8, duration_s=1, timeout_s=2),
-                            "http://127.0.0.1:{}/".format(port), tmp_path / "wrk.txt")
+        # The real closed-loop driver (load/driver.py), as a trial runs it.
+        ran = WrkClosedLoop(require_wrk()).run(LoadRequest(
+            LoadSettings(threads=2, connections=8, duration_s=1, timeout_s=2), "http://127.0.0.1:{}/".format(port),
+            tmp_path / "wrk.txt"))
+    result = ran.result
+    assert ran.raw_path == tmp_path / "wrk.txt" and ran.argv[0] == require_wrk()
     text = (tmp_path / "wrk.txt").read_text()
     summary = parse_wrk(text)
     assert result.source == "done() JSON" and summary.source == "summary text"
@@ -40,8 +49,8 @@ def test_a_live_run_reports_the_same_figures_both_ways(tmp_path):
     assert result.bytes_read % result.requests == 0
 
 
-def test_an_output_without_a_report_is_read_from_its_summary(shared):
-    text = (shared / "fixtures" / "wrk" / "wrk_latency_ok.txt").read_text()
+def test_an_output_without_a_report_is_read_from_its_summary():
+    text = (FIXTURES / "wrk" / "wrk_latency_ok.txt").read_text()
     assert parse_wrk_report(text) == parse_wrk(text)
 
 

@@ -221,13 +221,16 @@ def cross_check_metadata(h2load: H2load, argv: Optional[List[str]], result: Opti
     }
 
 
-def cross_check(h2load: H2load, settings: LoadSettings, url: str, raw_path: Path, prefix: Sequence[str],
+def cross_check(driver, settings: LoadSettings, url: str, raw_path: Path, prefix: Sequence[str],
                 wrk_rps: Optional[float], server_closes: Optional[bool], relative: Callable[[Path], str],
                 settle: Callable[[], Any], say: Callable[[str], None]) -> Tuple[Dict[str, Any], List[Flag]]:
-    """The record's cross-check: (meta, flags). A skip or an h2load failure is recorded, never raised:
-    wrk's trials stand on their own. settle() runs first, as before each wrk trial."""
+    """The record's cross-check by `driver` (load/driver.H2loadDriver, or a test's fake with a .tool):
+    (meta, flags). A skip or an h2load failure is recorded, never raised: wrk's trials stand on their own.
+    settle() runs first, as before each wrk trial."""
+    from benchmatrix.load.driver import LoadRequest
     from benchmatrix.stack.readiness import ServiceError
 
+    h2load = driver.tool
     reason = skip_reason(h2load, settings, server_closes)
     if reason:
         say("cross-check (h2load) skipped: " + reason)
@@ -235,11 +238,12 @@ def cross_check(h2load: H2load, settings: LoadSettings, url: str, raw_path: Path
     say("cross-check trial with h2load, {:g} s".format(settings.duration_s))
     settle()
     try:
-        argv, result = run_cross_check(h2load, settings, url, raw_path, prefix)
+        ran = driver.run(LoadRequest(settings, url, raw_path, prefix=tuple(prefix)))
     except (WrkOutputError, ServiceError) as error:
         reason = "h2load gave no result: {}".format(str(error).splitlines()[0])
         say("cross-check (h2load) failed: " + reason)
         return cross_check_metadata(h2load, None, None, wrk_rps, relative(raw_path), skipped=reason), []
+    argv, result = ran.argv, ran.result
     meta = cross_check_metadata(h2load, argv, result, wrk_rps, relative(raw_path))
     say("cross-check (h2load): {:,.0f} req/s{}".format(result.successful_rps, "" if meta["ratio_to_wrk"] is None
                                                        else ", {:.2f}x wrk".format(meta["ratio_to_wrk"])))

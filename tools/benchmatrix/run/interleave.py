@@ -20,18 +20,17 @@ import dataclasses
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from benchmatrix.hosts.machine_lock import machine_lock
-from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.results.ratio import RatioEstimate, paired_ratio
+from benchmatrix.results.ratio import RatioEstimate
 from benchmatrix.run.cell_run import CellRun, prepare_cell_run
-from benchmatrix.run.measure import ScenarioMeasurement, first_line, trial_flags_named
+from benchmatrix.run.interleave_rule import BUDGET, FAILED, StoppingRule, alternate
+from benchmatrix.run.measure import ScenarioMeasurement
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.recording import Console, utc_now
-from benchmatrix.checks.flags import Flag, make_flag
-from benchmatrix.stack.readiness import ServiceError
+from benchmatrix.checks.flags import make_flag
 
 MIN_ROUNDS = 5  # 5 a side: the exact permutation test's smallest p is then 2/252, below 0.05
 TARGET_HALF_WIDTH = 0.05  # stop once every ratio's 95% interval is within +-5%
@@ -56,12 +55,6 @@ class InterleaveOptions:
     max_load_s: float = MAX_LOAD_S
 
 
-def round_order(round_number: int, count: int) -> List[int]:
-    """Forward on even rounds, backward on odd ones: A B | B A | A B ..., so no side always goes first."""
-    order = list(range(count))
-    return order if round_number % 2 == 0 else order[::-1]
-
-
 class InterleavedRun:
     def __init__(self, options: InterleaveOptions, console: Optional[Console] = None):
         if len(options.contenders) < 2:
@@ -75,7 +68,6 @@ class InterleavedRun:
             side_probe=options.base.side_probe if c.side_probe is None else c.side_probe), self.console)
             for c in options.contenders]
         self.labels = unique_labels(self.runs)
-        self.load_s = 0.0
 
     @property
     def scenarios(self) -> Sequence[Scenario]:
@@ -88,10 +80,9 @@ class InterleavedRun:
                           wait=self.options.base.wait_for_machine, say=self.say) as hold:
             cell_flags = first.check_machine()
             ceilings = first.find_ceilings()
-            for run in self.runs:
-                run.meta["machine"] = first.meta["machine"]
-                run.meta["machine_lock"] = hold.as_metadata()
-                run.meta["ceiling_choice"] = first.meta["ceiling_choice"]
+            # What the whole group shares goes into each contender's records, not into the other runs' meta.
+            shared = {"machine": first.meta["machine"], "machine_lock": hold.as_metadata(),
+                      "ceiling_choice": first.meta["ceiling_choice"]}
             with contextlib.ExitStack() as stack:
                 measurements = []
                 for label, run in zip(self.labels, self.runs):
@@ -100,6 +91,7 @@ class InterleavedRun:
                     if measurement is None:
                         self.say("{} failed verification: nothing was compared".format(label))
                         return 1
+                    measurement.record_meta.update(shared)
                     measurements.append(measurement)
                 estimates = {scenario.name: self._scenario(scenario, measurements) for scenario in self.scenarios}
         self._report(estimates)
@@ -111,52 +103,35 @@ class InterleavedRun:
             if not measurement.prepare(scenario):
                 return None
         loads = [m.plan.closed_loop(scenario) for m in measurements]
-        trials: List[List[Dict[str, Any]]] = [[] for _ in measurements]
-        flags: List[List[Flag]] = [[] for _ in measurements]
-        argvs: List[Optional[List[str]]] = [None for _ in measurements]
-        duration_s = self.options.base.duration_s
-        started_load_s = self.load_s
-        estimates: List[Optional[RatioEstimate]] = []
-        round_number = 0
-        try:
-            while True:
-                for position, index in enumerate(round_order(round_number, len(measurements))):
-                    number = len(trials[index]) + 1
-                    argvs[index], trial, trial_flags = measurements[index].trial(scenario, loads[index], number)
-                    trial.update(round=round_number + 1, position_in_round=position + 1)
-                    trials[index].append(trial)
-                    flags[index] += trial_flags_named(number, trial_flags)
-                    self.load_s += duration_s
-                round_number += 1
-                estimates = self._estimates(trials)
-                self.say("{}: round {}: {}".format(scenario.name, round_number, "; ".join(
-                    "{} {}".format(label, e.describe() if e else "-") for label, e in zip(self.labels[1:], estimates))))
-                spent = self.load_s - started_load_s
-                if round_number >= self.options.min_rounds and all(
-                        e and e.half_width <= self.options.target_half_width for e in estimates):
-                    break
-                if spent + duration_s * len(measurements) > self.options.max_load_s:
-                    if round_number >= self.options.min_rounds or spent >= self.options.max_load_s:
-                        self.say("{}: load budget of {:g} s spent".format(scenario.name, self.options.max_load_s))
-                        break
-        except (WrkOutputError, ServiceError) as error:
+        rule = StoppingRule(self.options.min_rounds, self.options.target_half_width, self.options.max_load_s)
+
+        def say_round(rounds: int, estimates: List[Optional[RatioEstimate]]) -> None:
+            self.say("{}: round {}: {}".format(scenario.name, rounds, "; ".join(
+                "{} {}".format(label, e.describe() if e else "-") for label, e in zip(self.labels[1:], estimates))))
+
+        outcome = alternate(lambda index, number: measurements[index].trial(scenario, loads[index], number),
+                            len(measurements), rule, self.options.base.duration_s, on_round=say_round)
+        if outcome.stopped_by == FAILED:
             for index, measurement in enumerate(measurements):
-                measurement.recorder.save(measurement.recorder.record(
-                    scenario, [make_flag("load-failed", first_line(error))], trials[index], argvs[index], loads[index]))
+                measurement.recorder.save(measurement._record(
+                    scenario, [make_flag("load-failed", outcome.error)], outcome.trials[index], outcome.argvs[index],
+                    loads[index]))
             return None
+        if outcome.stopped_by == BUDGET:
+            self.say("{}: load budget of {:g} s spent".format(scenario.name, self.options.max_load_s))
+        for label, estimate, apart in zip(self.labels[1:], outcome.estimates, outcome.distinguishable):
+            if not apart:
+                self.say("{}: {} is not distinguishable from {} at 95%".format(scenario.name, label, self.labels[0]))
+        estimates = outcome.estimates
         for index, measurement in enumerate(measurements):
             details = {"interleaved": {
-                "group": self.group, "contenders": self.labels, "position": index, "rounds": round_number,
+                "group": self.group, "contenders": self.labels, "position": index, "rounds": outcome.rounds,
                 "order": "alternating (A B, B A, ...)", "finished_at": utc_now(),
                 "ratio_to_first": dataclasses.asdict(estimates[index - 1]) if index and estimates[index - 1] else None}}
-            measurement.recorder.save(measurement.finish(scenario, loads[index], trials[index], flags[index],
-                                                         argvs[index], extra_meta=details))
+            measurement.recorder.save(measurement.finish(scenario, loads[index], outcome.trials[index],
+                                                         outcome.flags[index], outcome.argvs[index],
+                                                         extra_meta=details))
         return estimates
-
-    @staticmethod
-    def _estimates(trials: Sequence[Sequence[Dict[str, Any]]]) -> List[Optional[RatioEstimate]]:
-        baseline = [t["rps"] for t in trials[0]]
-        return [paired_ratio(baseline, [t["rps"] for t in side]) for side in trials[1:]]
 
     def _report(self, estimates: Dict[str, Optional[List[Optional[RatioEstimate]]]]) -> None:
         results_dir = self.options.base.results_dir

@@ -44,21 +44,21 @@ class LatencyTargetSearch:
     def probe(self, rate: float, confirmation: bool) -> slo_search.Probe:
         self.probes_run += 1
         number = self.probes_run
-        self.argv, trial, flags = self.measurement.trial(self.scenario, self.probe_plan(rate), number)
-        trial["probe"] = {"number": number, "confirmation": confirmation}
+        ran = self.measurement.trial(self.scenario, self.probe_plan(rate), number)
+        self.argv, trial = ran.argv, ran.trial.as_probe(number, confirmation)
         outcome = slo_search.judge(trial, rate, self.target)
         # The rate flag's 1% is the fixed-rate table's rule; a search allows slo_search.RATE_TOLERANCE.
-        self.trial_flags[number] = [f for f in flags if f.code != "rate-not-achieved"]
+        self.trial_flags[number] = [f for f in ran.flags if f.code != "rate-not-achieved"]
         self.say("{}: {} probe {}{}: {:g} req/s -> {} ({}; achieved {:.1f} req/s)".format(
             self.scenario.name, self.target.describe(), number, " (repeat)" if confirmation else "", rate,
-            "holds" if outcome.holds else "does not hold", outcome.why, trial.get("achieved_rate") or 0.0))
+            "holds" if outcome.holds else "does not hold", outcome.why, trial.achieved_rate or 0.0))
         return outcome
 
     def record(self, peak: Optional[float]):
         """Search below the closed-loop peak and return the record (not yet saved)."""
         measurement, scenario = self.measurement, self.scenario
         if not peak:
-            return measurement.recorder.record(
+            return measurement._record(
                 scenario, [make_flag("load-failed", "no valid closed-loop maximum to search below for {}".format(
                     self.target.describe()))], load=self.record_plan(),
                 extra_meta={"slo": {"target": self.target.as_metadata(), "rate": None, "peak": None, "probes": []}})
@@ -67,15 +67,14 @@ class LatencyTargetSearch:
         try:
             result = slo_search.search(self.probe, peak, self.target)
         except (WrkOutputError, ServiceError) as error:
-            return measurement.recorder.record(
+            return measurement._record(
                 scenario, [make_flag("load-failed", str(error).splitlines()[0])], load=self.record_plan(),
                 extra_meta={"slo": {"target": self.target.as_metadata(), "rate": None, "peak": peak, "probes": []}})
         held = result.held_probes if result.rate else []
-        flags = [f.prefixed("probe {}".format(p.trial["probe"]["number"]))
-                 for p in held for f in self.trial_flags[p.trial["probe"]["number"]]]
+        flags = [f.prefixed("probe {}".format(p.number)) for p in held for f in self.trial_flags[p.number]]
         self.say("{}: {}".format(scenario.name, summary_line(result)))
         return measurement.finish(scenario, self.record_plan(), [p.trial for p in held], flags, self.argv,
-                                  extra_meta={"slo": search_metadata(result, measurement.recorder)})
+                                  extra_meta={"slo": search_metadata(result)})
 
 
 def summary_line(result: slo_search.SearchResult) -> str:
@@ -92,14 +91,14 @@ def summary_line(result: slo_search.SearchResult) -> str:
         "" if result.confirmed else "; NOT confirmed: the search ran out of probes before a repeat held")
 
 
-def search_metadata(result: slo_search.SearchResult, recorder) -> Dict[str, Any]:
+def search_metadata(result: slo_search.SearchResult) -> Dict[str, Any]:
     return {
         "target": result.target.as_metadata(), "rate": result.rate, "peak": result.peak,
         "share_of_peak": round(result.rate / result.peak, 4) if result.peak else None,
         "confirmed": result.confirmed, "exhausted": result.exhausted, "resolution": slo_search.RESOLUTION,
         "rate_tolerance": slo_search.RATE_TOLERANCE, "summary": summary_line(result),
-        "probes": [{"number": p.trial["probe"]["number"], "rate": p.rate, "confirmation": p.confirmation,
-                    "achieved_rate": p.trial.get("achieved_rate"), "latency_ms": p.latency_ms,
-                    "p99_ms": (p.trial.get("latency_ms") or {}).get("p99"), "holds": p.holds, "why": p.why,
-                    "raw_output": p.trial.get("raw_output")} for p in result.probes],
+        "probes": [{"number": p.number, "rate": p.rate, "confirmation": p.confirmation,
+                    "achieved_rate": p.trial.achieved_rate, "latency_ms": p.latency_ms,
+                    "p99_ms": p.trial.latency_ms.get("p99"), "holds": p.holds, "why": p.why,
+                    "raw_output": p.trial.context.raw_output if p.trial.context else None} for p in result.probes],
     }

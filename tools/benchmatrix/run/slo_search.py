@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 from benchmatrix.load.latency_target import LatencyTarget, latency_at
+from benchmatrix.run.trials import Trial
 
 RESOLUTION = 0.025  # stop when the bracket is narrower than this share of the peak
 RATE_TOLERANCE = 0.05  # the achieved rate may fall this far below the plan and still hold
@@ -38,11 +39,16 @@ MAX_PROBES = 16
 @dataclass(frozen=True)
 class Probe:
     rate: float  # planned req/s
-    trial: Dict[str, Any]  # the fixed-rate trial as measured (run/trials.fixed_rate_trial)
+    trial: Trial  # the fixed-rate trial as measured
     latency_ms: Optional[float]  # the target's percentile in this trial
     holds: bool
     why: str  # what decided it, for the console and the record
     confirmation: bool = False
+
+    @property
+    def number(self) -> int:
+        """Which probe of the search this was, counting from 1 (the trial's mark)."""
+        return self.trial.probe[0] if self.trial.probe else 0
 
 
 @dataclass
@@ -59,11 +65,11 @@ class SearchResult:
         return [p for p in self.probes if p.rate == self.rate and p.holds]
 
 
-def judge(trial: Dict[str, Any], rate: float, target: LatencyTarget) -> Probe:
+def judge(trial: Trial, rate: float, target: LatencyTarget) -> Probe:
     """Whether one fixed-rate trial at `rate` kept the target, with the reason."""
-    latency = latency_at(trial, target.percentile)
-    achieved = trial.get("achieved_rate") or 0.0
-    failed = sum((trial.get("errors") or {}).values())
+    latency = latency_at(trial.to_json(), target.percentile)
+    achieved = trial.achieved_rate or 0.0
+    failed = sum(trial.errors.values())
     if failed:
         return Probe(rate, trial, latency, False, "{} request(s) failed".format(failed))
     if achieved < (1 - RATE_TOLERANCE) * rate:

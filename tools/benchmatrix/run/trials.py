@@ -2,14 +2,17 @@
 
 A single run on a shared machine is an anecdote; the median of several with
 their min and max (and the coefficient of variation of req/s) says how far a
-number can be trusted. Pure functions: trial dicts in, summary dicts out.
+number can be trusted. A Trial is typed while the run holds it and written as the dict records have
+always stored (Trial.to_json); the summaries are pure functions of those dicts, as records hold them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
-from typing import Any, Dict, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
 from benchmatrix.results.latency_histogram import encoded_from_counts, record_spectrum
@@ -29,31 +32,112 @@ def _error_dict(result: Union[WrkResult, FixedRateResult]) -> Dict[str, int]:
             "write": sock.write, "timeout": sock.timeout}
 
 
-def closed_loop_trial(result: WrkResult) -> Dict[str, Any]:
+@dataclass(frozen=True)
+class TrialContext:
+    """What a trial cost and what was seen beside it, added once the load generator has finished."""
+    resources: Dict[str, Any]  # the server's CPU and memory, the load generator's CPU and run-queue wait
+    server_restarted: bool
+    settle_s: float  # waited before it for the server to finish an earlier run's requests
+    raw_output: str  # the tool's output, relative to the results folder
+    answers_during_load: Optional[Dict[str, Any]]  # the side probe's checks; None when it was off
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One measured run of a load plan, as a record keeps it in its "trials" list (to_json).
+
+    Closed-loop trials carry in_flight, bytes, elapsed_s, result_source and synthetic_samples;
+    fixed-rate ones planned_rate, achieved_rate, uncorrected_latency_ms and spectrum.
+    """
+    kind: str  # "closed-loop" or "fixed-rate"
+    rps: float  # successful responses per second: the throughput
+    rps_all: float  # every response per second, errors too
+    requests: int
+    latency_ms: Dict[str, Optional[float]]
+    errors: Dict[str, int]
+    histogram: Optional[str]  # results/latency_histogram.py's encoding; None when the tool printed none
+    in_flight: Optional[float] = None
+    bytes: Optional[int] = None
+    elapsed_s: Optional[float] = None
+    result_source: Optional[str] = None
+    synthetic_samples: Optional[int] = None
+    planned_rate: Optional[float] = None
+    achieved_rate: Optional[float] = None
+    uncorrected_latency_ms: Optional[Dict[str, Optional[float]]] = None
+    spectrum: Tuple[Tuple[float, float], ...] = ()
+    context: Optional[TrialContext] = None
+    round_position: Optional[Tuple[int, int]] = None  # interleaved: (round, position in it), from 1
+    probe: Optional[Tuple[int, bool]] = None  # latency-target search: (probe number, is a repeat)
+
+    @classmethod
+    def from_result(cls, result: Union[WrkResult, FixedRateResult]) -> "Trial":
+        if isinstance(result, FixedRateResult):
+            return fixed_rate_trial(result)
+        return closed_loop_trial(result)
+
+    def with_context(self, context: TrialContext) -> "Trial":
+        return dataclasses.replace(self, context=context)
+
+    def in_round(self, round_number: int, position: int) -> "Trial":
+        return dataclasses.replace(self, round_position=(round_number, position))
+
+    def as_probe(self, number: int, confirmation: bool) -> "Trial":
+        return dataclasses.replace(self, probe=(number, confirmation))
+
+    def to_json(self) -> Dict[str, Any]:
+        """The trial as records have always stored it."""
+        data: Dict[str, Any] = {"rps": self.rps, "rps_all": self.rps_all, "requests": self.requests}
+        if self.kind == "closed-loop":
+            data.update(latency_ms=dict(self.latency_ms), errors=dict(self.errors), in_flight=self.in_flight,
+                        bytes=self.bytes, elapsed_s=self.elapsed_s, result_source=self.result_source,
+                        histogram=self.histogram, synthetic_samples=self.synthetic_samples)
+        else:
+            data.update(planned_rate=self.planned_rate, achieved_rate=self.achieved_rate,
+                        latency_ms=dict(self.latency_ms),
+                        uncorrected_latency_ms=None if self.uncorrected_latency_ms is None
+                        else dict(self.uncorrected_latency_ms),
+                        spectrum=[list(point) for point in self.spectrum], errors=dict(self.errors),
+                        histogram=self.histogram)
+        if self.context is not None:
+            data.update(resources=dict(self.context.resources), server_restarted=self.context.server_restarted,
+                        settle_s=self.context.settle_s, raw_output=self.context.raw_output,
+                        answers_during_load=self.context.answers_during_load)
+        if self.round_position is not None:
+            data.update(round=self.round_position[0], position_in_round=self.round_position[1])
+        if self.probe is not None:
+            data["probe"] = {"number": self.probe[0], "confirmation": self.probe[1]}
+        return data
+
+
+def as_json(trials: Sequence[Trial]) -> List[Dict[str, Any]]:
+    """Trials as the Recorder and the summaries take them (the record's on-disk shape)."""
+    return [trial.to_json() for trial in trials]
+
+
+def closed_loop_trial(result: WrkResult) -> Trial:
     # Little's law: requests completing per second x mean time each took = requests in flight,
     # i.e. the concurrency the server really sustained (below wrk's connections when they queued).
     in_flight = result.rps * result.latency.avg_ms / 1000.0
-    return {"rps": result.successful_rps, "rps_all": result.rps, "requests": result.requests,
-            "latency_ms": dict(_latency_dict(result.latency, result.latency.p999_ms),
-                               **{"p99.99": result.latency.p9999_ms}),
-            "errors": _error_dict(result), "in_flight": round(in_flight, 2), "bytes": result.bytes_read,
-            "elapsed_s": round(result.elapsed_s, 6), "result_source": result.source,
-            # What each request took, as wrk measured it (without the synthetic samples its
-            # coordinated-omission guess adds to its own percentiles; parse.measured_histogram).
-            "histogram": encoded_from_counts(result.histogram_us),
-            "synthetic_samples": result.synthetic_samples}
+    return Trial(kind="closed-loop", rps=result.successful_rps, rps_all=result.rps, requests=result.requests,
+                 latency_ms=dict(_latency_dict(result.latency, result.latency.p999_ms),
+                                 **{"p99.99": result.latency.p9999_ms}),
+                 errors=_error_dict(result), in_flight=round(in_flight, 2), bytes=result.bytes_read,
+                 elapsed_s=round(result.elapsed_s, 6), result_source=result.source,
+                 # What each request took, as wrk measured it (without the synthetic samples its
+                 # coordinated-omission guess adds to its own percentiles; parse.measured_histogram).
+                 histogram=encoded_from_counts(result.histogram_us),
+                 synthetic_samples=result.synthetic_samples)
 
 
-def fixed_rate_trial(result: FixedRateResult) -> Dict[str, Any]:
+def fixed_rate_trial(result: FixedRateResult) -> Trial:
     """Latencies here are corrected: counted from each request's planned send time."""
     share_ok = result.successful_requests / result.requests if result.requests else 0.0
-    return {"rps": result.achieved_rate * share_ok, "rps_all": result.achieved_rate,
-            "requests": result.requests, "planned_rate": result.planned_rate,
-            "achieved_rate": result.achieved_rate,
-            "latency_ms": _latency_dict(result.latency, result.p999_ms),
-            "uncorrected_latency_ms": _latency_dict(result.uncorrected) if result.uncorrected else None,
-            "spectrum": [list(point) for point in result.spectrum], "errors": _error_dict(result),
-            "histogram": encoded_from_counts(result.histogram_us)}
+    return Trial(kind="fixed-rate", rps=result.achieved_rate * share_ok, rps_all=result.achieved_rate,
+                 requests=result.requests, planned_rate=result.planned_rate, achieved_rate=result.achieved_rate,
+                 latency_ms=_latency_dict(result.latency, result.p999_ms),
+                 uncorrected_latency_ms=_latency_dict(result.uncorrected) if result.uncorrected else None,
+                 spectrum=tuple(tuple(point) for point in result.spectrum), errors=_error_dict(result),
+                 histogram=encoded_from_counts(result.histogram_us))
 
 
 def spread(values: Sequence[Optional[float]]) -> Optional[Dict[str, float]]:
