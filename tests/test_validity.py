@@ -13,6 +13,7 @@ from benchmatrix.results.records import rps_label
 from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.checks.flags import FLAG_KINDS, make_flag, status_for
 from benchmatrix.checks.validity import assess_ceiling, assess_responses
+from tests.record_factory import make_record
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,7 +39,7 @@ def test_timeouts_flag_the_run():
 def test_83k_req_per_s_of_500s_is_a_failure_not_throughput():
     codes, status = assess("wrk_all_errors.txt")
     assert (codes, status) == (["no-successful-responses"], "failed")
-    assert rps_label({"status": status, "rps": 0.0}) == "-"
+    assert rps_label(make_record(status=status, rps=0.0)) == "-"
 
 
 def test_every_flag_carries_a_hint():
