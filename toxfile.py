@@ -1,8 +1,8 @@
 """benchmatrix under tox 4: one environment per cell of the matrix nox lists, nothing else.
 
 tox loads this file as an inline plugin (it needs no tox.ini). The cells come from the same
-rules as noxfile.py (configs/matrix.json through cells.all_cells, on the interpreters found on
-disk), so `tox l` and `nox -l` list the same cells:
+discovery as noxfile.py (benchmatrix.matrix.listing: configs/matrix.json on the interpreters found
+on disk), so `tox l` and `nox -l` list the same cells:
 
     nox -s "bench-3.13(server='gunicorn+nginx-unix', app='flask')"
     tox -e py313-gunicorn+nginx-unix-flask
@@ -32,17 +32,17 @@ from tox.tox_env.python.pip.req_file import PythonDeps
 # benchmatrix is installed in tox's own environment (tools/setup.sh), without its dependencies.
 from benchmatrix import harness_env, wheelhouse
 from benchmatrix.matrix import interpreters
-from benchmatrix.matrix.cells import (
-    Cell, all_cells, constraints_file, exclusion_reason, load_matrix, requirements, version_key)
+from benchmatrix.matrix.cells import Cell, constraints_file, exclusion_reason, requirements
+from benchmatrix.matrix.listing import discover
 from benchmatrix.matrix.tags import cell_tags
+from benchmatrix.sessions.install import install_arguments
 
 REPO = Path(__file__).resolve().parent
-MATRIX = load_matrix()
-FOUND = interpreters.find_interpreters(MATRIX.pythons)
-NEWEST = max(FOUND, key=version_key) if FOUND else None
-# A plain "python3.12" per environment, found first on PATH as a link to what was found on
-# disk (past pyenv shims): virtualenv and uv both resolve it there, so nothing is downloaded.
-interpreters.expose_on_path(FOUND, REPO / ".tox" / "interpreters")
+# The cells nox lists, from the same discovery. A plain "python3.12" per environment, found
+# first on PATH as a link to what was found on disk (past pyenv shims): virtualenv and uv
+# both resolve it there, so nothing is downloaded.
+LISTING = discover(links_dir=REPO / ".tox" / "interpreters")
+MATRIX = LISTING.matrix
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 if not (REPO / ".tox" / ".gitignore").exists():  # tox writes the same on its first environment
     (REPO / ".tox" / ".gitignore").write_text("*\n", encoding="utf-8")
@@ -60,7 +60,7 @@ def cell_summary(cell) -> str:
 
 def _cells_by_env():
     cells = {}
-    for cell in all_cells(MATRIX, sorted(FOUND, key=version_key)):
+    for cell in LISTING.cells:
         name = env_name(cell)
         # tox reads every factor of a name that looks like a Python (py3, pypy, cpython, 3.12) as
         # one: a server or app named like that would make the name claim two interpreters.
@@ -87,16 +87,11 @@ def unlisted_reason(name):
                 cell = Cell(python=python, server=server, app=app)
                 if env_name(cell) != name:
                     continue
-                if python not in FOUND:
+                if python not in LISTING.found:
                     return interpreters.missing_message(python)
                 return "server {!r} with app {!r} on Python {} cannot run: {}".format(
                     server.name, app.name, python, exclusion_reason(cell))
     return None
-
-
-def install_args(cell):
-    """What noxfile.install_cell installs: the cell's requirements under its lock group's pins."""
-    return ["-c", str(constraints_file(cell.python, cell.server.lock)), *requirements(MATRIX, cell)]
 
 
 def deps_lines(cell):
@@ -111,7 +106,7 @@ def ensure_harness_command():
     """commands_pre: build or check the harness's environment, as nox's harness() does first."""
     script = ("import sys; from benchmatrix import harness_env; "
               "harness_env.ensure_harness_env(sys.argv[1], say=lambda line: print(line, flush=True))")
-    return Command([sys.executable, "-c", script, FOUND[NEWEST].path])
+    return Command([sys.executable, "-c", script, LISTING.found[LISTING.newest].path])
 
 
 @impl
@@ -167,6 +162,6 @@ def tox_on_install(tox_env, arguments, section, of_type):
     if cell is None or of_type != "deps" or not uv:
         return
     # Packages with no wheel for this Python (uWSGI) are built once into the wheelhouse that
-    # the deps name with --find-links, exactly as noxfile.install_cell does before its install.
-    wheelhouse.prebuild(uv, str(tox_env.env_python()), cell.python, install_args(cell),
+    # the deps name with --find-links, exactly as the bench sessions' install does (sessions/install.py).
+    wheelhouse.prebuild(uv, str(tox_env.env_python()), cell.python, install_arguments(LISTING, cell),
                         lambda line: print(line, flush=True))
