@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,6 +38,7 @@ def tox(*args: str, timeout: float = 120, env: Dict[str, str] = None) -> subproc
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
+@functools.lru_cache(maxsize=None)  # listing is pure: each selection is listed once per test run
 def nox_cells(*selection: str) -> Set[Cell]:
     """(python, server, app) of every bench session `nox -l --json` lists for the selection."""
     listed = subprocess.run([sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-l", "--json",
@@ -58,6 +60,7 @@ def parse_env_name(name: str) -> Cell:
     return ("{}.{}".format(match.group(1), match.group(2)),) + readings[0]
 
 
+@functools.lru_cache(maxsize=None)
 def tox_envs(*selection: str) -> Dict[str, str]:
     """The benchmark environments `tox l` lists, name -> description (tox's fallback `py` left out)."""
     listed = tox("l", *selection)
