@@ -28,7 +28,6 @@ it into nox.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from pathlib import Path
@@ -38,7 +37,7 @@ import nox
 
 from benchmatrix import harness_env
 from benchmatrix.matrix import interpreters
-from benchmatrix.matrix.cells import MATRIX_FILE, constraints_file
+from benchmatrix.matrix.cells import MATRIX_FILE, constraints_file, version_key
 from benchmatrix.matrix.listing import PLAIN_FAMILY, MatrixListing, discover
 from benchmatrix.matrix.tags import cell_tags
 from benchmatrix.sessions import groups, tests_session
@@ -79,7 +78,7 @@ class BenchSessions:
 
     def declare(self) -> "BenchSessions":
         """Declare the bench families in nox's registry (done by bench_sessions)."""
-        pythons = sorted({c.python for c in self.listing.defaults}, key=lambda v: tuple(map(int, v.split("."))))
+        pythons = sorted({c.python for c in self.listing.defaults}, key=version_key)
         self._declare_family(PLAIN_FAMILY, self.listing.defaults, "Benchmark a cell on Python {} (its py tag); options "
                              "after --".format(" or ".join(pythons) if pythons else "(none found)"))
         for version in self.listing.matrix.pythons:
@@ -131,15 +130,19 @@ class BenchSessions:
         groups.run_interleaved(session, self.project, self.listing, session.posargs)
 
     def ranking(self, session, config: Optional[Path] = None) -> None:
+        """The cells of a ranking config (default configs/ranking.json) interleaved on its scenarios."""
         groups.run_ranking(session, self.project, self.listing, config or self.project.root / "configs" / "ranking.json")
 
     def shards(self, session) -> None:
+        """posargs --count N [--github-output FILE]: the matrix split for N runners, printed as JSON."""
         groups.print_shards(session, self.listing)
 
     def shard(self, session) -> None:
+        """posargs --count N --index I [-- harness options]: prepare, then measure one shard; resumable."""
         groups.run_shard(session, self.project, self.listing)
 
     def lock(self, session) -> None:
+        """Re-resolve configs/constraints/ for every Python found."""
         # uv is in nox's own environment (configs/requirements/tools.txt); the harness finds it on PATH.
         session.env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         run_harness(session, self.listing, "lock")
@@ -158,7 +161,8 @@ class BenchSessions:
 
 
 def _caller_file(depth: int = 2) -> Path:
-    return Path(inspect.stack()[depth].filename)
+    """The file of the code `depth` frames up: the noxfile that called bench_sessions."""
+    return Path(sys._getframe(depth).f_code.co_filename)
 
 
 def bench_sessions(noxfile: Optional[Path] = None, matrix_file: Path = MATRIX_FILE,
