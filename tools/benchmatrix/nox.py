@@ -131,7 +131,8 @@ class BenchSessions:
 
     def ranking(self, session, config: Optional[Path] = None) -> None:
         """The cells of a ranking config (default configs/ranking.json) interleaved on its scenarios."""
-        groups.run_ranking(session, self.project, self.listing, config or self.project.root / "configs" / "ranking.json")
+        config = config or self.project.root / "configs" / "ranking.json"
+        groups.run_ranking(session, self.project, self.listing, config)
 
     def shards(self, session) -> None:
         """posargs --count N [--github-output FILE]: the matrix split for N runners, printed as JSON."""

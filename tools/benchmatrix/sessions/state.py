@@ -45,7 +45,8 @@ class RunTicket:
     @classmethod
     def read(cls, path: Path) -> "RunTicket":
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(phase=data["phase"], deferred_file=Path(data["deferred_file"]) if data.get("deferred_file") else None)
+        deferred_file = data.get("deferred_file")
+        return cls(phase=data["phase"], deferred_file=Path(deferred_file) if deferred_file else None)
 
     def defer(self, session_name: str) -> None:
         with open(str(self.deferred_file), "a", encoding="utf-8") as deferred:
