@@ -88,8 +88,8 @@ def test_help_works_from_an_installed_package_outside_a_checkout(tmp_path):
 
 def test_no_module_of_the_package_is_over_400_lines():
     package = REPO_ROOT / "tools" / "benchmatrix"
-    mine = [package / "nox.py", package / "tox.py", *(package / "cli").glob("*.py"), *(package / "sessions").glob("*.py"),
-            *(package / "matrix").glob("*.py"), package / "run" / "option_specs.py"]
+    mine = [package / "nox.py", package / "tox.py", package / "run" / "option_specs.py",
+            *(package / "cli").glob("*.py"), *(package / "sessions").glob("*.py"), *(package / "matrix").glob("*.py")]
     long = {str(path.relative_to(package)): n for path in mine
             for n in [len(path.read_text(encoding="utf-8").splitlines())] if n > 400}
     assert long == {}
