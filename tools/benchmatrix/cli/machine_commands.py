@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 
 from benchmatrix.cli.guard import guarded
-from benchmatrix.run.option_specs import option, positive_int
-
-DEFAULT_CONNECTIONS = 64  # run/plan.py's, for CPU-bound scenarios (plan imports the load drivers: not for --help)
+from benchmatrix.run.option_specs import DEFAULT_CONNECTIONS, option, positive_int
 
 
 def add_parsers(commands) -> None:

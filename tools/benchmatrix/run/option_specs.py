@@ -20,6 +20,10 @@ from benchmatrix.paths import REPO_ROOT
 RUN = "run"  # only `benchmatrix run` (and the bench sessions) take it
 MEASUREMENT = "measurement"  # how a cell is measured: `run` and `interleave` both take it
 
+# What a scenario gets when neither it (matrix/scenarios.py) nor the command line says otherwise.
+DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
+DEFAULT_TIMEOUT_S = 2
+
 Help = Union[str, Callable[[], str]]  # a callable where the help says what this machine would do
 
 
@@ -195,13 +199,14 @@ OPTIONS: Tuple[Option, ...] = (
            choices=("keep-alive", "close")),
     Option("--no-wait", False, "refuse at once (exit 3) when another benchmark holds this machine, instead of waiting "
            "for it to finish", switch=True),
-    Option("--connections", None, "open connections wrk keeps busy (default: 64, or {} for I/O-bound scenarios, as "
+    Option("--connections", None, "open connections wrk keeps busy (default: {}, or {} for I/O-bound scenarios, as "
            "the seeds ran them); several (16,32,64,128,256) sweep them: one closed-loop record per count, and the "
-           "report draws req/s and p99 against connections and names the knee".format(IO_CONNECTIONS),
+           "report draws req/s and p99 against connections and names the knee".format(DEFAULT_CONNECTIONS,
+                                                                                        IO_CONNECTIONS),
            parse=connection_counts, metavar="N[,N...]"),
     Option("--threads", 2, "wrk threads (capped at --connections)", parse=positive_int),
-    Option("--timeout", None, "a response slower than this counts as a timeout error (default: 2s, or {}s for "
-           "I/O-bound scenarios)".format(IO_TIMEOUT_S), parse=whole_seconds),
+    Option("--timeout", None, "a response slower than this counts as a timeout error (default: {}s, or {}s for "
+           "I/O-bound scenarios)".format(DEFAULT_TIMEOUT_S, IO_TIMEOUT_S), parse=whole_seconds),
     Option("--scenarios", "hello", SCENARIOS_HELP),
     Option("--measure-first", None, "put load on only the first N of --scenarios; the others are still verified "
            "before the load (nox -s smoke: 1)", parse=positive_int, metavar="N"),
