@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import glob
 import json
 import os
@@ -16,7 +17,7 @@ from tests.conftest import REPO_ROOT, Harness
 from benchmatrix.matrix.interpreters import find_interpreters
 from benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cell, load_matrix
 
-pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
+# The tests that run real cells and services are marked slow: the default run has them, -m 'not slow' skips them.
 
 MATRIX = load_matrix()
 NEWEST = max(find_interpreters(MATRIX.pythons), key=lambda v: tuple(map(int, v.split("."))))
@@ -28,8 +29,20 @@ def nox(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+@functools.lru_cache(maxsize=None)
+def _listed(*args: str) -> str:
+    result = nox("-l", "--json", *args)
+    assert result.returncode == 0, result.stdout
+    return result.stdout
+
+
+def listed(*args: str):
+    """What `nox -l --json ARGS` lists; each listing is asked for once per test run (listing is pure)."""
+    return json.loads(_listed(*args))
+
+
 def test_every_listed_bench_session_is_a_valid_cell_on_a_found_python():
-    sessions = json.loads(nox("-l", "--json", "-k", "bench").stdout)
+    sessions = listed("-k", "bench")
     found = find_interpreters(MATRIX.pythons)
     assert sessions, "no bench session listed"
     for session in sessions:
@@ -48,34 +61,28 @@ def test_every_listed_bench_session_is_a_valid_cell_on_a_found_python():
 
 
 def test_the_plain_bench_family_has_one_session_per_server_and_app():
-    sessions = [s for s in json.loads(nox("-l", "--json", "-k", "bench").stdout) if s["name"] == "bench"]
+    sessions = [s for s in listed("-k", "bench") if s["name"] == "bench"]
     pairs = {(s["call_spec"]["server"], s["call_spec"]["app"]) for s in sessions}
     runnable = {(c.server.name, c.app.name) for c in all_cells(MATRIX, find_interpreters(MATRIX.pythons))}
     assert len(sessions) == len(pairs) and pairs == runnable
 
 
 def test_async_django_is_one_bench_session_per_asgi_server_and_nothing_on_wsgi():
-    sessions = [s for s in json.loads(nox("-l", "--json", "-k", "bench").stdout)
+    sessions = [s for s in listed("-k", "bench")
                 if s["name"] == "bench" and s["call_spec"].get("app") == "django-async"]
-    listed = {s["call_spec"]["server"] for s in sessions}
+    servers = {s["call_spec"]["server"] for s in sessions}
     asgi = {name for name, server in MATRIX.servers.items() if server.interface == "asgi"}
-    assert listed == asgi and "gunicorn-uvicorn" in listed and len(sessions) == len(listed)
+    assert servers == asgi and "gunicorn-uvicorn" in servers and len(sessions) == len(servers)
     assert "bench(server='gunicorn-uvicorn', app='django-async')" in {s["session"] for s in sessions}
 
 
 def test_a_python_tag_selects_that_interpreter_only():
     found = sorted(find_interpreters(MATRIX.pythons))
-    sessions = json.loads(nox("-l", "--json", "-t", "py" + found[0]).stdout)
+    sessions = listed("-t", "py" + found[0])
     assert sessions and all("py" + found[0] in s["tags"] for s in sessions)
 
 
-def test_options_after_the_double_dash_are_explained():
-    result = nox("-s", "bench(server='gunicorn', app='flask')", "--", "--help")
-    assert result.returncode == 0, result.stdout
-    for option in ("--duration", "--connections", "--threads", "--scenarios", "--warmup"):
-        assert option in result.stdout
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("python", ["3.9"])
 def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
     if python not in find_interpreters([python]):
@@ -101,6 +108,7 @@ def test_a_cell_runs_through_nox_on_a_pinned_interpreter(python, tmp_path):
         assert imported.returncode != 0 and "No module named" in imported.stderr, package
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):
     harness = Harness(tmp_path)  # only for its tag: every process below inherits it
     process = subprocess.Popen(
@@ -124,6 +132,7 @@ def test_ctrl_c_on_nox_stops_the_cell_and_everything_it_started(tmp_path):
     assert harness.strays() == []
 
 
+@pytest.mark.slow
 def test_a_matrix_run_prepares_every_environment_before_it_measures_any(tmp_path):
     # Two cells: uvicorn direct and behind nginx, raw app, on their default Python.
     result = nox("-s", "smoke", "--", "-k", "uvicorn and raw and not gunicorn")
@@ -149,6 +158,7 @@ def test_a_matrix_run_prepares_every_environment_before_it_measures_any(tmp_path
     assert len(run_ids) == 2 and newest_install < first_start + 1
 
 
+@pytest.mark.slow
 def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_cells(tmp_path):
     result = nox("-s", "interleave", "--", "gunicorn/flask", "gunicorn-gthread/flask", "--scenarios", "json",
                  "--duration", "1s", "--warmup", "0", "--connections", "8", "--min-trials", "2",
@@ -167,12 +177,6 @@ def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_c
 def test_interleave_needs_two_cells_and_says_how_to_name_them():
     result = nox("-s", "interleave", "--", "gunicorn/flask")
     assert result.returncode != 0 and "name at least two cells" in result.stdout
-
-
-def listed(*args: str):
-    result = nox("-l", "--json", *args)
-    assert result.returncode == 0, result.stdout
-    return json.loads(result.stdout)
 
 
 def test_a_python_version_alone_selects_that_pythons_cells_by_nox_convention():
@@ -200,59 +204,37 @@ def test_a_tag_lists_exactly_the_cells_it_names(tag, belongs):
     assert {s["session"] for s in every if belongs(s["call_spec"]["server"])} == {s["session"] for s in sessions}
 
 
-RESUMED = ["bench-{}(server='{}', app='raw')".format(NEWEST, server)
-           for server in ("uvicorn", "uvicorn+nginx-unix", "hypercorn")]
+RESUMED = ["bench-{}(server='{}', app='raw')".format(NEWEST, server) for server in ("uvicorn", "uvicorn+nginx-unix")]
 QUICK = ["--", "--duration", "1s", "--warmup", "0", "--primer", "1s", "--trials", "1", "--scenarios", "json",
          "--connections", "8", "--max-busy", "1"]
 
 
-def test_a_group_of_bench_sessions_prepares_them_all_before_it_measures_the_first(tmp_path):
-    # What `nox -s bench-3.13` does for its 49 cells, on two: the first cell to run prepares both.
-    result = nox("-s", *RESUMED[:2], *QUICK, "--results-dir", str(tmp_path))
-    assert result.returncode == 0, result.stdout
-    output = result.stdout
+@pytest.mark.slow
+def test_a_matrix_run_prepares_its_cells_before_measuring_and_a_rerun_skips_the_cells_measured(tmp_path):
+    # What `nox -s bench-3.13` does for its cells, on two: the first cell to run prepares both; run
+    # again, both are skipped as measured. (The state behind it: tests/test_sessions_state.py.)
+    harness = Harness(tmp_path)  # only for its tag: every process below inherits it
+    command = [sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-s", *RESUMED, *QUICK,
+               "--results-dir", str(tmp_path)]
+    first = subprocess.run(command, cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout
+    output = first.stdout
     preparing = output.index("benchmatrix: preparing the 2 cell environment(s) first")
     prepared = output.index("benchmatrix: prepared in")
     assert preparing < prepared < output.index("benchmatrix: [cell 1/2")
     assert output.count("benchmatrix: preparing the") == 1  # the second cell does not prepare again
     folder = output.split("logs in ", 1)[1].split(")", 1)[0]
     logs = "".join(open(path).read() for path in sorted(glob.glob(os.path.join(folder, "prepare-*.log"))))
-    assert all("Running session " + name in logs for name in RESUMED[:2]), logs
+    assert all("Running session " + name in logs for name in RESUMED), logs
     assert "benchmatrix: cell:" not in logs and "preparing the" not in logs  # installs only, no nesting
-
-
-def test_a_stopped_matrix_run_measures_only_the_cells_it_had_not_finished(tmp_path):
-    harness = Harness(tmp_path)  # only for its tag: every process below inherits it
-    command = [sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-s", *RESUMED, *QUICK,
-               "--results-dir", str(tmp_path)]
-    process = subprocess.Popen(command, cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        seen = []
-        for line in process.stdout:
-            seen.append(line)
-            if "[cell 3/3" in line:  # the third cell has started measuring: stop the run here
-                break
-        os.killpg(process.pid, signal.SIGINT)
-        seen.append(process.communicate(timeout=120)[0])
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode != 0 and harness.strays() == [], "".join(seen)
     ledger = [json.loads(line) for line in (tmp_path / "measured-cells.jsonl").read_text().splitlines()]
     assert [entry["server"] for entry in ledger] == ["uvicorn", "uvicorn+nginx-unix"]
-    before = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    before = (tmp_path / "results.jsonl").read_text()
 
     again = subprocess.run(command, cwd=str(REPO_ROOT), env=harness.env(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=600)
     assert again.returncode == 0, again.stdout
-    assert again.stdout.count("already measured") == 2, again.stdout
-    assert "[cell 3/3, 2 skipped as measured" in again.stdout
-    after = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert after[:len(before)] == before and after[len(before):] == ["hypercorn"]
-
-    remeasured = subprocess.run(command + ["--remeasure"], cwd=str(REPO_ROOT), env=harness.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-    assert remeasured.returncode == 0 and "already measured" not in remeasured.stdout, remeasured.stdout
-    final = [json.loads(line)["server"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert final[len(after):] == ["uvicorn", "uvicorn+nginx-unix", "hypercorn"]
+    assert again.stdout.count("already measured") == 2 and "preparing the" not in again.stdout, again.stdout
+    assert (tmp_path / "results.jsonl").read_text() == before
+    assert harness.strays() == []

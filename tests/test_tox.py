@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,6 +38,7 @@ def tox(*args: str, timeout: float = 120, env: Dict[str, str] = None) -> subproc
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
+@functools.lru_cache(maxsize=None)  # listing is pure: each selection is listed once per test run
 def nox_cells(*selection: str) -> Set[Cell]:
     """(python, server, app) of every bench session `nox -l --json` lists for the selection."""
     listed = subprocess.run([sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-l", "--json",
@@ -58,6 +60,7 @@ def parse_env_name(name: str) -> Cell:
     return ("{}.{}".format(match.group(1), match.group(2)),) + readings[0]
 
 
+@functools.lru_cache(maxsize=None)
 def tox_envs(*selection: str) -> Dict[str, str]:
     """The benchmark environments `tox l` lists, name -> description (tox's fallback `py` left out)."""
     listed = tox("l", *selection)
@@ -88,12 +91,28 @@ def test_tox_lists_the_same_cells_as_nox_each_described_by_its_server():
         assert description.startswith(base) and description.endswith("app {} on Python {}".format(app, python))
 
 
+@functools.lru_cache(maxsize=None)
+def tox_labels() -> Dict[str, Set[str]]:
+    """Every environment's labels, from one `tox c` (a `tox -m` per label would start tox each time)."""
+    shown = tox("c", "-e", "ALL", "-k", "labels")
+    assert shown.returncode == 0, shown.stdout
+    labels: Dict[str, Set[str]] = {}
+    for section in shown.stdout.split("[testenv:")[1:]:
+        name, _, body = section.partition("]")
+        labels[name] = {line.strip() for line in body.splitlines()[2:] if line.startswith("  ")}
+    return labels
+
+
 @pytest.mark.parametrize("tag", ["asgi", "nginx-unix", "workers-greenlet", "py3.9", "django-async"])
-def test_a_tox_label_selects_what_the_nox_tag_of_that_name_selects(tag):
-    selected = {parse_env_name(name) for name in tox_envs("-m", tag)}
+def test_a_tox_label_names_the_cells_the_nox_tag_of_that_name_selects(tag):
+    selected = {parse_env_name(name) for name, labels in tox_labels().items() if tag in labels}
     assert selected, "no environment carries the label {}".format(tag)
     # The plain bench family repeats cells of the bench-3.X ones: as (python, server, app) they coincide.
     assert selected == nox_cells("-t", tag)
+
+
+def test_tox_selects_by_label_as_nox_selects_by_tag():
+    assert {parse_env_name(name) for name in tox_envs("-m", "asgi")} == nox_cells("-t", "asgi")
 
 
 def test_a_tox_environment_hands_the_cell_and_the_arguments_after_dashes_to_the_harness():

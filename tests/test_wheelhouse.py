@@ -1,5 +1,5 @@
 """Build once: a package with no wheel is built by one preparation, and another never waits for
-a build it could do other work beside (noxfile.prepare_cells defers that cell instead).
+a build it could do other work beside (sessions/prepare.py defers that cell instead).
 
 psycogreen 1.0.2 ships only a source distribution and builds in seconds: a real build from PyPI's
 real sdist, into a wheelhouse of the test's own.

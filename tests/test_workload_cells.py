@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import glob
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
 
-def cluster_dirs():
-    return set(glob.glob("/tmp/benchmatrix-pg-*"))
-
-
 @pytest.fixture
-def no_leftovers():
+def no_leftovers(monkeypatch):
     # Processes are covered by the harness fixture: PostgreSQL inherits the test's environment tag.
-    before = cluster_dirs()
-    yield
-    assert cluster_dirs() <= before, "a cluster directory was left behind"
+    # The clusters go to a temp folder of the test's own (the harness follows TMPDIR), so what other
+    # runs on this machine have open meanwhile does not count; short, and enterable by the server's account.
+    parent = Path(tempfile.mkdtemp(prefix="bm-", dir="/tmp"))
+    parent.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(parent))
+    yield parent
+    left = sorted(path.name for path in parent.glob("benchmatrix-pg-*"))
+    shutil.rmtree(str(parent), ignore_errors=True)
+    assert left == [], "cluster directories left behind: {}".format(left)
 
 
 def test_a_sync_worker_serializes_slow_io_and_the_check_says_so(harness, no_leftovers):

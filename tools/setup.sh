@@ -40,7 +40,7 @@ fi
 
 # nox and uv live in a private environment: Debian's system Python refuses pip installs (PEP 668).
 # benchmatrix itself is installed there too, editable and without its dependencies: the noxfile and
-# the toxfile import only its standard-library parts (the matrix, interpreter discovery).
+# the toxfile import only its standard-library parts (the matrix, interpreter discovery, the sessions' logic).
 tools_env="$repo/.tools"
 wanted="$(cat "$repo/configs/requirements/tools.txt" "$repo/pyproject.toml"; echo "$repo")"
 if [ "$wanted" != "$(cat "$tools_env/installed-requirements.txt" 2>/dev/null)" ]; then

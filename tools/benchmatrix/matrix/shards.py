@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
 from benchmatrix.matrix.cells import Cell
-from benchmatrix.matrix.scenarios import GROUPS, DEFAULT_SCENARIOS
+from benchmatrix.matrix.scenarios import GROUPS
+from benchmatrix.run.option_specs import default
 from benchmatrix.run.progress import planned_cell_seconds
 
 # A cold cell install from PyPI with uv, measured here: 10-25 s. Cells whose server ships
@@ -27,12 +28,12 @@ BUILT_FROM_SOURCE = ("uwsgi", "meinheld")
 
 @dataclass(frozen=True)
 class LoadShape:
-    """The options a shard's cells run with, as far as their expected time goes."""
-    duration_s: float = 10.0
-    trials: int = 3
-    warmup_s: float = 2.0
-    primer_s: float = 1.0
-    scenarios: int = len(GROUPS[DEFAULT_SCENARIOS])
+    """The options a shard's cells run with, as far as their expected time goes (defaults: the run's own)."""
+    duration_s: float = default("--duration")
+    trials: int = default("--trials")
+    warmup_s: float = default("--warmup")
+    primer_s: float = default("--primer")
+    scenarios: int = len(GROUPS[default("--scenarios")])
 
 
 @dataclass

@@ -5,7 +5,7 @@ results folder and asks nox for a JSON report; this module joins the two into
 one row per cell. A cell passes when its session succeeded, i.e. it installed,
 booted, answered every endpoint correctly and produced a measurement. Flags
 (saturated generator on a 1 s run, say) do not fail a smoke run but are shown.
-Standard library only: it runs under nox's own interpreter.
+Standard library only (and the option declarations): it runs under nox's own interpreter.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
+from benchmatrix.run.option_specs import arguments
+
 # Short on purpose: smoke proves a cell works, it measures nothing worth keeping. No primer: the
 # one 1 s trial is checked the same way (no successful answer fails the cell), so it only cost time.
 # One scenario under load: every endpoint is still verified before it, and a second 1 s load
 # (plaintext beside json) would add a sixth of the whole run while proving little more. No
 # machine sample before each cell (0.5 s of a 4.5 s cell): on numbers nobody keeps, "was the
 # machine busy" changes nothing; the records say the share was not measured.
-BENCH_OPTIONS = ["--duration", "1s", "--warmup", "0s", "--primer", "0s", "--trials", "1", "--measure-first", "1",
-                 "--machine-sample", "0"]
+BENCH_OPTIONS = arguments({"--duration": "1s", "--warmup": "0s", "--primer": "0s", "--trials": 1,
+                           "--measure-first": 1, "--machine-sample": 0})
 
 _ID = re.compile(r"server='(?P<server>[^']+)', app='(?P<app>[^']+)'")
 

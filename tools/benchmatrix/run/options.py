@@ -1,7 +1,8 @@
-"""What one run of a cell was asked to do, with every default in one place.
+"""What one run of a cell was asked to do.
 
-The command line (tools/benchmatrix/__main__.py) takes its defaults from here,
-so a default is written once and a run started from Python gets the same ones.
+Every default comes from the options' declarations (run/option_specs.py), which the
+command line reads too, so a default is written once and a run started from Python
+gets the same ones.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from typing import Optional, Sequence, Tuple
 from benchmatrix.load.cross_check import KNOWN_TOOLS as CROSS_CHECK_TOOLS
 from benchmatrix.load.latency_target import LatencyTarget
 from benchmatrix.load.rates import RateChoice
-from benchmatrix.matrix.cells import REPO_ROOT
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.run.coop import DEFAULT_REQUESTS
+from benchmatrix.run.option_specs import default as declared
 
-DEFAULT_RESULTS_DIR = REPO_ROOT / "reports"
-DEFAULT_SCENARIOS = "hello"  # a group name of matrix/scenarios.py
+DEFAULT_RESULTS_DIR: Path = declared("--results-dir")
+DEFAULT_SCENARIOS: str = declared("--scenarios")  # a group name of matrix/scenarios.py
 
 
 @dataclass(frozen=True)
@@ -27,35 +27,35 @@ class RunOptions:
     app: str
     scenarios: Sequence[Scenario] = ()
     venv: Optional[Path] = None  # the cell's virtualenv; None: the harness's own environment
-    duration_s: int = 10
-    warmup_s: int = 2
-    primer_s: int = 1
-    trials: int = 3
+    duration_s: int = declared("--duration")
+    warmup_s: int = declared("--warmup")
+    primer_s: int = declared("--primer")
+    trials: int = declared("--trials")
     connections: Optional[int] = None  # None: each scenario's profile (plan.py)
     sweep: Tuple[int, ...] = ()  # a concurrency sweep: one closed-loop record per connection count, in order
-    threads: int = 2
+    threads: int = declared("--threads")
     timeout_s: Optional[int] = None  # None: each scenario's profile (plan.py)
     workers: Optional[int] = None  # None: configs/matrix.json
     port: Optional[int] = None  # None: a free one
-    boot_timeout_s: int = 30
+    boot_timeout_s: int = declared("--boot-timeout")
     results_dir: Path = DEFAULT_RESULTS_DIR
     app_target: Optional[str] = None
-    max_cv: Optional[float] = None  # a fixed limit on the trials' req/s variation; None: judged by the machine's noise
-    max_busy: float = 0.25  # CPU share busy before the start above which the machine is flagged
-    machine_sample_s: float = 0.5  # how long the machine is watched before the start; 0: not at all (unknown)
-    pin: str = "auto"  # see hosts/pinning.resolve_pinning
-    ceiling: str = "auto"  # the load generator's ceiling: "auto" (reuse a fresh one), "measure" (again), "off"
-    side_probe: bool = True  # check answers during the load (run/answers.py); off only to measure its cost
-    connection_mode: str = "keep-alive"  # or "close": a new connection per request (closed-loop, wrk2)
-    wait_for_machine: bool = True  # False: refuse at once when another benchmark holds the machine
+    max_cv: Optional[float] = declared("--max-cv")
+    max_busy: float = declared("--max-busy")  # CPU share busy before the start above which the machine is flagged
+    machine_sample_s: float = declared("--machine-sample")
+    pin: str = declared("--pin")  # see hosts/pinning.resolve_pinning
+    ceiling: str = declared("--ceiling")
+    side_probe: bool = declared("--side-probe") == "on"
+    connection_mode: str = declared("--connection-mode")  # or "close": a new connection per request (closed-loop, wrk2)
+    wait_for_machine: bool = not declared("--no-wait")  # False: refuse at once when another benchmark holds the machine
     position: Optional[Tuple[int, int, Optional[float]]] = None  # (cell i, of N, seconds spent before it)
     rates: Sequence[RateChoice] = field(default=())  # fixed-rate runs after (or instead of) the closed-loop one
-    coop_check: str = "auto"  # "on", "off", or "auto": when a chosen scenario needs the database or upstream
-    coop_requests: int = DEFAULT_REQUESTS
+    coop_check: str = declared("--coop-check")
+    coop_requests: int = declared("--coop-requests")
     slo: Optional[LatencyTarget] = None  # search the highest fixed rate that keeps this target (run/slo_search.py)
-    cross_check: Optional[str] = None  # "h2load": one more closed-loop trial per record from it (load/cross_check.py)
-    hosts: str = "local"  # where the roles run: local, netns, or a hosts file (hosts/roles.py)
-    link: Optional[str] = None  # with hosts netns: the link's shape, e.g. rate=1gbit,delay=1ms
+    cross_check: Optional[str] = declared("--cross-check")
+    hosts: str = declared("--hosts")  # where the roles run: local, netns, or a hosts file (hosts/roles.py)
+    link: Optional[str] = declared("--link")  # with hosts netns: the link's shape, e.g. rate=1gbit,delay=1ms
     # Only the first N scenarios are loaded; every one is still verified before the load (smoke: N = 1).
     measure_first: Optional[int] = None
 
@@ -79,8 +79,3 @@ class RunOptions:
     def closed_loop_needed(self) -> bool:
         """Closed-loop trials run unless every fixed rate is absolute; a latency-target search needs their peak."""
         return not self.rates or any(rate.relative for rate in self.rates) or self.slo is not None
-
-
-def default(name: str):
-    """The default of one option, for the command line's help and parsing."""
-    return RunOptions.__dataclass_fields__[name].default

@@ -13,11 +13,10 @@ from benchmatrix.matrix.cells import Cell
 from benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
 from benchmatrix.run.progress import planned_cell_seconds
 from benchmatrix.run import coop
+from benchmatrix.run.option_specs import DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT_S
 from benchmatrix.run.options import RunOptions
 
 SLO_EXPECTED_PROBES = 8  # the peak, a few 10% steps down, two bisections, one repeat (run/slo_search.py)
-DEFAULT_CONNECTIONS = 64  # CPU-bound scenarios: enough to keep every worker busy
-DEFAULT_TIMEOUT_S = 2
 # Seconds the built-in fixed-rate driver runs past its planned window, so the answers
 # to the last planned requests arrive before wrk stops: an I/O-bound answer takes a second.
 DRAIN_S = 1

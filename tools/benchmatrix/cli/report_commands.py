@@ -1,0 +1,140 @@
+"""`benchmatrix report`, `compare` and `merge`: what the results say, from results.jsonl alone."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from benchmatrix.paths import REPO_ROOT
+from benchmatrix.run.option_specs import default
+
+DEFAULT_RESULTS_DIR = default("--results-dir")
+
+
+def add_parsers(commands) -> None:
+    add_report_parser(commands)
+    add_compare_parser(commands)
+    add_merge_parser(commands)
+
+
+def add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="regenerate the README tables from results.jsonl",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    report.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
+    report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    report.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
+                        help="show only matching records, e.g. server=uwsgi,gunicorn or status!=failed "
+                             "(fields: python, app, server, scenario, mode, status, connections); repeatable")
+    report.add_argument("--csv", type=Path, default=None, help="also export the shown records as CSV here")
+    report.add_argument("--json", type=Path, default=None, help="also export the shown records as JSON here")
+    report.add_argument("--charts-dir", type=Path, default=DEFAULT_RESULTS_DIR / "charts",
+                        help="where the PNG charts embedded in the README go")
+    report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+
+
+def add_compare_parser(commands) -> None:
+    compare = commands.add_parser(
+        "compare", help="compare two result files, or two cells of one file",
+        usage="nox -s compare -- A B [--results-dir DIR]",
+        description="A and B are either two results.jsonl files (matched by scenario, python, app, "
+                    "server, mode, connections) or two cells SERVER/APP[/PYTHON] of the results in "
+                    "--results-dir. Prints a markdown table: ratio of median req/s (B / A) per "
+                    "scenario and an exact permutation test on the trials.",
+        allow_abbrev=False)
+    compare.add_argument("baseline", metavar="A")
+    compare.add_argument("candidate", metavar="B")
+    compare.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
+
+def add_merge_parser(commands) -> None:
+    merge = commands.add_parser(
+        "merge", help="merge results folders of several machines or CI shards into one",
+        description="Append to --into every record of the named results folders that it lacks (keyed by "
+                    "record id and machine fingerprint), with their raw folders; nothing is rewritten.")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="DIR", help="results folders (with results.jsonl)")
+    merge.add_argument("--into", type=Path, default=DEFAULT_RESULTS_DIR, help="the merged results folder")
+
+
+def command_merge(args: argparse.Namespace) -> int:
+    from benchmatrix.results.merge import merge_results
+
+    try:
+        report = merge_results(args.sources, args.into)
+    except (ValueError, OSError) as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    print("benchmatrix: " + report.summary(args.into))
+    if len(report.machines) > 1:
+        print("benchmatrix: the report gives each machine its own tables (`nox -s report`)")
+    return 0
+
+
+CHART_KINDS = ("rps", "latency", "percentiles", "sweep")  # file name prefixes the report owns in --charts-dir
+
+
+def render_charts(records, charts_dir: Path, readme: Path):
+    """Charts per scenario, as links relative to the README; charts no longer made are removed."""
+    from benchmatrix.results.charts import chart_file_name, render_all
+    from benchmatrix.results.sweep import newest_sweeps
+    from benchmatrix.results.sweep_chart import render_sweep_chart
+
+    paths = render_all(records, charts_dir) if records else []
+    for scenario in sorted({r["scenario"] for r in records}):
+        drawn = render_sweep_chart(newest_sweeps(records, scenario), scenario,
+                                   charts_dir / chart_file_name("sweep", scenario))
+        paths += [drawn] if drawn else []
+    for kind in CHART_KINDS:
+        for old in charts_dir.glob(kind + "-*.png"):
+            if old not in paths:
+                old.unlink()
+    links = {}
+    for path in sorted(paths, key=lambda p: (p.stem.split("-", 1)[1], not p.stem.startswith("rps"))):
+        scenario = path.stem.split("-", 1)[1]
+        links.setdefault(scenario, []).append(os.path.relpath(str(path), str(readme.parent)))
+    return links
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from benchmatrix.results.export import export_csv, export_json, select_records
+    from benchmatrix.results.records import load_records
+    from benchmatrix.results.report import update_readme
+
+    try:
+        records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
+        if args.csv:
+            print("benchmatrix: exported {} records to {}".format(len(records), export_csv(records, args.csv)))
+        if args.json:
+            print("benchmatrix: exported {} records to {}".format(len(records), export_json(records, args.json)))
+        links = {} if args.no_charts else render_charts(records, args.charts_dir, args.readme)
+        changed = update_readme(args.readme, records, links)
+    except (ValueError, OSError) as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    print("benchmatrix: {} from {} records".format(
+        "README tables updated" if changed else "README tables already up to date", len(records)))
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from benchmatrix.results.compare import compare, compare_cells, render_comparison_markdown
+    from benchmatrix.results.records import load_records
+
+    try:
+        if Path(args.baseline).is_file() and Path(args.candidate).is_file():
+            comparisons = compare(load_records(Path(args.baseline)), load_records(Path(args.candidate)))
+        else:
+            records = load_records(args.results_dir / "results.jsonl")
+            comparisons = compare_cells(records, args.baseline, args.candidate)
+    except ValueError as error:
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        return 2
+    if not comparisons:
+        print("benchmatrix: error: nothing to compare: no scenario was measured on both sides", file=sys.stderr)
+        return 2
+    print(render_comparison_markdown(comparisons))
+    return 0
+
+
+COMMANDS = {"report": command_report, "compare": command_compare, "merge": command_merge}

@@ -1,0 +1,137 @@
+"""Sessions that run a group of cells: smoke, a CI shard, an interleaved comparison."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+from benchmatrix.matrix import shards as shard_plan
+from benchmatrix.matrix.cell_spec import EXAMPLE, parse_cell_spec
+from benchmatrix.matrix.cells import Cell
+from benchmatrix.matrix.listing import MatrixListing
+from benchmatrix.results import smoke as smoke_table
+from benchmatrix.sessions.bench import cell_key
+from benchmatrix.sessions.harness_call import NESTED_STOP_WAITS, STOP_WAITS, run_harness
+from benchmatrix.sessions.prepare import prepare_cells
+from benchmatrix.sessions.project import BenchProject
+from benchmatrix.sessions.selection import family_sessions, filtered_sessions
+from benchmatrix.sessions.shard_arguments import parse_shard_arguments
+from benchmatrix.sessions.state import PREPARED, PREPARING, RunTicket, ticket_arguments
+
+ALL_PYTHONS = "--all-pythons"
+
+
+def measure_prepared(session, project: BenchProject, names: Sequence[str], out: Path, options: Sequence[str],
+                     **run_options) -> None:
+    """One nested nox run over prepared cells, as `nox -s bench-3.X` runs a family: each cell gets its own
+    virtualenv exactly as `nox -s bench(...)` builds it, and the ledger skips what was measured."""
+    ticket = RunTicket(PREPARED).write(out / "measure-ticket.json")
+    session.run(sys.executable, "-m", "nox", "--noxfile", str(project.noxfile), *run_options.pop("nox_args", ()),
+                "-s", *names, "--", *options, *ticket_arguments(ticket), external=True, **NESTED_STOP_WAITS,
+                **run_options)
+
+
+def run_smoke(session, project: BenchProject, listing: MatrixListing) -> None:
+    every_python = ALL_PYTHONS in session.posargs
+    nox_filters = [arg for arg in session.posargs if arg != ALL_PYTHONS]
+    families = ["bench-" + v for v in listing.found_versions] if every_python else ["bench"]
+    out = project.new_logs_dir("smoke")
+    started = time.monotonic()
+    try:
+        names = filtered_sessions(project, family_sessions(listing, families), nox_filters)
+    except ValueError as error:
+        session.error(str(error))
+    if not names:
+        session.error("no cell matches {}".format(" ".join(nox_filters)))
+    prepare_cells(session, project, names, out)
+    # The load generator's ceiling once, up front (the cells reuse it): no cell's time, and so
+    # no time-left estimate, includes it.
+    run_harness(session, listing, "ceiling", "--results-dir", str(out))
+    # nox's --report says which sessions passed; failures are tabulated, not raised, so all run.
+    report = out / "nox-report.json"
+    measure_prepared(session, project, names, out, [*smoke_table.BENCH_OPTIONS, "--results-dir", str(out)],
+                     nox_args=["--report", str(report)], success_codes=[0, 1])
+    table, passed = smoke_table.summarize(report, out, time.monotonic() - started)
+    (out / "smoke.md").write_text(table, encoding="utf-8")
+    print(table)
+    if not passed:
+        session.error("some cells failed the smoke run; see the table above and {}".format(out))
+
+
+def planned_shards(session, listing: MatrixListing, posargs: Sequence[str]):
+    try:
+        args, options = parse_shard_arguments(posargs)
+    except SystemExit as exit_:
+        session.error("see the usage above" if exit_.code else "")
+    try:
+        return args, options, shard_plan.split(listing.cells, args.count, args.load_shape)
+    except ValueError as error:
+        session.error(str(error))
+
+
+def shard_session_names(shard) -> List[str]:
+    return ["bench-{}({})".format(c.python, c.session_id) for c in shard.cells]
+
+
+def print_shards(session, listing: MatrixListing) -> None:
+    args, _, groups = planned_shards(session, listing, session.posargs)
+    plan = {"count": len(groups), "cells": len(listing.cells), "shards": [
+        {"index": g.index, "expected_minutes": round(g.expected_s / 60.0, 1), "cells": len(g.cells),
+         "sessions": shard_session_names(g)} for g in groups]}
+    print(json.dumps(plan, indent=2))
+    if args.github_output:
+        with open(str(args.github_output), "a", encoding="utf-8") as output:
+            output.write("shards={}\n".format(json.dumps([g.index for g in groups])))
+
+
+def run_shard(session, project: BenchProject, listing: MatrixListing) -> None:
+    args, options, groups = planned_shards(session, listing, session.posargs)
+    if args.index is None or not 1 <= args.index <= len(groups):
+        session.error("--index: give 1..{} (the shard to run of --count {})".format(len(groups), args.count))
+    group = groups[args.index - 1]
+    names = shard_session_names(group)
+    session.log("benchmatrix: shard {}/{}: {} cells, about {:.0f} min expected".format(
+        args.index, len(groups), len(names), group.expected_s / 60.0))
+    logs = project.new_logs_dir("shard")  # the preparation's logs; the results go where the options say
+    prepare_cells(session, project, names, logs)
+    measure_prepared(session, project, names, logs, options)
+
+
+def contenders(session, listing: MatrixListing, arguments: Sequence[str]) -> Tuple[List[Tuple[Cell, bool]], List[str]]:
+    """The leading SERVER/APP[/PYTHON] arguments as cells (and whether the Python was named); the rest."""
+    cells, rest = [], list(arguments)
+    while rest and not rest[0].startswith("-"):
+        try:
+            spec = parse_cell_spec(rest.pop(0))
+            cells.append((listing.resolve(spec), spec.python is not None))
+        except ValueError as error:
+            session.error(str(error))
+    if len(cells) < 2:
+        session.error("name at least two cells, e.g. nox -s interleave -- gunicorn/flask {} --scenarios json"
+                      .format(EXAMPLE))
+    return cells, rest
+
+
+def run_interleaved(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
+    """Prepare each cell's virtualenv as its bench session would, then measure them interleaved."""
+    cells, options = contenders(session, listing, arguments)
+    names = [listing.session_name(cell, pinned) for cell, pinned in cells]
+    session.log("benchmatrix: preparing {}".format(", ".join(names)))
+    out = project.new_logs_dir("interleave")
+    ticket = RunTicket(PREPARING).write(out / "prepare-ticket.json")
+    session.run(sys.executable, "-m", "nox", "--noxfile", str(project.noxfile), "--install-only", "-s", *names,
+                "--", *ticket_arguments(ticket), external=True)
+    arguments = []
+    for cell, _ in cells:
+        venv = project.cell_venvs / (cell_key(cell) + ".path")
+        arguments += ["--cell", "{}/{}={}".format(cell.server.name, cell.app.name, venv.read_text().strip())]
+    run_harness(session, listing, "interleave", *arguments, *options, **STOP_WAITS)
+
+
+def run_ranking(session, project: BenchProject, listing: MatrixListing, config: Path) -> None:
+    """The cells of a ranking config (configs/ranking.json) interleaved on its scenarios; posargs after them."""
+    data = json.loads(config.read_text(encoding="utf-8"))
+    run_interleaved(session, project, listing, [*data["cells"], "--scenarios", data["scenarios"], *session.posargs])
