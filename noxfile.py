@@ -23,7 +23,7 @@ matrix = bench_sessions()
 
 @nox.session(python=False)
 def report(session):
-    """Regenerate the README tables and charts from reports/results.jsonl (--filter, --csv, --json)."""
+    """Regenerate the README ranking, reports/tables.md and the charts from reports/results.jsonl (--filter, --csv, --json)."""
     matrix.harness(session, "report")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ def add_parsers(commands) -> None:
 
 def add_report_parser(commands) -> None:
     report = commands.add_parser(
-        "report", help="regenerate the README tables from results.jsonl",
+        "report", help="regenerate the README ranking, the tables page and the charts from results.jsonl",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     report.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
     report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
@@ -30,8 +29,10 @@ def add_report_parser(commands) -> None:
                              "(fields: python, app, server, scenario, mode, status, connections); repeatable")
     report.add_argument("--csv", type=Path, default=None, help="also export the shown records as CSV here")
     report.add_argument("--json", type=Path, default=None, help="also export the shown records as JSON here")
+    report.add_argument("--tables", type=Path, default=None,
+                        help="the generated page of every result table (default: reports/tables.md beside --readme)")
     report.add_argument("--charts-dir", type=Path, default=DEFAULT_RESULTS_DIR / "charts",
-                        help="where the PNG charts embedded in the README go")
+                        help="where the PNG charts the tables page shows go")
     report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
 
 
@@ -71,35 +72,10 @@ def command_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-CHART_KINDS = ("rps", "latency", "percentiles", "sweep")  # file name prefixes the report owns in --charts-dir
-
-
-def render_charts(records, charts_dir: Path, readme: Path):
-    """Charts per scenario, as links relative to the README; charts no longer made are removed."""
-    from benchmatrix.results.charts import chart_file_name, render_all
-    from benchmatrix.results.sweep import newest_sweeps
-    from benchmatrix.results.sweep_chart import render_sweep_chart
-
-    paths = render_all(records, charts_dir) if records else []
-    for scenario in sorted({r["scenario"] for r in records}):
-        drawn = render_sweep_chart(newest_sweeps(records, scenario), scenario,
-                                   charts_dir / chart_file_name("sweep", scenario))
-        paths += [drawn] if drawn else []
-    for kind in CHART_KINDS:
-        for old in charts_dir.glob(kind + "-*.png"):
-            if old not in paths:
-                old.unlink()
-    links = {}
-    for path in sorted(paths, key=lambda p: (p.stem.split("-", 1)[1], not p.stem.startswith("rps"))):
-        scenario = path.stem.split("-", 1)[1]
-        links.setdefault(scenario, []).append(os.path.relpath(str(path), str(readme.parent)))
-    return links
-
-
 def command_report(args: argparse.Namespace) -> int:
     from benchmatrix.results.export import export_csv, export_json, select_records
     from benchmatrix.results.records import load_records
-    from benchmatrix.results.report import update_readme
+    from benchmatrix.results.report import write_report
 
     try:
         records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
@@ -107,13 +83,11 @@ def command_report(args: argparse.Namespace) -> int:
             print("benchmatrix: exported {} records to {}".format(len(records), export_csv(records, args.csv)))
         if args.json:
             print("benchmatrix: exported {} records to {}".format(len(records), export_json(records, args.json)))
-        links = {} if args.no_charts else render_charts(records, args.charts_dir, args.readme)
-        changed = update_readme(args.readme, records, links)
+        written = write_report(records, args.readme, None if args.no_charts else args.charts_dir, args.tables)
     except (ValueError, OSError) as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 2
-    print("benchmatrix: {} from {} records".format(
-        "README tables updated" if changed else "README tables already up to date", len(records)))
+    print("benchmatrix: " + written.summary(len(records)))
     return 0
 
 
