@@ -29,6 +29,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from benchmatrix.matrix.cell_spec import parse_cell_spec
 from benchmatrix.results.records import Record, newest_by, status_label
 
 ALPHA = 0.05
@@ -78,19 +79,10 @@ def sortable_key(key: Tuple[Any, ...]) -> Tuple[Tuple[bool, Any], ...]:
     return tuple((part is not None, part if part is not None else 0) for part in key)
 
 
-def parse_cell(text: str) -> Dict[str, str]:
-    """"server/app" or "server/app/python" as the record fields it selects."""
-    parts = text.split("/")
-    if len(parts) not in (2, 3) or not all(part.strip() for part in parts):
-        raise ValueError("{!r} is not a cell: write server/app or server/app/python, "
-                         "e.g. uwsgi/flask/3.13".format(text))
-    return dict(zip(("server", "app", "python"), (part.strip() for part in parts)))
-
-
 def records_of_cell(records: Iterable[Record], cell: str) -> List[Record]:
     """The records of one cell; without a python in the name, the cell must have only one."""
-    wanted = parse_cell(cell)
-    found = [r for r in records if all(str(getattr(r, k)) == v for k, v in wanted.items())]
+    wanted = parse_cell_spec(cell)
+    found = [r for r in records if wanted.selects(str(r.server), str(r.app), str(r.python))]
     if not found:
         raise ValueError("no records for cell {!r}".format(cell))
     pythons = sorted({str(r.python) for r in found})

@@ -194,7 +194,7 @@ def append_markdown_row(path: Path, record: Record) -> None:
         text = ("" if existing.endswith("\n") else "\n") + "\n" + "\n".join(table) + "\n"
     else:
         text = "# benchmatrix results\n\nOne row per measurement, newest last. " \
-               "See README.md for how to read a row.\n\n" + "\n".join(table) + "\n"
+               "See docs/trust.md for how to read a row.\n\n" + "\n".join(table) + "\n"
     _append_text(path, text)
 
 

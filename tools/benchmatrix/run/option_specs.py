@@ -166,7 +166,7 @@ OPTIONS: Tuple[Option, ...] = (
     Option("--port", None, "loopback port for the server (default: a free one)", RUN, positive_int),
     Option("--hosts", "local", "where the server, the load generator and the database run: all here over loopback "
            "(local), each in its own network namespace on 198.18.0.0/15 joined by a bridge (netns, needs root), or "
-           "as a hosts file names them (the load on an SSH host; see the README); the record names each role's host "
+           "as a hosts file names them (the load on an SSH host; see docs/hosts.md); the record names each role's host "
            "and the round-trip times", RUN, metavar="local|netns|FILE.toml"),
     Option("--link", None, "with --hosts netns, shape every role's link: e.g. rate=1gbit,delay=1ms (each packet "
            "leaving a role is paced at RATE by tc and waits DELAY, by netem or, on a kernel without it, the delay "
