@@ -63,6 +63,10 @@ class WrkResult:
     # removed (see measured_histogram); () without a done() report or a histogram in it.
     histogram_us: Tuple[Tuple[int, int], ...] = ()
     synthetic_samples: int = 0  # the entries wrk had added to its histogram (and percentiles)
+    # What `latency` was computed from (load/measured_latency.py): the measured samples where wrk's
+    # done() report carried its histogram, else wrk's own figures with its synthetic samples.
+    latency_source: str = "wrk's figures, with its synthetic samples"
+    wrk_latency: Optional[Latency] = None  # wrk's own figures, synthetic samples included, for comparison
 
     @property
     def successful_requests(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Dict, Sequence, Tuple
 
+from benchmatrix.load.measured_latency import MEASURED, WITH_SYNTHETIC, latency_from_histogram
 from benchmatrix.load.results import Latency, SocketErrors, WrkOutputError, WrkResult, _find
 from benchmatrix.load.wrk_summary import parse_wrk
 
@@ -35,20 +36,26 @@ def parse_wrk_report(text: str) -> WrkResult:
     connections = int(setup.group(2))
     histogram: Tuple[Tuple[int, int], ...] = ()
     synthetic = 0
+    wrk_latency = Latency(avg_ms=latency["mean"] / 1000.0, stdev_ms=latency["stdev"] / 1000.0,
+                          max_ms=latency["max"] / 1000.0, p50_ms=percentiles.get("50"),
+                          p75_ms=percentiles.get("75"), p90_ms=percentiles.get("90"),
+                          p99_ms=percentiles.get("99"), p999_ms=percentiles.get("99.9"),
+                          p9999_ms=percentiles.get("99.99"))
+    measured = None
     if report.get("histogram_us") is not None:
         held = tuple((int(value), int(count)) for value, count in report["histogram_us"])
         histogram = measured_histogram(held, wrk_correction_interval_us(
             int(report["duration_us"]), int(report["requests"]), connections))
         synthetic = sum(c for _, c in held) - sum(c for _, c in histogram)
+        measured = latency_from_histogram(histogram)
     return WrkResult(
         url=url, threads=int(setup.group(1)), connections=int(setup.group(2)),
         requests=int(report["requests"]), elapsed_s=seconds, bytes_read=int(report["bytes"]),
         rps=report["requests"] / seconds if seconds else 0.0,
-        latency=Latency(avg_ms=latency["mean"] / 1000.0, stdev_ms=latency["stdev"] / 1000.0,
-                        max_ms=latency["max"] / 1000.0, p50_ms=percentiles.get("50"),
-                        p75_ms=percentiles.get("75"), p90_ms=percentiles.get("90"),
-                        p99_ms=percentiles.get("99"), p999_ms=percentiles.get("99.9"),
-                        p9999_ms=percentiles.get("99.99")),
+        # A closed loop's figures come from the requests wrk timed; its own (with synthetic samples)
+        # are kept beside them for comparison, and are all there is when it printed no histogram.
+        latency=measured or wrk_latency, wrk_latency=wrk_latency,
+        latency_source=MEASURED if measured else WITH_SYNTHETIC,
         non2xx=int(errors["status"]),
         socket_errors=SocketErrors(connect=int(errors["connect"]), read=int(errors["read"]),
                                    write=int(errors["write"]), timeout=int(errors["timeout"])),

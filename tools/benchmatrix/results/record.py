@@ -12,7 +12,9 @@ Schema versions:
 2. trials, spread, resources; fixed-rate runs (planned_rate, achieved_rate, and a
    spectrum that is the median trial's); in_flight from some point on;
 3. histogram, spectrum_source (the spectrum merged from every trial's histogram),
-   record_id, connection_mode.
+   record_id, connection_mode;
+4. latency_source: closed-loop latencies from the samples wrk measured, without the
+   synthetic ones its summary adds (older closed-loop records include them).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from benchmatrix.checks.flags import Flag
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CLOSED_LOOP = "closed-loop"
 FIXED_RATE = "fixed-rate"
 KEEP_ALIVE = "keep-alive"
@@ -134,6 +136,9 @@ class Record:
     # "<run_id>/<n>", the n-th record of its run: with the machine's fingerprint, what merging
     # results of several machines keys on (results/merge.py). None in records written before it.
     record_id: Optional[str] = None
+    # What latency_ms was computed from (load/measured_latency.py); None in records before schema 4
+    # (see latency_basis), and then not written back, so an older record rewrites byte for byte.
+    latency_source: Optional[str] = None
     schema: int = SCHEMA_VERSION  # the version the record was written with
     # Keys a newer harness wrote that this one does not know: kept, and written back as they were.
     extra: Dict[str, Any] = field(default_factory=dict)
@@ -170,6 +175,8 @@ class Record:
             data[name] = getattr(self, name)
         data.update(latency_ms=self.latency_ms.to_json(), flags=[flag.to_json() for flag in self.flags],
                     spread=self.spread.to_json())
+        if self.latency_source is None:
+            del data["latency_source"]
         return data
 
     def to_json_line(self) -> str:
@@ -187,6 +194,20 @@ class Record:
     @property
     def cell_label(self) -> str:
         return "{} · {} · py{}".format(self.server, self.app, self.python)
+
+    @property
+    def latency_basis(self) -> Optional[str]:
+        """What the latency figures are: the record's own word, or what its schema and mode imply."""
+        if self.latency_source is not None:
+            return self.latency_source
+        if self.mode == FIXED_RATE:
+            return "from each request's planned send time"
+        return "wrk's figures, with its synthetic samples" if self.mode == CLOSED_LOOP else None
+
+    @property
+    def includes_synthetic_latency(self) -> bool:
+        """Closed-loop latencies that count wrk's synthetic samples (every record before schema 4)."""
+        return self.mode == CLOSED_LOOP and self.latency_basis != "measured samples"
 
     @property
     def is_failed(self) -> bool:

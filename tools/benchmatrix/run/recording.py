@@ -88,6 +88,7 @@ class Recorder:
             planned_rate=load.planned_rate, achieved_rate=summary["achieved_rate"],
             spectrum=summary["spectrum"], histogram=summary["histogram"],
             spectrum_source=summary["spectrum_source"], in_flight=summary.get("in_flight"),
+            latency_source=summary.get("latency_source"),
             connection_mode=options.connection_mode,
             record_id="{}/{}".format(self.run_id, self.records_made))
 

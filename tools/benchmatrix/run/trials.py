@@ -14,6 +14,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from benchmatrix.load.measured_latency import MEASURED, PLANNED_SEND_TIME
 from benchmatrix.load.parse import FixedRateResult, Latency, WrkResult
 from benchmatrix.results.latency_histogram import encoded_from_counts, record_spectrum
 
@@ -61,6 +62,8 @@ class Trial:
     elapsed_s: Optional[float] = None
     result_source: Optional[str] = None
     synthetic_samples: Optional[int] = None
+    latency_source: Optional[str] = None  # load/measured_latency.py: what latency_ms was computed from
+    wrk_latency_ms: Optional[Dict[str, Optional[float]]] = None  # closed loop: wrk's own, with synthetic samples
     planned_rate: Optional[float] = None
     achieved_rate: Optional[float] = None
     uncorrected_latency_ms: Optional[Dict[str, Optional[float]]] = None
@@ -90,14 +93,16 @@ class Trial:
         if self.kind == "closed-loop":
             data.update(latency_ms=dict(self.latency_ms), errors=dict(self.errors), in_flight=self.in_flight,
                         bytes=self.bytes, elapsed_s=self.elapsed_s, result_source=self.result_source,
-                        histogram=self.histogram, synthetic_samples=self.synthetic_samples)
+                        histogram=self.histogram, synthetic_samples=self.synthetic_samples,
+                        latency_source=self.latency_source,
+                        wrk_latency_ms=None if self.wrk_latency_ms is None else dict(self.wrk_latency_ms))
         else:
             data.update(planned_rate=self.planned_rate, achieved_rate=self.achieved_rate,
                         latency_ms=dict(self.latency_ms),
                         uncorrected_latency_ms=None if self.uncorrected_latency_ms is None
                         else dict(self.uncorrected_latency_ms),
                         spectrum=[list(point) for point in self.spectrum], errors=dict(self.errors),
-                        histogram=self.histogram)
+                        histogram=self.histogram, latency_source=self.latency_source)
         if self.context is not None:
             data.update(resources=dict(self.context.resources), server_restarted=self.context.server_restarted,
                         settle_s=self.context.settle_s, raw_output=self.context.raw_output,
@@ -126,7 +131,10 @@ def closed_loop_trial(result: WrkResult) -> Trial:
                  # What each request took, as wrk measured it (without the synthetic samples its
                  # coordinated-omission guess adds to its own percentiles; parse.measured_histogram).
                  histogram=encoded_from_counts(result.histogram_us),
-                 synthetic_samples=result.synthetic_samples)
+                 synthetic_samples=result.synthetic_samples, latency_source=result.latency_source,
+                 wrk_latency_ms=None if result.wrk_latency is None or result.latency_source != MEASURED else
+                 dict(_latency_dict(result.wrk_latency, result.wrk_latency.p999_ms),
+                      **{"p99.99": result.wrk_latency.p9999_ms}))
 
 
 def fixed_rate_trial(result: FixedRateResult) -> Trial:
@@ -137,7 +145,7 @@ def fixed_rate_trial(result: FixedRateResult) -> Trial:
                  latency_ms=_latency_dict(result.latency, result.p999_ms),
                  uncorrected_latency_ms=_latency_dict(result.uncorrected) if result.uncorrected else None,
                  spectrum=tuple(tuple(point) for point in result.spectrum), errors=_error_dict(result),
-                 histogram=encoded_from_counts(result.histogram_us))
+                 histogram=encoded_from_counts(result.histogram_us), latency_source=PLANNED_SEND_TIME)
 
 
 def spread(values: Sequence[Optional[float]]) -> Optional[Dict[str, float]]:
@@ -180,8 +188,17 @@ def summarize(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         "spread": {"rps": rps, "latency_ms": {p: s for p, s in latency_spread.items() if s}},
         "achieved_rate": (spread([t.get("achieved_rate") for t in trials]) or {}).get("median"),
         "in_flight": (spread([t.get("in_flight") for t in trials]) or {}).get("median"),
+        "latency_source": common_latency_source(trials),
         **spectrum_of(trials),
     }
+
+
+def common_latency_source(trials: Sequence[Dict[str, Any]]) -> Optional[str]:
+    """The trials' one latency basis; "mixed" when they differ (their medians then blend unlike figures)."""
+    sources = {t.get("latency_source") for t in trials}
+    if not trials:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"
 
 
 def median_trial(trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
