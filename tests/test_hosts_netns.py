@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from benchmatrix.hosts import netns, rtt
-from benchmatrix.hosts.netns import LinkShape, NamespaceLab
+from benchmatrix.hosts import namespace_entry, netns, rtt
+from benchmatrix.hosts.link_shape import LinkShape
+from benchmatrix.hosts.netns import NamespaceLab
 from benchmatrix.hosts.roles import plan_hosts
 from benchmatrix.results.report import topology
 
@@ -45,7 +46,7 @@ def listener_in(namespace, address):
     holder = {}
 
     def serve():
-        with netns.entered(namespace):
+        with namespace_entry.entered(namespace):
             server = socket.socket()
         server.bind((address, 0))
         server.listen(64)
@@ -198,7 +199,7 @@ def test_a_rate_limited_link_paces_a_transfer():
     size = 2 * 1000 * 1000
     lab = NamespaceLab.plan(link=LinkShape.parse("rate=10mbit"))
     with lab.created(say=lambda line: None):
-        with netns.entered(lab.namespace("server")):
+        with namespace_entry.entered(lab.namespace("server")):
             server = socket.socket()
         server.bind((lab.address("server"), 0))
         server.listen(1)
@@ -217,7 +218,7 @@ def test_a_rate_limited_link_paces_a_transfer():
 
         receiver = threading.Thread(target=receive, daemon=True)
         receiver.start()
-        with netns.entered(lab.namespace("load")):
+        with namespace_entry.entered(lab.namespace("load")):
             sender = socket.create_connection((lab.address("server"), server.getsockname()[1]), timeout=30)
         started = time.monotonic()
         with sender:

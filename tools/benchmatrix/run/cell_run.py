@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from benchmatrix.hosts.machine_lock import machine_lock
-from benchmatrix.hosts.machine_state import advice, collect_machine_state
+from benchmatrix.hosts.machine_advice import advice
+from benchmatrix.hosts.machine_state import collect_machine_state
 from benchmatrix.hosts.pinning import Pinning, resolve_pinning
 from benchmatrix.hosts.roles import HostsPlan, plan_hosts
 from benchmatrix.hosts.rtt import measure as measure_rtt
