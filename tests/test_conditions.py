@@ -8,7 +8,7 @@ from benchmatrix.hosts.machine_advice import Advice
 from benchmatrix.hosts.pinning import Pinning
 from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.load.wrk import LoadSettings
-from benchmatrix.run.conditions import (CeilingOutcome, Conditions, HostsConditions, MachineCheck,
+from benchmatrix.run.conditions import (CeilingOutcome, Conditions, HostsConditions, MachineCheck, check_machine,
                                         find_ceilings)
 from benchmatrix.run.metadata import MeasuredEnvironment
 from benchmatrix.stack.cell_stack import ServerLaunch, StackConditions
@@ -78,3 +78,12 @@ def test_the_ceiling_is_measured_once_per_load_and_a_failure_is_said_not_raised(
     assert outcome.error == "wrk printed nothing" and "could not be measured" in said[0]
     off = find_ceilings("off", loads, measure, said.append)
     assert off == CeilingOutcome("off") and len(asked) == 2
+
+
+def test_an_unwatched_machine_is_said_as_unknown_and_never_flagged_busy():
+    # smoke's setting (--machine-sample 0): nothing sampled, so nothing is known to flag.
+    said = []
+    check = check_machine(0, 0.0, said.append)
+    assert check.busy_share_before_start is None and check.flags == []
+    assert check.state["busiest_processes"] is None
+    assert check.to_json()["busy_share_before_start"] is None
