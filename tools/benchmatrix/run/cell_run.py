@@ -62,6 +62,7 @@ class CellRun:
             front_workers=pinning.server_cpu_count if pinning else None, hosts=self.hosts), say=console.say)
         self.environment = describe_environment(
             env_description, [package_name(spec) for spec in requirements(matrix, cell)], wrk)
+        self.constraints = constraints_fingerprint(cell.python, cell.server.lock)
         # What the steps learn, each set once by its step; None until then.
         self.lock_held: Optional[Dict[str, Any]] = None
         self.machine_check: Optional[MachineCheck] = None
@@ -79,10 +80,10 @@ class CellRun:
 
     def conditions(self) -> Conditions:
         """What this run measured under, from what its steps learned so far."""
-        cell, driver = self.plan.cell, self.plan.driver
+        driver = self.plan.driver
         return Conditions(
             environment=self.environment, pinning=self.pinning, server=self.stack.server_launch(),
-            workers_rule=self.workers_rule, constraints=constraints_fingerprint(cell.python, cell.server.lock),
+            workers_rule=self.workers_rule, constraints=self.constraints,
             fixed_rate_driver={"name": driver.name, "binary": driver.binary} if driver else None,
             machine_lock=self.lock_held, machine=self.machine_check, ceiling=self.ceiling,
             stack=self.stack_conditions, hosts=self.hosts_conditions, coop_check=self.coop_check)

@@ -149,7 +149,7 @@ class Conditions:
     pinning: Optional[Pinning]
     server: ServerLaunch
     workers_rule: str  # why this many workers
-    constraints: Any  # the pins' fingerprint (matrix/cells.py)
+    constraints: Dict[str, Optional[str]]  # which pins file, and its hash (matrix/cells.py)
     fixed_rate_driver: Optional[Dict[str, str]] = None  # name and binary, when the run has open-loop loads
     machine_lock: Optional[Dict[str, Any]] = None
     machine: Optional[MachineCheck] = None
