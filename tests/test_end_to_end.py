@@ -123,9 +123,9 @@ def test_unknown_options_and_servers_get_usage_errors(harness):
 
 
 def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
-    process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--duration", "30s",
-                            "--warmup", "0", "--results-dir", str(harness.results_dir),
-                            start_new_session=True)
+    process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--scenarios", "json",
+                            "--duration", "30s", "--warmup", "0", "--primer", "0", "--machine-sample", "0",
+                            "--results-dir", str(harness.results_dir), start_new_session=True)
     try:
         for line in process.stdout:
             if "trial 1/" in line:
