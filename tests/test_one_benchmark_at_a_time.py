@@ -21,9 +21,9 @@ def lock_file(tmp_path, monkeypatch):
 
 
 def bench_argv(harness: Harness):
-    return harness.argv("run", "--server", "gunicorn", "--app", "flask", "--scenarios", "json", "--duration", "1s",
+    return harness.argv("run", "--server", "gunicorn", "--app", "flask", "--scenarios", "json", "--duration", "2s",
                         "--warmup", "0", "--primer", "0", "--trials", "1", "--connections", "8", "--max-busy", "1",
-                        "--machine-sample", "0", "--results-dir", str(harness.results_dir))
+                        "--results-dir", str(harness.results_dir))
 
 
 @pytest.mark.slow
