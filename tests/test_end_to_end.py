@@ -123,9 +123,10 @@ def test_unknown_options_and_servers_get_usage_errors(harness):
 
 
 def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
+    # Without the ceiling (64 connections would measure one first): the signal tests are about stopping.
     process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--scenarios", "json",
                             "--duration", "30s", "--warmup", "0", "--primer", "0", "--machine-sample", "0",
-                            "--results-dir", str(harness.results_dir), start_new_session=True)
+                            "--ceiling", "off", "--results-dir", str(harness.results_dir), start_new_session=True)
     try:
         for line in process.stdout:
             if "trial 1/" in line:
@@ -145,7 +146,7 @@ def test_sigint_during_load_leaves_no_process_and_no_partial_record(harness):
 
 def test_sigterm_stops_the_run_like_ctrl_c(harness):
     process = harness.popen("run", "--server", "gunicorn-gthread", "--app", "flask", "--duration",
-                            "30s", "--warmup", "0", "--primer", "0", "--results-dir",
+                            "30s", "--warmup", "0", "--primer", "0", "--ceiling", "off", "--results-dir",
                             str(harness.results_dir))
     for line in process.stdout:
         if "trial 1/" in line:
@@ -169,7 +170,7 @@ def test_uwsgi_serves_every_request_without_socket_errors(harness):
 def test_ctrl_c_at_any_phase_leaves_nothing_behind(harness, delay_s):
     # The delays land in start-up, boot or verification, and the primer or the measured run.
     process = harness.popen("run", "--server", "gunicorn", "--app", "flask", "--duration", "5s",
-                            "--warmup", "0", "--primer", "1s", "--results-dir",
+                            "--warmup", "0", "--primer", "1s", "--ceiling", "off", "--results-dir",
                             str(harness.results_dir), start_new_session=True)
     time.sleep(delay_s)
     os.killpg(process.pid, signal.SIGINT)
@@ -245,7 +246,7 @@ def test_a_harness_killed_outright_takes_its_services_with_it(harness):
     # SIGKILL leaves the harness no chance to clean up: the kernel's parent-death signal must.
     process = harness.popen("run", "--server", "gunicorn+nginx-unix", "--app", "flask", "--duration", "3s",
                             "--warmup", "0", "--primer", "0", "--trials", "1", "--scenarios", "json",
-                            "--results-dir", str(harness.results_dir))
+                            "--ceiling", "off", "--results-dir", str(harness.results_dir))
     try:
         for line in process.stdout:
             if "trial 1/" in line:
@@ -304,7 +305,9 @@ def test_a_correct_app_passes_the_checks_during_and_after_the_load(default_cell)
 
 def test_close_mode_gets_its_own_labelled_row_and_a_closing_server_is_labelled_too(harness, default_cell):
     for mode in ("keep-alive", "close"):
-        result = harness.bench("gunicorn-gthread", "flask", "--scenarios", "json", "--connection-mode", mode)
+        # No ceiling: a closing load has its own, and measuring it would take longer than the test.
+        result = harness.bench("gunicorn-gthread", "flask", "--scenarios", "json", "--connection-mode", mode,
+                               "--ceiling", "off")
         assert result.returncode == 0, result.stdout
     kept, closed = harness.records()
     sync = default_cell[0].records()[0]  # sync workers close every connection
