@@ -23,6 +23,7 @@ RESPONSE_FLAGS = ("non-2xx", "socket-errors", "timeouts", "no-successful-respons
     ("uvicorn", "raw", None),
     ("uvicorn", "django", None),
     ("gunicorn-aiohttp", "aiohttp", None),
+    ("aiohttp", "aiohttp", None),  # aiohttp's own server, one process
 ])
 def test_each_topology_serves_verified_answers_under_load(harness, server, app, topology):
     # One scenario is enough to load each topology; that a cell loads every scenario it is given
