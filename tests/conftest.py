@@ -83,6 +83,7 @@ class Harness:
         return self.run("run", "--server", server, "--app", app, "--duration", "1s",
                         "--warmup", "0", "--primer", "1s", "--trials", "1", "--connections", "8",
                         "--max-busy", "1",  # tests that want the machine-busy flag lower it
+                        "--machine-sample", "0",  # half a second a cell; the test of the flag samples
                         "--results-dir", str(self.results_dir), *options, **env)
 
     def records(self) -> List[dict]:
@@ -121,6 +122,31 @@ def ceiling_cache(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ceiling-cache")
     os.environ[CACHE_VARIABLE] = str(path)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_lock_of_the_test_run(tmp_path_factory) -> Path:
+    """The harness runs of this test run take a lock of their own, not the machine's.
+
+    Nothing here is a measurement anyone keeps: queueing behind a benchmark (or another test
+    run) on this machine would only add its length to the suite's. The lock's own tests
+    contend for a file of their own all the same.
+    """
+    from benchmatrix.hosts.machine_lock import ENV_VARIABLE
+
+    path = tmp_path_factory.mktemp("machine-lock") / "machine.lock"
+    os.environ[ENV_VARIABLE] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_cell(tmp_path_factory):
+    """One real cell as a user first runs it (gunicorn, Flask, the default scenarios and placement),
+    run once for the whole test run; each test that reads it asserts its own outcome."""
+    harness = Harness(tmp_path_factory.mktemp("default-cell") / "results")
+    result = harness.bench("gunicorn", "flask")
+    assert harness.strays() == [], "the harness left processes behind"
+    return harness, result
 
 
 def pytest_configure(config) -> None:

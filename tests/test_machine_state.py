@@ -21,7 +21,8 @@ import psutil
 import pytest
 
 from benchmatrix.hosts import tuning
-from benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
+from benchmatrix.hosts.machine_advice import advice, render_state
+from benchmatrix.hosts.machine_state import collect_machine_state
 from benchmatrix.hosts.system_command import DEFAULT_STATE_FILE, add_system_parser, command_system
 
 # Spins for at most a minute, so a test killed before its cleanup leaves nothing spinning for long.

@@ -4,8 +4,8 @@ A number measured on a machine whose clock follows the load (an "ondemand" or
 "powersave" governor, turbo boost), whose other processes hold a CPU, or whose
 hypervisor lends its CPUs to neighbours, says as much about the machine as
 about the server. None of that shows in the number itself, so it is looked at
-before measuring (in the spirit of pyperf's `system show`), and each finding
-comes with the command or setting that changes it.
+before measuring (in the spirit of pyperf's `system show`); machine_advice.py says
+what in it may skew a benchmark and the command or setting that changes it.
 
 Every reader returns None for a file that is not there rather than failing:
 containers and VMs lack much of /sys (no cpufreq at all is common), and a
@@ -20,9 +20,8 @@ import platform
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import psutil
 
@@ -33,8 +32,6 @@ CMDLINE_OPTIONS = ("isolcpus", "nohz_full", "rcu_nocbs")
 ASLR_MEANINGS = {0: "disabled: every run gets the same memory layout",
                  1: "conservative: stack, mmap and VDSO randomized, heap not",
                  2: "full: stack, mmap, VDSO and heap randomized"}
-LOAD_PER_CPU_LIMIT = 0.5  # 1-minute load average per available CPU above which other work is competing
-ISOLATION_MIN_CPUS = 4  # below this, isolating CPUs leaves too few for everything else
 TOP_PROCESSES = 5
 
 
@@ -256,171 +253,3 @@ def collect_machine_state(root: Path = Path("/"), sample_s: float = 0.5) -> Dict
         "busiest_processes": busiest_processes(sample_s) if sample_s > 0 else None,  # None: not sampled
         "sample_s": sample_s,
     }
-
-
-@dataclass(frozen=True)
-class Advice:
-    topic: str
-    finding: str  # what was found, with the values that show it
-    what_to_do: str  # the command or setting that changes it
-    severity: str = "warn"  # "warn": likely skews the numbers; "info": worth knowing when reading them
-
-    def as_dict(self) -> Dict[str, str]:
-        return asdict(self)
-
-
-def _by_value(per_cpu: Dict[str, str]) -> Dict[str, List[int]]:
-    """{"cpu0": "a", "cpu1": "a", "cpu2": "b"} as {"a": [0, 1], "b": [2]}."""
-    grouped: Dict[str, List[int]] = {}
-    for cpu, value in per_cpu.items():
-        grouped.setdefault(value, []).append(int(cpu[3:]))
-    return grouped
-
-
-def _grouped_text(per_cpu: Dict[str, str]) -> str:
-    return ", ".join("{} on CPU {}".format(value, format_cpu_list(cpus)) for value, cpus in _by_value(per_cpu).items())
-
-
-def _process_list(processes: Sequence[Dict[str, Any]]) -> str:
-    return ", ".join("{} (pid {}, {:.0f}% of a CPU)".format(p["name"], p["pid"], p["cpu_percent"]) for p in processes)
-
-
-def advice(state: Dict[str, Any]) -> List[Advice]:
-    """What in `state` may skew a benchmark, most damaging first; [] for a machine with nothing to say."""
-    found: List[Advice] = []
-    available = (state.get("cpu_count") or {}).get("available") or 1
-
-    load = state.get("load_average")
-    if load and load[0] > LOAD_PER_CPU_LIMIT * available:
-        busiest = state.get("busiest_processes") or []
-        if busiest:
-            named = "busiest over the last {}s: {}".format(state.get("sample_s", 0.5), _process_list(busiest))
-        elif state.get("busiest_processes") is None:  # --machine-sample 0: nobody looked
-            named = "which processes were busy was not sampled"
-        else:
-            named = "no single process stood out in the sample (short-lived jobs, or tasks waiting on I/O)"
-        found.append(Advice(
-            "load",
-            "1-minute load average is {:.2f} on {} available CPU{} (above {} per CPU): other work is "
-            "competing for the CPUs; {}".format(load[0], available, "" if available == 1 else "s",
-                                                LOAD_PER_CPU_LIMIT, named),
-            ("stop those processes or wait for them to finish (kill PID, or systemctl stop the service), "
-             if busiest else "wait for the load average to fall (it follows the last minute or so), ")
-            + "then check again with `python -m benchmatrix system show`"))
-
-    governors = state.get("governors")
-    if governors:
-        slow = {cpu: governor for cpu, governor in governors.items() if governor != "performance"}
-        if slow:
-            found.append(Advice(
-                "governor",
-                "cpufreq governor is {}: the clock speed follows the load, so the first seconds of every "
-                "run are measured at a lower frequency than the rest".format(_grouped_text(slow)),
-                "`python -m benchmatrix system tune` as root (undo with `system reset`), or "
-                "`cpupower frequency-set -g performance`"))
-
-    turbo = state.get("turbo")
-    if turbo and turbo.get("enabled"):
-        off = "1" if turbo["source"] == "intel_pstate/no_turbo" else "0"
-        found.append(Advice(
-            "turbo",
-            "turbo boost is on ({} = {}): the clock rises and falls with temperature and with how many "
-            "cores are busy, so the same code runs at different speeds".format(turbo["source"], turbo["value"]),
-            "`python -m benchmatrix system tune` as root (undo with `system reset`), or "
-            "`echo {} > /sys/devices/system/cpu/{}`".format(off, turbo["source"])))
-
-    randomization = state.get("aslr")
-    if randomization and randomization.get("value") == 0:
-        found.append(Advice(
-            "aslr",
-            "ASLR is disabled (kernel.randomize_va_space = 0): every run gets the same memory layout, "
-            "so a number may be tied to one lucky or unlucky layout and not repeat elsewhere",
-            "`sysctl -w kernel.randomize_va_space=2` (full randomization, as pyperf recommends), and "
-            "kernel.randomize_va_space = 2 in /etc/sysctl.d/ to keep it across reboots"))
-
-    if not state.get("isolated_cpus"):
-        if available >= ISOLATION_MIN_CPUS:
-            listed = (state.get("cpu_count") or {}).get("available_list")
-            cpus = parse_cpu_list(listed) if listed else list(range(available))
-            # One CPU stays with the kernel and everything else; the rest are split as --pin auto would.
-            isolated = cpus[1:]
-            server, load_side = isolated[:len(isolated) // 2], isolated[len(isolated) // 2:]
-            found.append(Advice(
-                "isolation",
-                "no CPU is isolated: kernel threads, interrupts and every other process may be scheduled "
-                "on the CPUs the server and load generator run on",
-                "boot with isolcpus={0} nohz_full={0} rcu_nocbs={0} on the kernel command line "
-                "(GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot), then run with "
-                "--pin {1}:{2} (the scheduler does not move work between isolated CPUs, so each side "
-                "needs its own list)".format(format_cpu_list(isolated), format_cpu_list(server),
-                                             format_cpu_list(load_side)),
-                severity="info"))
-        else:
-            found.append(Advice(
-                "isolation",
-                "no CPU is isolated, and with {} available CPU{} isolating one is not practical: it would "
-                "leave everything else, the load generator included, too few".format(
-                    available, "" if available == 1 else "s"),
-                "nothing to change; --pin auto (the default) already keeps the server and the load "
-                "generator on separate CPUs{}".format("" if available >= 2 else " when there are two or more"),
-                severity="info"))
-
-    virt = state.get("virtualization") or {}
-    if virt.get("vm") or virt.get("container"):
-        kinds = [text for text in ("container ({})".format(virt["container"]) if virt.get("container") else None,
-                                   "VM ({})".format(virt["vm"]) if virt.get("vm") else None)
-                 if text]
-        found.append(Advice(
-            "virtualization",
-            "running in a {}{}: the host may lend these CPUs to other guests (steal time) and their "
-            "load changes this machine's speed from minute to minute".format(
-                " inside a ".join(kinds), ", detected by " + virt["detected_by"] if virt.get("detected_by") else ""),
-            "compare numbers only within one run (`python -m benchmatrix interleave` alternates the "
-            "contenders' trials), not against another run, day or machine; a dedicated host or pinned "
-            "vCPUs make them steadier",
-            severity="info"))
-    return found
-
-
-def _cpu_text(cpus: Optional[List[int]]) -> str:
-    if cpus is None:
-        return "not exposed"
-    return format_cpu_list(cpus) or "none"
-
-
-def render_state(state: Dict[str, Any], found: Sequence[Advice]) -> str:
-    """`state` as "key: value" lines, then the advice, for a terminal."""
-    count = state.get("cpu_count") or {}
-    governors = state.get("governors")
-    drivers = state.get("scaling_drivers")
-    turbo = state.get("turbo")
-    cmdline = state.get("kernel_cmdline")
-    randomization = state.get("aslr")
-    virt = state.get("virtualization") or {}
-    load = state.get("load_average")
-    busiest = state.get("busiest_processes") or []
-    lines = [
-        "cpu_model: {}".format(state.get("cpu_model") or "unknown"),
-        "cpu_count: {} available of {} online".format(count.get("available"), count.get("online")),
-        "governor: {}".format(_grouped_text(governors) if governors else "not exposed (no cpufreq)"),
-        "scaling_driver: {}".format(_grouped_text(drivers) if drivers else "not exposed (no cpufreq)"),
-        "turbo: {}".format("{} ({} = {})".format("on" if turbo["enabled"] else "off", turbo["source"], turbo["value"])
-                           if turbo else "not exposed"),
-        "isolated_cpus: {}".format(_cpu_text(state.get("isolated_cpus"))),
-        "nohz_full: {}".format(_cpu_text(state.get("nohz_full_cpus"))),
-        "kernel_cmdline: {}".format(" ".join("{}={}".format(name, "(not set)" if value is None else value)
-                                             for name, value in cmdline.items()) if cmdline else "unreadable"),
-        "aslr: {}".format("{} ({})".format(randomization["value"], randomization["meaning"])
-                          if randomization else "unreadable"),
-        "kernel_release: {}".format(state.get("kernel_release") or "unknown"),
-        "virtualization: vm {}, container {} (by {})".format(virt.get("vm") or "none", virt.get("container") or "none",
-                                                              virt.get("detected_by", "nothing")),
-        "load_average: {}".format(" ".join("{:.2f}".format(value) for value in load) if load else "unreadable"),
-        "busiest_processes: {}".format(_process_list(busiest) if busiest else "not sampled"
-                                       if state.get("busiest_processes") is None else "none busy during the sample"),
-    ]
-    lines.append("advice:" if found else "advice: none, the machine looks ready")
-    for item in found:
-        lines.append("  [{}] {}: {}".format(item.severity, item.topic, item.finding))
-        lines.append("      what to do: {}".format(item.what_to_do))
-    return "\n".join(lines)

@@ -39,6 +39,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
+from benchmatrix.hosts.link_shape import LinkShape
+from benchmatrix.hosts.namespace_entry import command_prefix
+
 ROLES = ("server", "load", "database")
 SWITCH = "switch"
 NAME_PREFIX = "bmx"  # namespaces are bmx<pid>-<role>; the pid tells a live run's from a stale one's
@@ -58,76 +61,6 @@ _STALE_NAME = re.compile(r"^{}(\d+)-(?:{})$".format(NAME_PREFIX, "|".join(ROLES 
 
 class NamespaceError(RuntimeError):
     """The namespaces cannot be made here; the message says what to do."""
-
-
-# ---------------------------------------------------------------- the link's shape
-
-_RATE = re.compile(r"^\d+(?:\.\d+)?(?:bit|kbit|mbit|gbit)$", re.IGNORECASE)
-_DELAY = re.compile(r"^(\d+(?:\.\d+)?)(us|ms)$")
-
-
-@dataclass(frozen=True)
-class LinkShape:
-    """What every packet leaving a role meets: a delay (half the round trip) and a rate."""
-    rate: Optional[str] = None  # tc's units: 100mbit, 1gbit
-    delay: Optional[str] = None  # tc's units: 200us, 1ms
-
-    @classmethod
-    def parse(cls, text: Optional[str]) -> Optional["LinkShape"]:
-        """`rate=1gbit,delay=1ms` (either part may be left out); None for None or empty."""
-        if not text:
-            return None
-        parts: Dict[str, str] = {}
-        for item in text.split(","):
-            key, _, value = item.strip().partition("=")
-            if key not in ("rate", "delay") or not value or key in parts:
-                raise ValueError("--link {!r}: give rate=RATE and/or delay=DELAY once each, e.g. "
-                                 "--link rate=1gbit,delay=1ms".format(text))
-            parts[key] = value.strip()
-        if "rate" in parts and not _RATE.match(parts["rate"]):
-            raise ValueError("--link rate={!r}: write a rate as tc does, e.g. 100mbit or 1gbit".format(parts["rate"]))
-        if "delay" in parts and not _DELAY.match(parts["delay"]):
-            raise ValueError("--link delay={!r}: write a delay as 200us or 1ms".format(parts["delay"]))
-        return cls(rate=parts.get("rate"), delay=parts.get("delay"))
-
-    @property
-    def delay_ms(self) -> float:
-        if not self.delay:
-            return 0.0
-        number, unit = _DELAY.match(self.delay).groups()
-        return float(number) / (1000.0 if unit == "us" else 1.0)
-
-    def qdisc_arguments(self, netem: bool = True) -> Optional[List[str]]:
-        """tc's `qdisc add ... root` arguments on each role's interface, or None when none is needed.
-
-        With netem: netem for a delay (with its rate). Without (the delay line delays): tbf for
-        the rate, which paces without netem and so works on every kernel, or nothing.
-        """
-        if self.delay and netem:
-            # netem's default queue (1000 packets) would drop at 1gbit with a few ms of delay on a
-            # burst of 256 connections; 10000 keeps loss out of a link that should only be slow.
-            return ["netem", "delay", self.delay] + (["rate", self.rate] if self.rate else []) + ["limit", "10000"]
-        if not self.rate:
-            return None
-        # The bucket holds at least two 64 KiB GSO segments (veth hands tbf whole ones) or 1 ms at
-        # the rate; a 50 ms queue before drops, far more than any load here builds.
-        return ["tbf", "rate", self.rate, "burst", str(max(2 * 65536, int(self.rate_bits_per_s() / 8 / 1000))),
-                "latency", "50ms"]
-
-    def rate_bits_per_s(self) -> float:
-        number, unit = re.match(r"^(\d+(?:\.\d+)?)([a-z]*)$", self.rate.lower()).groups()
-        return float(number) * {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9}[unit]
-
-    def label(self) -> str:
-        return "/".join(part for part in (self.rate, self.delay) if part)
-
-    def as_metadata(self, netem: bool = True) -> Dict[str, object]:
-        qdisc = self.qdisc_arguments(netem)
-        applied = ["tc {} on each role's interface (egress)".format(qdisc[0])] if qdisc else []
-        if self.delay and not netem:
-            applied.append("the delay in the switch's delay line (a TUN device; this kernel has no netem)")
-        return {"rate": self.rate, "delay": self.delay, "expected_rtt_ms": round(2 * self.delay_ms, 3),
-                "applied_with": "; ".join(applied)}
 
 
 # ---------------------------------------------------------------- running ip and tc
@@ -272,52 +205,6 @@ def free_subnet(seed: int) -> ipaddress.IPv4Network:
         if not any(subnet.overlaps(network) for network in used):
             return subnet
     raise NamespaceError("every /24 of 198.18.0.0/15 is in use on this machine; free one (ip addr, ip route)")
-
-
-# ---------------------------------------------------------------- entering a namespace
-
-def namespace_path(name: str) -> str:
-    return "/run/netns/" + name
-
-
-@contextlib.contextmanager
-def entered(name: str) -> Iterator[None]:
-    """The calling thread inside namespace `name` for the block, then back where it was.
-
-    A network namespace belongs to a thread, and what it starts inherits it: the harness
-    enters the load generator's namespace, so wrk, h2load and every check it makes connect
-    from the load host, as on a separate client machine, without a prefix on each command.
-    """
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        target = os.open(namespace_path(name), os.O_RDONLY)
-        try:
-            os.setns(target, os.CLONE_NEWNET)
-        finally:
-            os.close(target)
-        try:
-            yield
-        finally:
-            os.setns(own, os.CLONE_NEWNET)
-    finally:
-        os.close(own)
-
-
-def enter_in_child(name: str) -> Callable[[], None]:
-    """A preexec step that moves a child into namespace `name` (for children that must still drop root
-    afterwards, where `nsenter` as a prefix would run after the drop and fail)."""
-    path = namespace_path(name)
-
-    def preexec() -> None:
-        fd = os.open(path, os.O_RDONLY)
-        os.setns(fd, os.CLONE_NEWNET)
-        os.close(fd)
-    return preexec
-
-
-def command_prefix(name: str) -> List[str]:
-    """Run a command inside namespace `name`; nsenter execs it in place, so its pid is the command's."""
-    return ["nsenter", "--net=" + namespace_path(name), "--"]
 
 
 # ---------------------------------------------------------------- the lab

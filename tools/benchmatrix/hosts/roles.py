@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from benchmatrix.hosts import netns
-from benchmatrix.hosts.netns import LinkShape, NamespaceLab
+from benchmatrix.hosts import namespace_entry, netns
+from benchmatrix.hosts.link_shape import LinkShape
+from benchmatrix.hosts.netns import NamespaceLab
 from benchmatrix.hosts.ssh import RemoteSession, SshHost
 
 LOOPBACK = "127.0.0.1"
@@ -70,11 +71,11 @@ class HostsPlan:
     # ------------------------------------------------------------ command prefixes
 
     def server_prefix(self) -> List[str]:
-        return netns.command_prefix(self.lab.namespace("server")) if self.lab else []
+        return namespace_entry.command_prefix(self.lab.namespace("server")) if self.lab else []
 
     def support_prefix(self) -> List[str]:
         """For the upstream stub: it runs on the database's host."""
-        return netns.command_prefix(self.lab.namespace("database")) if self.lab else []
+        return namespace_entry.command_prefix(self.lab.namespace("database")) if self.lab else []
 
     def load_prefix(self) -> List[str]:
         """For wrk and h2load: on an SSH host, the wrapper that runs them there (after up())."""
@@ -96,7 +97,7 @@ class HostsPlan:
             if self.lab:
                 stack.enter_context(self.lab.created(say=say, delay_line_prefix=load_cpu_prefix))
                 # From here on the harness is the load host: wrk, h2load and every check start here.
-                stack.enter_context(netns.entered(self.lab.namespace("load")))
+                stack.enter_context(namespace_entry.entered(self.lab.namespace("load")))
             if self.load_ssh:
                 self.remote = stack.enter_context(self.load_ssh.session(
                     files_for_load, sorted(set(load_tools.values())), say=say))

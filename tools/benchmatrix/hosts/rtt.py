@@ -42,7 +42,7 @@ def measure(host: str, port: int, from_namespace: Optional[str] = None, samples:
     """
     if from_namespace is None:
         return summary(connect_times_ms(host, port, samples))
-    from benchmatrix.hosts.netns import entered
+    from benchmatrix.hosts.namespace_entry import entered
     outcome: Dict[str, object] = {}
 
     def connect_from_there() -> None:

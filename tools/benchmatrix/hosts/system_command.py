@@ -1,6 +1,6 @@
 """`benchmatrix system show|tune|reset`: look at the machine before a benchmark, and fix its clock.
 
-show prints what hosts/machine_state.py finds and what to do about it; tune
+show prints what hosts/machine_state.py finds and what to do about it (machine_advice.py); tune
 and reset (hosts/tuning.py) print what they changed and what they could not,
 then the machine as it is afterwards, so one command both acts and shows
 whether it was enough.
@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from benchmatrix.hosts import tuning
-from benchmatrix.hosts.machine_state import advice, collect_machine_state, render_state
+from benchmatrix.hosts.machine_advice import advice, render_state
+from benchmatrix.hosts.machine_state import collect_machine_state
 
 # The temporary directory, not the results folder: the saved values describe this boot of this
 # machine, and a reboot restores the firmware's settings anyway.

@@ -1,47 +1,43 @@
-"""Run one cell: boot its stack, verify it, measure each scenario, record the results.
+"""One cell's run: what its steps (pipeline.py) act on, and what each of them learned.
 
-Phases per cell: place the CPUs -> describe the measured environment -> take the
-machine (one benchmark at a time) -> check the machine -> the load generator's
-ceiling (measured, or a fresh one reused) -> boot (database, upstream stub,
-server, nginx) -> verify every endpoint ->
-cooperative-I/O check (when asked) -> per scenario: primer, warmup, trials ->
-stop, in reverse order, however the run ends.
+A CellRun owns the run's raw folder, its stack, its recorder and two ExitStacks: the
+machine (the lock, released last) and what was started on it (hosts, database, stub,
+server, nginx), stopped in reverse however the run ends. Each step sets what it
+learned once; `conditions()` puts it together as the typed Conditions every record
+states (run/conditions.py).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.hosts.machine_lock import machine_lock
-from benchmatrix.hosts.machine_state import advice, collect_machine_state
 from benchmatrix.hosts.pinning import Pinning, resolve_pinning
 from benchmatrix.hosts.roles import HostsPlan, plan_hosts
-from benchmatrix.hosts.rtt import measure as measure_rtt
-from benchmatrix.load import fixed_rate
 from benchmatrix.load import ceiling as load_ceiling
+from benchmatrix.load import fixed_rate
 from benchmatrix.load.cross_check import H2load, find_h2load
-from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.load.wrk import FixedRateDriver, find_fixed_rate_driver, require_wrk
 from benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
-                                            requirements)
+                                      requirements)
 from benchmatrix.run import coop, resume
+from benchmatrix.run.conditions import (CeilingOutcome, Conditions, HostsConditions, MachineCheck,
+                                        check_cooperative_io, check_machine, find_ceilings, measure_hosts)
 from benchmatrix.run.measure import ScenarioMeasurement
-from benchmatrix.run.metadata import collect_run_metadata
+from benchmatrix.run.metadata import describe_environment
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.plan import CellPlan
 from benchmatrix.run.progress import Progress
 from benchmatrix.run.recording import Console, Recorder, new_run_id, utc_now
-from benchmatrix.run.resources import machine_busy_share
-from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.run.verify import verify_endpoints
 from benchmatrix.stack.cell_env import CellEnvironment
-from benchmatrix.stack.cell_stack import CellStack, StackConditions
+from benchmatrix.stack.cell_stack import CellStack, StackConditions, StackSettings
 from benchmatrix.stack.process import ensure_port_free, free_port
-from benchmatrix.stack.readiness import ServiceError, log_tail
+from benchmatrix.stack.readiness import log_tail
 
 
 class CellRun:
@@ -51,76 +47,109 @@ class CellRun:
                  console: Console, pinning: Optional[Pinning], cross_check_tool: Optional[H2load] = None,
                  hosts: Optional[HostsPlan] = None):
         options, cell = plan.options, plan.cell
-        self.plan = plan
+        self.plan, self.env, self.wrk, self.console, self.pinning = plan, env, wrk, console, pinning
         self.hosts = hosts or HostsPlan(kind="local")
-        self.wrk = wrk
         self.cross_check_tool = cross_check_tool
-        self.console = console
         self.run_id = new_run_id(cell)
         self.raw_dir = options.results_dir / "raw" / self.run_id
-        self.pinning = pinning
         matrix = load_matrix()
         workers, self.workers_rule = worker_count(options.workers, matrix, pinning)
-        self.stack = CellStack(
-            cell, env, port=options.port or free_port(), workers=workers,
-            threads=matrix.threads_per_worker, target=options.app_target or cell.target, raw_dir=self.raw_dir,
-            ready_path=options.scenarios[0].path, boot_timeout_s=options.boot_timeout_s,
-            server_prefix=pinning.server_prefix() if pinning else [], say=console.say,
-            support_prefix=pinning.load_prefix() if pinning else [],
-            front_workers=pinning.server_cpu_count if pinning else None, hosts=self.hosts)
-        self.env = env
-        self.meta = self._run_meta(env_description)
+        self.stack = CellStack(cell, env, StackSettings(
+            port=options.port or free_port(), workers=workers, threads=matrix.threads_per_worker,
+            target=options.app_target or cell.target, raw_dir=self.raw_dir, ready_path=options.scenarios[0].path,
+            boot_timeout_s=options.boot_timeout_s, server_prefix=pinning.server_prefix() if pinning else (),
+            support_prefix=pinning.load_prefix() if pinning else (),
+            front_workers=pinning.server_cpu_count if pinning else None, hosts=self.hosts), say=console.say)
+        self.environment = describe_environment(
+            env_description, [package_name(spec) for spec in requirements(matrix, cell)], wrk)
+        self.constraints = constraints_fingerprint(cell.python, cell.server.lock)
+        # What the steps learn, each set once by its step; None until then.
+        self.lock_held: Optional[Dict[str, Any]] = None
+        self.machine_check: Optional[MachineCheck] = None
+        self.ceiling: Optional[CeilingOutcome] = None
+        self.stack_conditions: Optional[StackConditions] = None
+        self.hosts_conditions: Optional[HostsConditions] = None
+        self.coop_check: Optional[Dict[str, Any]] = None
+        self.machine = contextlib.ExitStack()  # the lock: released last
+        self.started = contextlib.ExitStack()  # hosts and stack: stopped in reverse before the lock goes
+        self.meta: Dict[str, Any] = {}  # what the Recorder gives every record: conditions().to_json()
         self.recorder = Recorder(plan, self.run_id, self.raw_dir,
                                  app_label=options.app_target or cell.app.name,
                                  workers=self.stack.launch.workers, meta=self.meta, console=console)
+        self._publish()
 
-    def _run_meta(self, env_description: Dict[str, Any]) -> Dict[str, Any]:
+    def conditions(self) -> Conditions:
+        """What this run measured under, from what its steps learned so far."""
+        driver = self.plan.driver
+        return Conditions(
+            environment=self.environment, pinning=self.pinning, server=self.stack.server_launch(),
+            workers_rule=self.workers_rule, constraints=self.constraints,
+            fixed_rate_driver={"name": driver.name, "binary": driver.binary} if driver else None,
+            machine_lock=self.lock_held, machine=self.machine_check, ceiling=self.ceiling,
+            stack=self.stack_conditions, hosts=self.hosts_conditions, coop_check=self.coop_check)
+
+    def _publish(self) -> None:
+        """The conditions, as records are about to state them, into the dict the Recorder shares.
+
+        Keys these conditions do not have stay as given: an interleaved group gives each contender
+        the machine check, lock and ceiling choice of its first (run/interleave.py).
+        """
+        fresh = self.conditions().to_json()
+        given = {key: value for key, value in self.meta.items() if key not in fresh}
+        self.meta.clear()
+        self.meta.update(fresh, **given)
+
+    def describe(self) -> str:
         cell = self.plan.cell
-        packages = [package_name(spec) for spec in requirements(load_matrix(), cell)]
-        meta = collect_run_metadata(env_description, packages, self.wrk)
-        meta["pinning"] = self.pinning.as_metadata() if self.pinning else None
-        meta["server"] = dict(self.stack.server_conditions(), workers_rule=self.workers_rule)
-        meta["constraints"] = constraints_fingerprint(cell.python, cell.server.lock)
-        if self.plan.driver:
-            meta["load_tool"]["fixed_rate_driver"] = {"name": self.plan.driver.name,
-                                                      "binary": self.plan.driver.binary}
-        return meta
+        placement = ("server on CPU {}, load generator, database and stub on CPU {}".format(
+            self.pinning.server_cpus, self.pinning.load_cpus) if self.pinning else "unpinned")
+        return "cell: python {} ({}), server {}, app {}; {} workers ({}); {}; results in {}".format(
+            cell.python, self.env.python, cell.server.name, self.recorder.app_label, self.stack.launch.workers,
+            self.workers_rule, placement, self.plan.options.results_dir)
+
+    def take_machine(self) -> None:
+        cell = self.plan.cell
+        what = "bench {}/{} py{} (run {})".format(cell.server.name, self.recorder.app_label, cell.python, self.run_id)
+        hold = self.machine.enter_context(machine_lock(what, wait=self.plan.options.wait_for_machine,
+                                                       say=self.console.say))
+        self.lock_held = hold.as_metadata()
+        self._publish()
 
     def check_machine(self) -> List[Flag]:
-        """Checked once before the server starts, so the server's own work is not counted.
+        """Checked once before the server starts; its flags go into every record of the run."""
+        options = self.plan.options
+        self.machine_check = check_machine(options.machine_sample_s, options.max_busy, self.console.say)
+        self._publish()
+        return self.machine_check.flags
 
-        The machine's state (governor, turbo, isolation, ASLR, virtualization, the busiest
-        other processes) goes into every record; what may skew the numbers is said first.
-        """
-        # Both are windows of passive sampling: taken side by side, a matrix run pays one window
-        # a cell, not two (0.3 s of a 5 s smoke cell).
-        window = self.plan.options.machine_sample_s
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            sampled_state = pool.submit(collect_machine_state, sample_s=min(0.3, window))
-            busy = machine_busy_share(window) if window > 0 else None
-            state = sampled_state.result()
-        self.meta["machine"]["busy_share_before_start"] = round(busy, 3) if busy is not None else None
-        found = advice(state)
-        self.meta["machine"]["state"] = state
-        self.meta["machine"]["advice"] = [a.as_dict() for a in found]
-        for item in found:
-            if item.severity == "warn":
-                self.console.say("machine: {}; {} (`nox -s system` shows the machine's state)".format(
-                    item.finding, item.what_to_do))
-        limit = self.plan.options.max_busy
-        if busy is not None and busy > limit:
-            return [make_flag("machine-busy", "{:.0%} of the CPUs were busy before the start "
-                              "(limit {:.0%})".format(busy, limit))]
-        return []
+    def find_ceilings(self) -> Dict[Tuple[int, int], load_ceiling.Ceiling]:
+        """The load generator's ceiling for each closed-loop load this run plans, before the cell boots."""
+        environment = self.environment
 
-    def _note_stack(self, conditions: StackConditions) -> None:
-        self.meta.update(front=conditions.front)
-        if conditions.database:
-            self.meta["database"] = conditions.database
-        if conditions.upstream:
-            self.meta["upstream"] = conditions.upstream
+        def find_or_measure(settings, key, remeasure):
+            return load_ceiling.find_or_measure(
+                self.wrk, settings, self.pinning, self.raw_dir / "ceiling-{}c{}t".format(*key),
+                environment.load_tool_version, environment.services.get("nginx"), remeasure=remeasure,
+                say=self.console.say, hosts=self.hosts)
+        self.ceiling = find_ceilings(self.plan.options.ceiling, self.plan.closed_loop_settings(), find_or_measure,
+                                     self.console.say)
+        self._publish()
+        return self.ceiling.ceilings
 
-    def _verified(self, conditions: StackConditions) -> bool:
+    def start(self, stack: contextlib.ExitStack, cell_flags: List[Flag],
+              ceilings: Dict[Tuple[int, int], load_ceiling.Ceiling]) -> Optional[ScenarioMeasurement]:
+        """Boot and verify the stack on `stack`; what measures it, or None when verification failed."""
+        self.boot(stack)
+        if not self.verified():
+            return None
+        return self.measurement_after_checks(cell_flags, ceilings)
+
+    def boot(self, stack: contextlib.ExitStack) -> None:
+        self.stack_conditions = self.stack.start(stack, self.plan.services_needed())
+        self._publish()
+
+    def verified(self) -> bool:
+        """Every endpoint answers as it must; if not, a failed record per scenario says why."""
         scenarios = self.plan.options.scenarios
         front = self.plan.cell.server.front
         self.console.say("verifying {} endpoint(s){}".format(len(scenarios), " through " + front.name if front else ""))
@@ -131,138 +160,60 @@ class CellRun:
             problem = problems.get(scenario.name)
             reason = problem.message if problem else "another endpoint of this cell failed verification"
             self.recorder.save_new(scenario, [make_flag("verification-failed", reason)])
-        self.console.say("verification failed; server log tail ({}):\n{}".format(
-            conditions.server_log, log_tail(conditions.server_log, 15)))
+        server_log = self.stack_conditions.server_log
+        self.console.say("verification failed; server log tail ({}):\n{}".format(server_log, log_tail(server_log, 15)))
         return False
 
-    def _coop_check(self) -> None:
-        requests = self.plan.options.coop_requests
-        self.console.say("cooperative-I/O check: {} concurrent requests each to {}".format(
-            requests, ", ".join(coop.CHECKED_SCENARIOS)))
-        results = coop.check(self.stack.endpoint, requests=requests)
-        for result in results:
-            self.console.say("  " + result.label() + " ({} in flight at once)".format(result.in_flight))
-        self.meta["coop_check"] = coop.as_metadata(results)
-
-    def find_ceilings(self) -> Dict[Tuple[int, int], load_ceiling.Ceiling]:
-        """The load generator's ceiling for each closed-loop load this run plans, before the cell boots."""
-        choice = self.plan.options.ceiling
-        self.meta["ceiling_choice"] = choice
-        if choice == "off":
-            self.console.say("load generator ceiling: off (--ceiling off); the records cannot say whether "
-                             "the generator set the pace")
-            return {}
-        ceilings = {}
-        for settings in self.plan.closed_loop_settings():
-            key = (settings.connections, settings.threads)
-            if key in ceilings:
-                continue
-            try:
-                ceilings[key] = load_ceiling.find_or_measure(
-                    self.wrk, settings, self.pinning, self.raw_dir / "ceiling-{}c{}t".format(*key),
-                    self.meta["load_tool"]["version"], self.meta["services"].get("nginx"),
-                    remeasure=choice == "measure", say=self.console.say, hosts=self.hosts)
-            except (WrkOutputError, ServiceError) as error:
-                # Without it the records say "unknown", which is the honest answer; the cell still runs.
-                self.console.say("load generator ceiling could not be measured ({}); the records will say "
-                                 "so".format(str(error).splitlines()[0]))
-                self.meta["ceiling_error"] = str(error).splitlines()[0]
-        return ceilings
-
-    def execute(self) -> int:
-        cell = self.plan.cell
-        options = self.plan.options
-        placement = ("server on CPU {}, load generator, database and stub on CPU {}".format(
-            self.pinning.server_cpus, self.pinning.load_cpus) if self.pinning else "unpinned")
-        self.console.say("cell: python {} ({}), server {}, app {}; {} workers ({}); {}; results in {}".format(
-            cell.python, self.env.python, cell.server.name, self.recorder.app_label, self.stack.launch.workers,
-            self.workers_rule, placement, options.results_dir))
-        what = "bench {}/{} py{} (run {})".format(cell.server.name, self.recorder.app_label, cell.python, self.run_id)
-        with machine_lock(what, wait=options.wait_for_machine, say=self.console.say) as hold:
-            self.meta["machine_lock"] = hold.as_metadata()
-            return self._execute_holding_machine()
-
-    def start(self, stack: contextlib.ExitStack, cell_flags: List[Flag],
-              ceilings: Dict[Tuple[int, int], load_ceiling.Ceiling]) -> Optional[ScenarioMeasurement]:
-        """Boot and verify the stack on `stack`; what measures it, or None when verification failed."""
-        conditions = self.stack.start(stack, self.plan.services_needed())
-        self._note_stack(conditions)
-        if not self._verified(conditions):
-            return None
-        self._note_hosts()
+    def measurement_after_checks(self, cell_flags: List[Flag], ceilings: Dict[Tuple[int, int], load_ceiling.Ceiling]
+                                 ) -> ScenarioMeasurement:
+        """The hosts' round trips and the cooperative-I/O check, then what measures each scenario."""
+        self.hosts_conditions = measure_hosts(self.hosts, self.stack.port, self.stack.database_endpoint,
+                                              self.console.say)
         if self.plan.coop_wanted():
-            self._coop_check()
+            self.coop_check = check_cooperative_io(self.stack.endpoint, self.plan.options.coop_requests,
+                                                   self.console.say)
+        self._publish()
+        conditions = self.stack_conditions
         return ScenarioMeasurement(self.plan, self.wrk, self.stack.endpoint, conditions.server_pid,
                                    load_ceiling.load_command_prefix(self.pinning, self.hosts),
                                    self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool,
                                    load_is_remote=self.hosts.load_is_remote)
 
-    def _note_hosts(self) -> None:
-        """Each role's host and the round-trip times between them, measured before any load."""
-        hosts = self.hosts
-        rtt: Dict[str, Any] = {}
-        try:
-            if hosts.load_is_remote:
-                # Timed from the server's side to the load host's sshd: the same path, the other way.
-                host, port = hosts.load_ssh.address_and_port()
-                rtt["server-load"] = measure_rtt(host, port)
-            else:
-                rtt["load-server"] = measure_rtt(hosts.server_address, self.stack.port)
-            if self.stack.database_endpoint:
-                rtt["server-database"] = measure_rtt(*self.stack.database_endpoint, from_namespace=(
-                    hosts.lab.namespace("server") if hosts.lab else None))
-        except OSError as error:
-            rtt["error"] = "could not be measured: {}".format(error)
-        self.meta["hosts"] = dict(hosts.as_metadata(rtt), label=hosts.label())
-        self.console.say("hosts: {}; round trips {}".format(
-            ", ".join("{} {}".format(role, role_host["host"]) for role, role_host in hosts.roles().items()),
-            ", ".join("{} {:.3f} ms".format(pair, value["median_ms"]) for pair, value in rtt.items()
-                      if isinstance(value, dict)) or rtt.get("error", "none")))
+    def execute(self) -> int:
+        from benchmatrix.pipeline import execute  # the steps, in order
 
-    def _execute_holding_machine(self) -> int:
-        cell_flags = self.check_machine()
-        with contextlib.ExitStack() as stack:
-            # The hosts first and gone last: the ceiling is measured across the same link as the cell.
-            stack.enter_context(self.hosts.up(self.load_files(), self.load_tools(), say=self.console.say,
-                                              load_cpu_prefix=self.pinning.load_prefix() if self.pinning else ()))
-            ceilings = self.find_ceilings()
-            measurement = self.start(stack, cell_flags, ceilings)
-            if measurement is None:
-                return 1
-            for scenario in self.plan.options.measured_scenarios:
-                measurement.measure(scenario)
-        self.console.say("done: {} record(s) appended to {}".format(
-            len(self.recorder.statuses), self.plan.options.results_dir / "results.jsonl"))
-        self.mark_measured()
-        return 1 if self.recorder.any_failed else 0
+        return execute(self)
 
-    def load_files(self) -> List[Path]:
-        """What an SSH load host needs copied: the Lua scripts the load commands name."""
-        return sorted(Path(load_ceiling.__file__).parent.glob("*.lua"))
 
-    def load_tools(self) -> Dict[str, str]:
-        """Local binary -> the name an SSH load host runs, for each load tool this run uses."""
-        tools = {self.wrk: "wrk"}
-        if self.plan.driver:
-            tools[self.plan.driver.binary] = "wrk2" if self.plan.driver.name == "wrk2" else "wrk"
-        if self.cross_check_tool:
-            tools[self.cross_check_tool.binary] = "h2load"
-        return tools
+def load_files() -> List[Path]:
+    """What an SSH load host needs copied: the Lua scripts the load commands name."""
+    return sorted(Path(load_ceiling.__file__).parent.glob("*.lua"))
 
-    def mark_measured(self) -> None:
-        """In a matrix run, the ledger entry that lets the next run skip this cell (run/resume.py).
 
-        Only here, after every scenario was recorded: an interrupted or crashed cell has no
-        entry, so a resumed matrix measures it again.
-        """
-        fingerprint = os.environ.get(resume.FINGERPRINT_VARIABLE)
-        if not fingerprint:
-            return
-        cell = self.plan.cell
-        resume.mark_measured(self.plan.options.results_dir, fingerprint, {
-            "run_id": self.recorder.run_id, "python": cell.python, "server": cell.server.name,
-            "app": cell.app.name, "records": len(self.recorder.statuses),
-            "status": "failed" if self.recorder.any_failed else "measured", "finished_at": utc_now()})
+def load_tools(run: CellRun) -> Dict[str, str]:
+    """Local binary -> the name an SSH load host runs, for each load tool this run uses."""
+    tools = {run.wrk: "wrk"}
+    if run.plan.driver:
+        tools[run.plan.driver.binary] = "wrk2" if run.plan.driver.name == "wrk2" else "wrk"
+    if run.cross_check_tool:
+        tools[run.cross_check_tool.binary] = "h2load"
+    return tools
+
+
+def mark_measured(run: CellRun) -> None:
+    """In a matrix run, the ledger entry that lets the next run skip this cell (run/resume.py).
+
+    Only after every scenario was recorded: an interrupted or crashed cell has no entry,
+    so a resumed matrix measures it again.
+    """
+    fingerprint = os.environ.get(resume.FINGERPRINT_VARIABLE)
+    if not fingerprint:
+        return
+    cell, recorder = run.plan.cell, run.recorder
+    resume.mark_measured(run.plan.options.results_dir, fingerprint, {
+        "run_id": recorder.run_id, "python": cell.python, "server": cell.server.name,
+        "app": cell.app.name, "records": len(recorder.statuses),
+        "status": "failed" if recorder.any_failed else "measured", "finished_at": utc_now()})
 
 
 def start_progress(plan: CellPlan) -> Console:
@@ -315,4 +266,5 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
 
 
 def run_cell(options: RunOptions) -> int:
+    """One cell through the pipeline (pipeline.py); the exit code."""
     return prepare_cell_run(options).execute()

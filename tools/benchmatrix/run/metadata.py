@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Optional
 
 from benchmatrix.hosts.fingerprint import machine_fingerprint
@@ -95,11 +96,29 @@ def cell_environment_info(description: Dict[str, Any], package_names: Iterable[s
             "freeze_sha": description["freeze_sha"]}
 
 
-def collect_run_metadata(cell_description: Dict[str, Any], package_names: Iterable[str], wrk: str) -> Dict[str, Any]:
+@dataclass(frozen=True)
+class MeasuredEnvironment:
+    """What was measured and with what, collected once before anything starts.
+
+    python, packages and freeze_sha stay top-level in a record, as older records have them:
+    they are the cell's; the harness's own interpreter is kept apart under `harness`.
+    """
+    python: Dict[str, str]  # the cell's interpreter, as it described itself
+    packages: Dict[str, Optional[str]]  # the matrix's packages for this cell -> installed version
+    freeze_sha: str
+    cell_environment: Dict[str, Any]  # prefix and every installed distribution
+    harness: Dict[str, Any]
+    load_tool_version: Optional[str]  # wrk -v
+    services: Dict[str, Optional[str]]  # nginx, postgresql
+    machine: Dict[str, Any]  # cpu model, kernel, fingerprint ... (machine_info)
+    git: Dict[str, Any]
+
+
+def describe_environment(cell_description: Dict[str, Any], package_names: Iterable[str],
+                         wrk: str) -> MeasuredEnvironment:
     cell = cell_environment_info(cell_description, package_names)
-    # python, packages and freeze_sha stay top-level, as older records have them: they are the cell's.
-    return {"python": cell["python"], "packages": cell["packages"], "freeze_sha": cell["freeze_sha"],
-            "cell_environment": {"prefix": cell["prefix"], "installed": cell_description["packages"]},
-            "harness": harness_info(),
-            "load_tool": {"name": "wrk", "version": wrk_version(wrk)},
-            "services": service_versions(), "machine": machine_info(), "git": git_state()}
+    return MeasuredEnvironment(
+        python=cell["python"], packages=cell["packages"], freeze_sha=cell["freeze_sha"],
+        cell_environment={"prefix": cell["prefix"], "installed": cell_description["packages"]},
+        harness=harness_info(), load_tool_version=wrk_version(wrk), services=service_versions(),
+        machine=machine_info(), git=git_state())

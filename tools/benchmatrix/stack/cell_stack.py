@@ -16,7 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -56,42 +56,73 @@ class StackConditions:
     upstream: Optional[Dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class StackSettings:
+    """How one cell's stack is run: where it listens, how many workers, on which CPUs and hosts."""
+    port: int  # where wrk connects: the server, or nginx in front of it
+    workers: int
+    threads: int  # per worker, for threaded worker classes
+    target: str  # the app's entry point the server loads
+    raw_dir: Path  # the run's raw folder: logs and generated configs
+    ready_path: str  # what readiness asks for: the first scenario's path
+    boot_timeout_s: float
+    server_prefix: Sequence[str] = ()  # the server's CPUs (taskset)
+    support_prefix: Sequence[str] = ()  # the database's and the stub's: the load generator's CPUs
+    front_workers: Optional[int] = None  # nginx's worker_processes; None: one per CPU
+    hosts: HostsPlan = field(default_factory=lambda: HostsPlan(kind="local"))
+
+
+@dataclass(frozen=True)
+class ServerLaunch:
+    """How the app server was started, as every record states it (meta.server)."""
+    command: List[str]
+    workers: int
+    threads_per_worker: int
+    worker_class: Optional[str]
+    async_cores: Optional[int]
+    listens_on: str
+    protocol: str
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"command": self.command, "workers": self.workers, "threads_per_worker": self.threads_per_worker,
+                "worker_class": self.worker_class, "async_cores": self.async_cores,
+                "listens_on": self.listens_on, "protocol": self.protocol}
+
+
 class CellStack:
     """The processes of one cell, planned from the cell and started on an ExitStack."""
 
-    def __init__(self, cell: Cell, env: CellEnvironment, port: int, workers: int, threads: int, target: str,
-                 raw_dir: Path, ready_path: str, boot_timeout_s: float,
-                 server_prefix: List[str], say: Callable[[str], None], support_prefix: Sequence[str] = (),
-                 front_workers: Optional[int] = None, hosts: Optional[HostsPlan] = None):
+    def __init__(self, cell: Cell, env: CellEnvironment, settings: StackSettings, say: Callable[[str], None]):
         self.cell = cell
-        self.port = port  # where wrk connects: the server, or nginx in front of it
-        self.raw_dir = raw_dir
-        self.ready_path = ready_path
-        self.boot_timeout_s = boot_timeout_s
+        self.port = settings.port
+        self.raw_dir = settings.raw_dir
+        self.ready_path = settings.ready_path
+        self.boot_timeout_s = settings.boot_timeout_s
         self.say = say
         self.socket_dir = new_socket_dir()
-        self.hosts = hosts or HostsPlan(kind="local")
-        self.bind = server_bind(cell.server.front, port, self.socket_dir, self.hosts.server_address)
-        self.launch: LaunchPlan = launch_plan(cell, env, self.bind, workers, threads, target)
+        self.hosts = settings.hosts
+        self.bind = server_bind(cell.server.front, settings.port, self.socket_dir, self.hosts.server_address)
+        self.launch: LaunchPlan = launch_plan(cell, env, self.bind, settings.workers, settings.threads,
+                                              settings.target)
         # nginx in front shares the server's host and CPUs: it is part of what is measured. The
         # database and the upstream stub serve the server; they go with the load generator's CPUs,
         # and on the database's host when the roles have hosts of their own.
-        self.server_prefix = self.hosts.server_prefix() + list(server_prefix)
+        self.server_prefix = self.hosts.server_prefix() + list(settings.server_prefix)
         self.server_argv = self.server_prefix + self.launch.argv
-        self.support_prefix = list(support_prefix)
+        self.support_prefix = list(settings.support_prefix)
         self.database_endpoint: Optional[Tuple[str, int]] = None  # the embedded database, once started
-        self.front_workers = front_workers or os.cpu_count() or 1
+        self.front_workers = settings.front_workers or os.cpu_count() or 1
 
     @property
     def endpoint(self) -> Endpoint:
         """What the load and every check hit: the server, or nginx in front of it."""
         return Endpoint(port=self.port, host=self.hosts.server_address)
 
-    def server_conditions(self) -> Dict[str, Any]:
-        return {"command": self.server_argv, "workers": self.launch.workers,
-                "threads_per_worker": self.launch.threads, "worker_class": self.cell.server.worker_class,
-                "async_cores": self.launch.async_cores or None,
-                "listens_on": self.bind.address(), "protocol": self.bind.protocol}
+    def server_launch(self) -> ServerLaunch:
+        return ServerLaunch(command=self.server_argv, workers=self.launch.workers,
+                            threads_per_worker=self.launch.threads, worker_class=self.cell.server.worker_class,
+                            async_cores=self.launch.async_cores or None, listens_on=self.bind.address(),
+                            protocol=self.bind.protocol)
 
     def start(self, stack: contextlib.ExitStack, needs: Iterable[str]) -> StackConditions:
         needs = set(needs)
