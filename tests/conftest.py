@@ -23,7 +23,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # real tool outputs and records, copied into tests/
 TAG_VARIABLE = "BENCHMATRIX_TEST_TAG"  # inherited by every process a harness run starts
 
 
@@ -152,22 +152,3 @@ def default_cell(tmp_path_factory):
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: boots real cells or services for seconds each; "
                             "`nox -s tests -- -m 'not slow'` runs the rest in under a minute")
-
-
-def require_shared(path: Path, what: str) -> Path:
-    """path under ../shared, or a skip on a developer's machine and a failure on CI.
-
-    CI always has ../shared beside its clone, so a missing file there means the
-    parser tests would silently test nothing: that must fail, not skip.
-    """
-    if not path.exists():
-        message = "{} not found: {} is absent (expected the shared folder next to the repo)".format(what, path)
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must have it")
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture
-def shared() -> Path:
-    return require_shared(SHARED, "../shared (fixtures and seeds)")

@@ -57,7 +57,7 @@ def measurement_options(args: argparse.Namespace, server: str, app: str, scenari
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from benchmatrix.run.cell_run import run_cell
+    from benchmatrix.pipeline import run_cell
 
     def run() -> int:
         return run_cell(measurement_options(

@@ -18,10 +18,9 @@ from typing import Dict, List, Optional, Sequence
 from benchmatrix.results.machines import by_machine
 from benchmatrix.results.ranking import newest_group, render_ranking
 from benchmatrix.results.records import Record
-from benchmatrix.results.tables import render_all_tables, topology
+from benchmatrix.results.tables import render_all_tables
 
-__all__ = ["write_report", "update_readme", "render_ranking_section", "render_tables_page", "render_chart_files",
-           "topology"]  # topology: where the report's callers have always found it
+__all__ = ["write_report", "update_readme", "render_ranking_section", "render_tables_page", "render_chart_files"]
 
 RANKING_START = "<!-- benchmatrix:ranking:start -->"
 RANKING_END = "<!-- benchmatrix:ranking:end -->"

@@ -263,8 +263,3 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
     plan = CellPlan(options, cell, driver)
     return CellRun(plan, env, description, wrk, console or start_progress(plan), pinning,
                    cross_check_tool=cross_check_tool, hosts=hosts)
-
-
-def run_cell(options: RunOptions) -> int:
-    """One cell through the pipeline (pipeline.py); the exit code."""
-    return prepare_cell_run(options).execute()

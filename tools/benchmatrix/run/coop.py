@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Sequence
 
 from benchmatrix.matrix.scenarios import SCENARIOS
+from benchmatrix.run.option_specs import default
 from benchmatrix.stack import probe
 from benchmatrix.stack.probe import Endpoint
 
 CHECKED_SCENARIOS = ("db_sleep", "upstream")
 NOMINAL_WAIT_S = 1.0  # what one request of a checked scenario waits: pg_sleep(1), the stub's 1 s
-DEFAULT_REQUESTS = 10  # the seeds' concurrency
+DEFAULT_REQUESTS = default("--coop-requests")  # declared with the options (the seeds' concurrency)
 OVERLAP_LIMIT = 1.5  # a batch within 1.5 nominal waits overlapped; the slack is connect and query time
 
 

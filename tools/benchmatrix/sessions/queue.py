@@ -4,7 +4,7 @@ nox has no public API for its queue. Its manifest, reachable from a running sess
 holds the sessions already run and those still queued, in order; reading it costs
 nothing, where running `nox -l --json` again (the former way) cost a second nox start
 and could disagree with a notify(). nox is pinned (configs/requirements/tools.txt) and
-tests/test_sessions_state.py pins these attributes; without them the run shows no i/N.
+tests/sessions/test_sessions_state.py pins these attributes; without them the run shows no i/N.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_two_real_cells_alternate_and_each_record_carries_the_groups_shared_facts(harness):
-    # The stopping rule is proven on the fake driver (tests/test_interleave_on_fake_driver.py); this
+    # The stopping rule is proven on the fake driver (tests/run/test_interleave_on_fake_driver.py); this
     # is the real path: two stacks booted side by side, trials alternating, one record each.
     result = harness.run("interleave", "--cell", "gunicorn/flask", "--cell", "gunicorn/flask",
                          "--scenarios", "json", "--duration", "1s", "--warmup", "0", "--primer", "1s",

@@ -10,8 +10,9 @@ import pytest
 from benchmatrix.load.measured_latency import MEASURED, latency_from_histogram, percentile_us
 from benchmatrix.load.wrk_report_parse import REPORT_MARKER, parse_wrk_report
 from benchmatrix.run.trials import closed_loop_trial
+from tests.conftest import FIXTURES
 
-WRK = Path(__file__).resolve().parent / "fixtures" / "wrk"
+WRK = FIXTURES / "wrk"
 REPORTS = {"wrk_report_c10_synthetic_inflight71.txt": 10, "wrk_report_c64_synthetic_inflight90.txt": 64}
 
 

@@ -17,7 +17,7 @@ from benchmatrix.stack.postgres import (AGENTS_QUERY, DEFAULT_MAX_CONNECTIONS, S
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def query(db_url: str, sql: str) -> list:

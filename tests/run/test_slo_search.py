@@ -1,7 +1,7 @@
 """The latency-target search: parsing a target, judging a probe, and bisecting to the highest rate that holds.
 
 The search's probe is a function of the rate here, so that each branch of the
-search is provoked on purpose; the real fixed-rate probes run in tests/test_load_plans.py.
+search is provoked on purpose; the real fixed-rate probes run in tests/load/test_load_plans.py.
 """
 
 from __future__ import annotations

@@ -21,12 +21,13 @@ from benchmatrix.matrix.scenarios import SCENARIOS
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.plan import CellPlan
 from benchmatrix.checks.flags import FLAG_KINDS, status_for
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "h2load"
+H2LOAD_OUTPUTS = FIXTURES / "h2load"
 
 
 def fixture(name: str) -> H2loadResult:
-    return parse_h2load((FIXTURES / name).read_text(encoding="utf-8"))
+    return parse_h2load((H2LOAD_OUTPUTS / name).read_text(encoding="utf-8"))
 
 
 def codes(flags):
@@ -78,7 +79,7 @@ def test_a_killed_run_without_a_summary_raises_with_its_last_line():
 
 
 def test_every_fixture_either_parses_or_is_the_killed_one():
-    files = sorted(FIXTURES.glob("*.txt"))
+    files = sorted(H2LOAD_OUTPUTS.glob("*.txt"))
     assert len(files) == 7
     for path in files:
         if "killed" in path.name:

@@ -24,7 +24,7 @@ import pytest
 from benchmatrix.hosts import machine_lock as module
 from benchmatrix.hosts.machine_lock import ENV_VARIABLE, LockHold, MachineBusy, describe_holder, lock_path, machine_lock
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 30.0
 WHAT = "bench gunicorn/flask py3.13"
 

@@ -212,7 +212,7 @@ QUICK = ["--", "--duration", "1s", "--warmup", "0", "--primer", "1s", "--trials"
 @pytest.mark.slow
 def test_a_matrix_run_prepares_its_cells_before_measuring_and_a_rerun_skips_the_cells_measured(tmp_path):
     # What `nox -s bench-3.13` does for its cells, on two: the first cell to run prepares both; run
-    # again, both are skipped as measured. (The state behind it: tests/test_sessions_state.py.)
+    # again, both are skipped as measured. (The state behind it: tests/sessions/test_sessions_state.py.)
     harness = Harness(tmp_path)  # only for its tag: every process below inherits it
     command = [sys.executable, "-m", "nox", "-f", str(REPO_ROOT / "noxfile.py"), "-s", *RESUMED, *QUICK,
                "--results-dir", str(tmp_path)]

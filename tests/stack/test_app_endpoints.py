@@ -18,7 +18,7 @@ from benchmatrix.stack.upstream_stub import upstream_service
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 APPS = {"flask": "apps.flask.app:app", "django": "apps.django.benchsite.wsgi:application"}
 POOL_SIZE = 3
 STUB_DELAY_MS = 100  # long enough to tell ten concurrent calls (~0.1 s) from ten in a row (~1 s)

@@ -27,7 +27,7 @@ from benchmatrix.run.verify import check_response
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 POOL_SIZE = 3
 APPLICATION_NAME = "aiohttp_tests"  # tells the app's connections apart in pg_stat_activity
 SETTINGS = ("BENCHMATRIX_DATABASE_URL", "BENCHMATRIX_UPSTREAM_URL", "BENCHMATRIX_POOL_SIZE")

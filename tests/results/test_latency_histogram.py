@@ -9,8 +9,9 @@ import pytest
 from benchmatrix.load.parse import WrkOutputError, measured_histogram, parse_wrk2, wrk_correction_interval_us
 from benchmatrix.results import latency_histogram as lh
 from benchmatrix.run.trials import spectrum_of, summarize
+from tests.conftest import FIXTURES
 
-WRK2_OUTPUTS = Path(__file__).resolve().parent / "fixtures" / "wrk2"
+WRK2_OUTPUTS = FIXTURES / "wrk2"
 
 
 def wrk_corrected(measured, interval):

@@ -21,7 +21,8 @@ from benchmatrix.hosts import namespace_entry, netns, rtt
 from benchmatrix.hosts.link_shape import LinkShape
 from benchmatrix.hosts.netns import NamespaceLab
 from benchmatrix.hosts.roles import plan_hosts
-from benchmatrix.results.report import topology
+from benchmatrix.results.tables import topology
+from tests.record_factory import make_record
 
 
 def require_namespaces():
@@ -110,9 +111,9 @@ def test_hosts_choices_that_cannot_run_are_refused_before_anything_starts(tmp_pa
 
 
 def test_the_report_names_the_hosts_of_a_row_that_had_them():
-    record = {"server": "gunicorn+nginx-unix", "meta": {"hosts": {"label": "netns 1gbit"}}}
+    record = make_record(server="gunicorn+nginx-unix", meta={"hosts": {"label": "netns 1gbit"}})
     assert topology(record) == "nginx-unix, netns 1gbit"
-    assert topology({"server": "gunicorn", "meta": {"hosts": {"label": ""}}}) == "direct"
+    assert topology(make_record(server="gunicorn", meta={"hosts": {"label": ""}})) == "direct"
 
 
 # ---------------------------------------------------------------- real namespaces

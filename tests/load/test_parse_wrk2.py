@@ -17,6 +17,7 @@ from benchmatrix.load.parse import (
     is_wrk2_usage,
     parse_wrk2,
 )
+from tests.conftest import FIXTURES
 
 WRK2_FILES = [
     "wrk2_R1000_d13_calibration_non2xx.txt",
@@ -36,7 +37,6 @@ PLANNED = {
 WITH_LATENCY = [name for name in WRK2_FILES if "nolatency" not in name]
 
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture

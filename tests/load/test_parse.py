@@ -16,8 +16,8 @@ from benchmatrix.load.parse import (
     scaled_count,
     size_bytes,
 )
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 WRK_FIXTURES = FIXTURES / "wrk"
 MB = 1024 * 1024
 

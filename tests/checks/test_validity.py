@@ -14,9 +14,9 @@ from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.checks.flags import FLAG_KINDS, make_flag, status_for
 from benchmatrix.checks.validity import assess_ceiling, assess_responses
 from tests.record_factory import make_record
+from tests.conftest import FIXTURES
 
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def assess(name):

@@ -29,7 +29,7 @@ from benchmatrix.stack.upstream_stub import upstream_service
 
 pytestmark = pytest.mark.slow  # real cells and services: the default run has them, -m 'not slow' skips them
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 APPS = load_matrix().apps
 POOL_SIZE = 3
 # application_name tells each app's connections apart in pg_stat_activity.

@@ -16,8 +16,8 @@ from benchmatrix.load.parse import parse_wrk, parse_wrk_report
 from benchmatrix.load.wrk import LoadSettings, require_wrk, run_wrk
 from benchmatrix.stack.nginx import NginxFront
 from benchmatrix.stack.process import free_port
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.checks, one file per module or behaviour."""

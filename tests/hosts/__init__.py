@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.hosts, one file per module or behaviour."""

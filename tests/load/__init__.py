@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.load, one file per module or behaviour."""

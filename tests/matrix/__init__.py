@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.matrix, one file per module or behaviour."""

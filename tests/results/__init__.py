@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.results, one file per module or behaviour."""

@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.run, one file per module or behaviour."""

@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.sessions, one file per module or behaviour."""

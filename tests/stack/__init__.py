@@ -1,0 +1,1 @@
+"""Tests of benchmatrix.stack, one file per module or behaviour."""
