@@ -48,9 +48,9 @@ def test_the_ceiling_target_measured_as_a_cell_is_load_generator_bound(tmp_path)
     # were a cell, it reaches (about) its own ceiling, and that is exactly what the flag is for.
     pinning = resolve_pinning("auto")
     print_ = ceiling.fingerprint(pinning, SETTINGS, "test", "test")
-    first = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "first", print_, trials=3, trial_s=2)
-    again = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "again", print_, trials=3, trial_s=2)
-    assert first.rps > 0 and len(first.trials) == 3
-    assert (tmp_path / "first" / "trial3.txt").exists()
+    first = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "first", print_, trials=2, trial_s=1)
+    again = ceiling.measure(require_wrk(), SETTINGS, pinning, tmp_path / "again", print_, trials=2, trial_s=1)
+    assert first.rps > 0 and len(first.trials) == 2
+    assert (tmp_path / "first" / "trial2.txt").exists()
     (flag,) = assess_ceiling(again.rps, first)
     assert flag.code == "load-generator-bound"

@@ -27,7 +27,7 @@ def no_leftovers(monkeypatch):
 
 def test_a_sync_worker_serializes_slow_io_and_the_check_says_so(harness, no_leftovers):
     result = harness.bench("gunicorn", "django", "--scenarios", "agents,template", "--workers", "1",
-                           "--coop-check", "on", "--coop-requests", "3")
+                           "--coop-check", "on", "--coop-requests", "3", "--ceiling", "off")
     assert result.returncode == 0, result.stdout
     records = harness.records()
     assert [r["scenario"] for r in records] == ["agents", "template"]
@@ -43,7 +43,7 @@ def test_a_sync_worker_serializes_slow_io_and_the_check_says_so(harness, no_left
 
 def test_an_asyncio_stack_overlaps_the_same_waits(harness, no_leftovers):
     result = harness.bench("gunicorn-aiohttp", "aiohttp", "--scenarios", "agents_with_pool", "--workers", "1",
-                           "--coop-check", "on", "--coop-requests", "5")
+                           "--coop-check", "on", "--coop-requests", "5", "--ceiling", "off")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     checks = {c["scenario"]: c for c in record["meta"]["coop_check"]}
@@ -72,7 +72,7 @@ def test_each_run_of_a_serializing_server_starts_on_an_idle_server(harness):
     # One sync worker, 4 connections, 1 s sleeps: the primer leaves ~4 s of queued requests.
     # Without waiting them out the 2 s trial would complete nothing and fail.
     result = harness.bench("gunicorn", "flask", "--scenarios", "sleep", "--workers", "1",
-                           "--duration", "2s", "--connections", "4", "--coop-check", "off")
+                           "--duration", "2s", "--connections", "4", "--coop-check", "off", "--ceiling", "off")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     assert record["status"] != "failed" and record["rps"] > 0, record["flags"]
