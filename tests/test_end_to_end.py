@@ -273,7 +273,7 @@ def test_answers_that_go_wrong_only_under_load_are_caught(harness):
     # 302 as a success) sees nothing: the side probe and the check after the load do. Which wrong
     # answers the checks tell apart (body, status, Content-Type) is test_verify.py's, without a cell.
     target, wrong = "tests.apps.drifting:redirect", "answered 302"
-    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--app-target", target)
+    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--app-target", target, "--primer", "1s")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     assert record["status"] == "flagged"
