@@ -72,7 +72,8 @@ def test_each_run_of_a_serializing_server_starts_on_an_idle_server(harness):
     # One sync worker, 4 connections, 1 s sleeps: the primer leaves ~4 s of queued requests.
     # Without waiting them out the 2 s trial would complete nothing and fail.
     result = harness.bench("gunicorn", "flask", "--scenarios", "sleep", "--workers", "1",
-                           "--duration", "2s", "--connections", "4", "--coop-check", "off", "--ceiling", "off")
+                           "--duration", "2s", "--connections", "4", "--coop-check", "off", "--ceiling", "off",
+                           "--primer", "1s")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
     assert record["status"] != "failed" and record["rps"] > 0, record["flags"]
