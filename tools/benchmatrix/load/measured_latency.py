@@ -14,11 +14,9 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence, Tuple
 
-from benchmatrix.load.results import Latency
+from benchmatrix.load.results import MEASURED, PLANNED_SEND_TIME, WITH_SYNTHETIC, Latency
 
-MEASURED = "measured samples"  # every figure from the requests wrk timed, its synthetic samples left out
-WITH_SYNTHETIC = "wrk's figures, with its synthetic samples"  # no histogram to recompute them from
-PLANNED_SEND_TIME = "from each request's planned send time"  # fixed rate: the correction belongs there
+__all__ = ["MEASURED", "PLANNED_SEND_TIME", "WITH_SYNTHETIC", "latency_from_histogram", "percentile_us"]
 
 
 def percentile_us(histogram_us: Sequence[Tuple[int, int]], total: int, percent: float) -> int:

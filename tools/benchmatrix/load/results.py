@@ -19,6 +19,12 @@ _NUM = r"(\d+(?:\.\d+)?)"
 _TIME = _NUM + r"(us|ms|s|m|h)\b"
 
 
+# What a result's latency figures were computed from (load/measured_latency.py).
+MEASURED = "measured samples"  # every figure from the requests wrk timed, its synthetic samples left out
+WITH_SYNTHETIC = "wrk's figures, with its synthetic samples"  # no histogram to recompute them from
+PLANNED_SEND_TIME = "from each request's planned send time"  # fixed rate: the correction belongs there
+
+
 class WrkOutputError(ValueError):
     """The text is not a usable wrk result; the message says what wrk reported."""
 
@@ -65,7 +71,7 @@ class WrkResult:
     synthetic_samples: int = 0  # the entries wrk had added to its histogram (and percentiles)
     # What `latency` was computed from (load/measured_latency.py): the measured samples where wrk's
     # done() report carried its histogram, else wrk's own figures with its synthetic samples.
-    latency_source: str = "wrk's figures, with its synthetic samples"
+    latency_source: str = WITH_SYNTHETIC
     wrk_latency: Optional[Latency] = None  # wrk's own figures, synthetic samples included, for comparison
 
     @property

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from benchmatrix.checks.flags import Flag
+from benchmatrix.load.results import MEASURED, PLANNED_SEND_TIME, WITH_SYNTHETIC
 
 SCHEMA_VERSION = 4
 CLOSED_LOOP = "closed-loop"
@@ -201,13 +202,13 @@ class Record:
         if self.latency_source is not None:
             return self.latency_source
         if self.mode == FIXED_RATE:
-            return "from each request's planned send time"
-        return "wrk's figures, with its synthetic samples" if self.mode == CLOSED_LOOP else None
+            return PLANNED_SEND_TIME
+        return WITH_SYNTHETIC if self.mode == CLOSED_LOOP else None
 
     @property
     def includes_synthetic_latency(self) -> bool:
         """Closed-loop latencies that count wrk's synthetic samples (every record before schema 4)."""
-        return self.mode == CLOSED_LOOP and self.latency_basis != "measured samples"
+        return self.mode == CLOSED_LOOP and self.latency_basis != MEASURED
 
     @property
     def is_failed(self) -> bool:
