@@ -16,6 +16,7 @@ from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.load.cross_check import H2load, H2loadResult
 from benchmatrix.load.driver import DriverRun, LoadDrivers, LoadRequest
 from benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors, WrkResult
+from benchmatrix.load.results import MEASURED
 from benchmatrix.load.wrk import FixedRateDriver
 from benchmatrix.matrix.cells import find_cell, load_matrix
 from benchmatrix.matrix.scenarios import SCENARIOS
@@ -54,14 +55,15 @@ class FakeDriver:
 
 
 def wrk_result(rps: float, requests: int = 1000, non2xx: int = 0, socket_errors: SocketErrors = SocketErrors(),
-               bytes_per_request: int = 150, p99_ms: float = 9.0) -> WrkResult:
-    """A closed-loop result of `requests` in requests / rps seconds."""
+               bytes_per_request: int = 150, p99_ms: float = 9.0, avg_ms: float = 2.0,
+               latency_source: str = MEASURED) -> WrkResult:
+    """A closed-loop result of `requests` in requests / rps seconds (a 2 ms mean: 2 in flight at 1000 req/s)."""
     elapsed = requests / rps if rps else 1.0
     return WrkResult(url="http://127.0.0.1:8000/json", threads=2, connections=64, requests=requests,
                      elapsed_s=elapsed, bytes_read=requests * bytes_per_request, rps=rps,
-                     latency=Latency(avg_ms=2.0, stdev_ms=1.0, max_ms=20.0, p50_ms=2.0, p75_ms=3.0, p90_ms=5.0,
+                     latency=Latency(avg_ms=avg_ms, stdev_ms=1.0, max_ms=20.0, p50_ms=2.0, p75_ms=3.0, p90_ms=5.0,
                                      p99_ms=p99_ms, p999_ms=15.0, p9999_ms=19.0),
-                     non2xx=non2xx, socket_errors=socket_errors, source="done() JSON")
+                     non2xx=non2xx, socket_errors=socket_errors, source="done() JSON", latency_source=latency_source)
 
 
 def fixed_rate_result(planned: float, achieved: Optional[float] = None, p99_ms: float = 10.0,

@@ -54,19 +54,6 @@ def test_a_real_cell_appends_an_ok_record_per_scenario(default_cell):
     assert sum(1 for line in table if "| flask " in line) == 2
 
 
-def test_trials_give_a_median_and_its_spread_and_disagreeing_ones_are_flagged_unstable(harness):
-    # A limit of zero variation cannot hold for three real runs.
-    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--trials", "3", "--max-cv", "0")
-    assert result.returncode == 0, result.stdout
-    (record,) = harness.records()
-    rates = sorted(t["rps"] for t in record["trials"])
-    assert len(rates) == 3 and record["rps"] == rates[1]
-    assert record["spread"]["rps"]["min"] == rates[0] and record["spread"]["rps"]["max"] == rates[2]
-    assert record["spread"]["latency_ms"]["p99"]["median"] == record["latency_ms"]["p99"]
-    assert record["status"] == "flagged"
-    assert "unstable-trials" in codes(record) and not response_flags(record)
-
-
 def test_an_app_answering_500_fails_verification_and_is_never_ok(harness):
     result = harness.bench("gunicorn", "flask", "--app-target", "tests.apps.broken:app")
     assert result.returncode == 1
@@ -223,14 +210,6 @@ def test_a_fixed_rate_run_records_its_plan_and_corrected_latency(harness):
     assert record["meta"]["load_driver"] == "wrk-fixed-rate"
     assert record["spectrum"][-1][0] == 100 and record["latency_ms"]["p99.9"] >= record["latency_ms"]["p50"]
     assert record["spectrum_source"] == "1 trial merged ({} latencies)".format(record["requests"])
-
-
-def test_a_relative_rate_follows_the_closed_loop_maximum(harness):
-    result = harness.bench("gunicorn", "flask", "--scenarios", "json", "--rate", "10%")
-    assert result.returncode == 0, result.stdout
-    closed, fixed = harness.records()
-    assert closed["mode"] == "closed-loop" and fixed["mode"] == "fixed-rate"
-    assert fixed["planned_rate"] == pytest.approx(closed["rps"] * 0.10, abs=0.1)
 
 
 def programs(strays):

@@ -9,7 +9,10 @@ import time
 
 from benchmatrix.load.cross_check import H2load
 from benchmatrix.load.parse import SocketErrors, WrkOutputError
+from benchmatrix.checks.consistency import assess_consistency
 from benchmatrix.checks.flags import make_flag
+from benchmatrix.load.rates import parse_rates
+from benchmatrix.load.results import WITH_SYNTHETIC
 
 from tests.fake_driver import FakeDriver, bench, ceiling, fixed_rate_result, h2load_result, wrk_result
 
@@ -48,7 +51,7 @@ def test_socket_errors_and_timeouts(tmp_path):
 
 
 def test_no_successful_responses_fails_the_record(tmp_path):
-    record = closed_loop_record(tmp_path, [wrk_result(83000.0, non2xx=1000)] * 3)
+    record = closed_loop_record(tmp_path, [wrk_result(83000.0, non2xx=1000, avg_ms=0.5)] * 3)
     assert flags_of(record)[1] == "failed"
     assert [code for code, _ in flags_of(record)[0]] == ["no-successful-responses"] * 3
     assert flags_of(record)[0][0] == ("no-successful-responses", "trial 1: all 1000 responses were non-2xx/3xx")
@@ -123,6 +126,30 @@ def test_cell_flags_come_first_on_every_record(tmp_path):
     assert flags_of(record) == ([("machine-busy", busy.reason)], "flagged")
 
 
+def test_more_requests_in_flight_than_connections_cannot_be_true(tmp_path):
+    # 3,767 req/s x 54.9 ms is 206.8 requests at once on 64 connections: what wrk's synthetic samples
+    # made of gunicorn's gevent worker. Little's law bounds a closed loop by its connections.
+    record = closed_loop_record(tmp_path, [
+        wrk_result(3767.0, avg_ms=17.0), wrk_result(3767.0, avg_ms=54.9, latency_source=WITH_SYNTHETIC),
+        wrk_result(3767.0, avg_ms=17.14)])
+    assert flags_of(record) == ([("figures-disagree", "trial 2: 206.8 requests in flight (3,767 req/s x 54.90 ms "
+                                                      "mean latency, wrk's figures with its synthetic samples) on 64 "
+                                                      "connections, which a closed loop cannot exceed")], "flagged")
+    assert [t["in_flight"] for t in record.trials] == [64.04, 206.81, 64.57]  # 1 and 3: within the timers' 1%
+
+
+def test_a_fixed_rate_run_beyond_its_plan_and_errors_beyond_the_answers_disagree(tmp_path):
+    record = fixed_rate_record(tmp_path, [fixed_rate_result(1000.0), fixed_rate_result(1000.0, achieved=1030.0),
+                                          fixed_rate_result(1000.0, achieved=1015.0)])
+    assert flags_of(record) == ([("figures-disagree", "trial 2: achieved 1,030.0 req/s of a planned 1000; a "
+                                                      "fixed-rate driver sends no more than it plans")], "flagged")
+    # A generator that reports more errors than answers, or more successes than answers: checked on the trials.
+    assert [f.reason for f in assess_consistency([{"requests": 10, "errors": {"non2xx": 11}, "rps": 5.0,
+                                                    "rps_all": 4.0}], 64)] == [
+        "trial 1: 11 error responses of 10 responses in all",
+        "trial 1: 5.0 successful responses per second of 4.0 in all"]
+
+
 def fixed_rate_record(tmp_path, results, **options):
     b = bench(tmp_path, fixed_rate=FakeDriver("wrk-fixed-rate", results), **options)
     assert b.measurement.prepare(b.scenario)
@@ -183,6 +210,15 @@ def test_fixed_rate_records_get_no_cross_check_and_the_built_in_driver_holds_the
     assert (request.settings.connections, request.planned_rate) == (8, 40.0)
     assert record.meta["load_command"] == ["wrk-fixed-rate", "-c", "8", "-R", "40", request.url]
     assert record.trials[0]["raw_output"] == "raw/run-fake/json.rate40.trial1.txt"
+
+
+def test_a_relative_rate_is_planned_from_the_closed_loop_median_just_measured(tmp_path):
+    b = bench(tmp_path, closed_loop=FakeDriver("wrk", [wrk_result(990.0), wrk_result(1000.0), wrk_result(1010.0)]),
+              fixed_rate=FakeDriver("wrk-fixed-rate", [fixed_rate_result(100.0)] * 3), rates=parse_rates("10%"))
+    b.measurement.measure(b.scenario)
+    saved = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [(r["mode"], r["planned_rate"], r["status"]) for r in saved] == [
+        ("closed-loop", None, "ok"), ("fixed-rate", 100.0, "ok")]
 
 
 def test_a_sweep_saves_one_record_per_level_and_returns_the_best_valid_one(tmp_path):

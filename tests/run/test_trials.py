@@ -76,7 +76,7 @@ def test_a_trial_is_written_in_the_shape_records_have_always_stored():
                        "max": 20.0, "p99.99": 19.0},
         "errors": {"non2xx": 0, "connect": 0, "read": 0, "write": 0, "timeout": 0}, "in_flight": 2.0,
         "bytes": 300000, "elapsed_s": 2.0, "result_source": "done() JSON", "histogram": None, "synthetic_samples": 0,
-        "latency_source": "wrk's figures, with its synthetic samples", "wrk_latency_ms": None,
+        "latency_source": "measured samples", "wrk_latency_ms": None,
         "resources": {"server_cpu_s": 1.0}, "server_restarted": False, "settle_s": 0.0,
         "raw_output": "raw/r/json.trial1.txt", "answers_during_load": None, "round": 2, "position_in_round": 1}
     fixed = Trial.from_result(fixed_rate_result(100.0, achieved=99.0, p99_ms=8.0, non2xx=9)).as_probe(3, True)

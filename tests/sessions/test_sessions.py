@@ -170,6 +170,14 @@ def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_c
     prefixes = [r["meta"]["cell_environment"]["prefix"] for r in records]
     assert [os.path.basename(p) for p in prefixes] == ["bench-server-gunicorn-app-flask",
                                                        "bench-server-gunicorn-gthread-app-flask"]
+    # Trials alternate (A B, then B A), and the machine, its lock and the group are each record's own copy.
+    first, second = records
+    assert first["rps"] > 0 and second["rps"] > 0
+    assert first["meta"]["interleaved"]["group"] == second["meta"]["interleaved"]["group"]
+    assert [t["position_in_round"] for t in first["trials"]] == [1, 2]
+    assert [t["position_in_round"] for t in second["trials"]] == [2, 1]
+    assert second["meta"]["machine"] == first["meta"]["machine"]
+    assert second["meta"]["machine_lock"] == first["meta"]["machine_lock"]
     # The closing summary's line (a "not distinguishable" line may name the same pair before it).
     (summary,) = [line for line in result.stdout.splitlines()
                   if "json: gunicorn-gthread/flask/" in line and " / gunicorn/flask/" in line]

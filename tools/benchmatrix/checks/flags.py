@@ -61,6 +61,11 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "wrk, so the number is partly the tool's; compare the two raw outputs (trial and cross-check files "
              "in the run's raw folder), check the ceiling share and placement (--pin), and rerun with a longer "
              "--duration before trusting or ranking the row"),
+    FlagKind("figures-disagree", False,
+             "two figures of this row cannot both be true (the reason names them), so neither can be trusted "
+             "or compared: read the trial's raw output; a closed loop's latency that counts wrk's synthetic "
+             "samples (a wrk whose done() report has no histogram) is the usual cause; rerun, and report it if "
+             "it stays"),
     FlagKind("load-generator-saturated", False,  # older records only: a run-queue guess, replaced by the ceiling
              "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs"),
 )}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from benchmatrix.checks.consistency import assess_consistency
 from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.checks.validity import assess_ceiling
 from benchmatrix.load.ceiling import Ceiling
@@ -35,7 +36,8 @@ class RecordJudge:
 
     def run_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
                   server_closes: Optional[bool]) -> List[Flag]:
-        """The cell's flags, then idle-reconnects, load-generator-bound, unstable-trials, server-restarted."""
+        """The cell's flags, then idle-reconnects, load-generator-bound, unstable-trials, figures-disagree,
+        server-restarted."""
         flags = list(self.cell_flags)
         if load.mode == "fixed-rate" and server_closes:
             # Measured: gunicorn's sync worker at 64 connections, p99 1451 ms at 42.5 req/s (64 / 42.5 s).
@@ -49,6 +51,7 @@ class RecordJudge:
         reason = unstable([t["rps"] for t in trials], ceiling.cv if ceiling else None, self.plan.options.max_cv)
         if reason:
             flags.append(make_flag("unstable-trials", reason))
+        flags += assess_consistency(trials, load.connections, load.planned_rate)
         restarted = [str(i + 1) for i, t in enumerate(trials) if t["server_restarted"]]
         if restarted:
             flags.append(make_flag("server-restarted", "the server's processes changed during trial(s) "
