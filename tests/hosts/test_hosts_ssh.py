@@ -122,8 +122,8 @@ def test_wrk_runs_on_the_ssh_host_and_its_result_is_recorded(harness, two_machin
     here, here_address, options, _, there_address = two_machines
     before = remote_dirs()
     hosts = hosts_file(tmp_path / "hosts.toml", here_address, there_address, options)
-    # The ceiling too is measured from there: wrk over SSH against nginx's fixed body here.
-    done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", str(hosts), "--ceiling", "measure",
+    # No ceiling: measured from there it runs wrk through the same remote command as the load (10 s more).
+    done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", str(hosts), "--ceiling", "off",
                          prefix=["ip", "netns", "exec", here], timeout=240)
     assert done.returncode == 0, done.stdout
     [record] = harness.records()
@@ -133,7 +133,6 @@ def test_wrk_runs_on_the_ssh_host_and_its_result_is_recorded(harness, two_machin
     assert record["meta"]["hosts"]["rtt"]["server-load"]["median_ms"] > 0
     assert record["requests"] > 0 and record["rps"] > 0
     assert record["resources"]["load_generator_cpu_s"] is None  # ssh's CPU here is not wrk's there
-    assert record["meta"]["load_generator_ceiling"]["fingerprint"]["network"]["load"] == "root@" + there_address
     assert remote_dirs() == before, "the run left its working directory on the load host"
     assert wrk_processes("bmxssh{}-there".format(os.getpid())) == []
 
