@@ -21,7 +21,7 @@ RESPONSE_FLAGS = ("non-2xx", "socket-errors", "timeouts", "no-successful-respons
     ("gunicorn+nginx-unix", "django", "nginx-unix"),
     ("uwsgi+nginx-uwsgi", "flask", "nginx-uwsgi"),
     ("uvicorn", "raw", None),
-    ("uvicorn", "django", None),
+    ("hypercorn", "django", None),  # Django's ASGI app, and hypercorn's recipe (uvicorn's is above)
     ("gunicorn-aiohttp", "aiohttp", None),
     ("aiohttp", "aiohttp", None),  # aiohttp's own server, one process
 ])
