@@ -11,7 +11,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from benchmatrix.hosts.pinning import format_cpu_list, parse_cpu_list
 
-LOAD_PER_CPU_LIMIT = 0.5  # 1-minute load average per available CPU above which other work is competing
+# Other processes busy now, as a share of all CPUs, above which they compete with the benchmark: the
+# --max-busy default, so the warning and the machine-busy flag agree.
+OTHERS_BUSY_LIMIT = 0.25
 ISOLATION_MIN_CPUS = 4  # below this, isolating CPUs leaves too few for everything else
 
 
@@ -42,28 +44,35 @@ def _process_list(processes: Sequence[Dict[str, Any]]) -> str:
     return ", ".join("{} (pid {}, {:.0f}% of a CPU)".format(p["name"], p["pid"], p["cpu_percent"]) for p in processes)
 
 
+def _competition(state: Dict[str, Any], available: int) -> List[Advice]:
+    """Other processes busy now, from the sample just taken (never the run's own processes).
+
+    Not the 1-minute load average: it remembers the run's own previous cell and its preparation
+    for a minute (a fresh smoke warned before 59 of its 65 cells on a quiet machine). Where nothing
+    was sampled (--machine-sample 0) nothing is said: the record keeps `busiest_processes: null`.
+    """
+    busiest = state.get("busiest_processes")
+    if not busiest:
+        return []
+    others = sum(process["cpu_percent"] for process in busiest) / 100.0  # in CPUs
+    if others <= OTHERS_BUSY_LIMIT * available:
+        return []
+    load = state.get("load_average")
+    return [Advice(
+        "load",
+        "other processes kept {:.1f} of {} available CPU{} busy over the last {}s (above {:.0%}): {}{}".format(
+            others, available, "" if available == 1 else "s", state.get("sample_s", 0.5), OTHERS_BUSY_LIMIT,
+            _process_list(busiest), "; 1-minute load average {:.2f}".format(load[0]) if load else ""),
+        "stop those processes or wait for them to finish (kill PID, or systemctl stop the service), then check "
+        "again with `python -m benchmatrix system show`")]
+
+
 def advice(state: Dict[str, Any]) -> List[Advice]:
     """What in `state` may skew a benchmark, most damaging first; [] for a machine with nothing to say."""
     found: List[Advice] = []
     available = (state.get("cpu_count") or {}).get("available") or 1
 
-    load = state.get("load_average")
-    if load and load[0] > LOAD_PER_CPU_LIMIT * available:
-        busiest = state.get("busiest_processes") or []
-        if busiest:
-            named = "busiest over the last {}s: {}".format(state.get("sample_s", 0.5), _process_list(busiest))
-        elif state.get("busiest_processes") is None:  # --machine-sample 0: nobody looked
-            named = "which processes were busy was not sampled"
-        else:
-            named = "no single process stood out in the sample (short-lived jobs, or tasks waiting on I/O)"
-        found.append(Advice(
-            "load",
-            "1-minute load average is {:.2f} on {} available CPU{} (above {} per CPU): other work is "
-            "competing for the CPUs; {}".format(load[0], available, "" if available == 1 else "s",
-                                                LOAD_PER_CPU_LIMIT, named),
-            ("stop those processes or wait for them to finish (kill PID, or systemctl stop the service), "
-             if busiest else "wait for the load average to fall (it follows the last minute or so), ")
-            + "then check again with `python -m benchmatrix system show`"))
+    found += _competition(state, available)
 
     governors = state.get("governors")
     if governors:

@@ -186,10 +186,13 @@ def load_average(root: Path = Path("/")) -> Optional[List[float]]:
 
 
 def _own_pids() -> set:
-    """This process and everything it started: the harness's own work is not competition."""
+    """This process, everything it started and the processes that started it (nox, a matrix run's
+    parent): the run's own work is not competition, however busy it was a moment ago."""
     pids = {os.getpid()}
     try:
-        pids.update(child.pid for child in psutil.Process().children(recursive=True))
+        me = psutil.Process()
+        pids.update(child.pid for child in me.children(recursive=True))
+        pids.update(parent.pid for parent in me.parents() if parent.pid > 1)
     except psutil.Error:
         pass
     return pids
