@@ -10,52 +10,22 @@ import argparse
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import psutil
 import pytest
 
+from tests.spinners import SPIN, start_detached_spinner, stop, wait_until_spinning
 from benchmatrix.hosts import tuning
 from benchmatrix.hosts.machine_advice import advice, render_state
 from benchmatrix.hosts.machine_state import collect_machine_state
 from benchmatrix.hosts.system_command import DEFAULT_STATE_FILE, add_system_parser, command_system
 
 # Spins for at most a minute, so a test killed before its cleanup leaves nothing spinning for long.
-SPIN = "import time\nend = time.time() + 60\nwhile time.time() < end:\n    pass\n"
 CPU = Path("sys/devices/system/cpu")
-
-
-def wait_until_spinning(pid: int) -> None:
-    """Until the interpreter has started and is burning CPU, so the sample sees it spin."""
-    deadline = time.monotonic() + 10
-    process = psutil.Process(pid)
-    while sum(process.cpu_times()[:2]) < 0.1:
-        assert time.monotonic() < deadline, "the spinner {} never got going".format(pid)
-        time.sleep(0.02)
-
-
-def start_detached_spinner() -> int:
-    """A spinner that is not our descendant: its parent exits at once, so it is handed to init (or a subreaper)."""
-    launcher = ("import subprocess, sys\n"
-                "spinner = subprocess.Popen([sys.executable, '-c', {!r}], stdin=subprocess.DEVNULL,\n"
-                "                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-                "print(spinner.pid)\n").format(SPIN)
-    completed = subprocess.run([sys.executable, "-c", launcher], stdout=subprocess.PIPE, check=True, timeout=30)
-    return int(completed.stdout)
-
-
-def stop(pid: Optional[int]) -> None:
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def test_a_busy_process_is_named_and_our_own_children_are_not():

@@ -198,6 +198,42 @@ def _own_pids() -> set:
     return pids
 
 
+class OthersCpu:
+    """CPUs other processes kept busy while the block ran (never the run's own, see _own_pids).
+
+    CPU times of every other process at the start and the end; one that started meanwhile is
+    missed, so the figure is a lower bound, which is the side a "was it quiet?" check may err on.
+    """
+
+    def __init__(self) -> None:
+        self.busy_cpus: Optional[float] = None
+        self._start: Dict[int, float] = {}
+        self._started_at = 0.0
+
+    @staticmethod
+    def _others() -> Dict[int, float]:
+        excluded, times = _own_pids(), {}
+        for process in psutil.process_iter():
+            if process.pid in excluded:
+                continue
+            try:
+                used = process.cpu_times()
+                times[process.pid] = used.user + used.system
+            except psutil.Error:
+                continue
+        return times
+
+    def __enter__(self) -> "OthersCpu":
+        self._start, self._started_at = self._others(), time.monotonic()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        elapsed = time.monotonic() - self._started_at
+        end = self._others()
+        used = sum(max(end[pid] - self._start[pid], 0.0) for pid in end if pid in self._start)
+        self.busy_cpus = used / elapsed if elapsed > 0 else None
+
+
 def busiest_processes(sample_s: float = 0.5, top: int = TOP_PROCESSES) -> List[Dict[str, Any]]:
     """The other processes that used the most CPU over the next `sample_s` seconds.
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from benchmatrix.hosts.fingerprint import machine_identity as host_identity
+from benchmatrix.hosts.machine_state import OthersCpu
 from benchmatrix.hosts.pinning import Pinning
 from benchmatrix.hosts.roles import HostsPlan
 from benchmatrix.load.parse import WrkOutputError
@@ -38,6 +39,10 @@ TRIAL_S = 3
 WARMUP_S = 1
 MAX_AGE_S = 6 * 3600  # long enough for a matrix run, short enough to notice a machine that changed
 BOUND_SHARE = 0.70  # a cell at this share of the ceiling or above is load-generator-bound
+# A ceiling is only cached when it was measured quietly: other processes kept at most this share of the
+# CPUs busy (the --max-busy default) and its trials agreed to within QUIET_CV (here they vary under 1%).
+QUIET_OTHERS_SHARE = 0.25
+QUIET_CV = 0.05
 CACHE_VARIABLE = "BENCHMATRIX_CACHE_DIR"
 
 
@@ -78,6 +83,10 @@ class Ceiling:
     fingerprint: Dict[str, Any]
     raw_dir: Optional[str] = None  # where the measuring run's wrk outputs are
     reused: bool = field(default=False, compare=False)
+    others_busy_cpus: Optional[float] = None  # CPUs other processes kept busy meanwhile; None: not watched
+    # Why this ceiling is not to be trusted beyond its own run (a busy machine, trials that disagree);
+    # None for a quiet measurement. An unreliable ceiling serves its run and is never cached.
+    unreliable: Optional[str] = None
 
     def share(self, rps: Optional[float]) -> Optional[float]:
         return None if rps is None or not self.rps else rps / self.rps
@@ -118,7 +127,8 @@ def cached(print_: Dict[str, Any], max_age_s: float = MAX_AGE_S, path: Optional[
     if not entry or entry.get("fingerprint") != print_ or time.time() - entry["measured_at"] > max_age_s:
         return None
     return Ceiling(rps=entry["rps"], trials=entry["trials"], cv=entry["cv"], measured_at=entry["measured_at"],
-                   fingerprint=entry["fingerprint"], raw_dir=entry.get("raw_dir"), reused=True)
+                   fingerprint=entry["fingerprint"], raw_dir=entry.get("raw_dir"), reused=True,
+                   others_busy_cpus=entry.get("others_busy_cpus"))
 
 
 def store(ceiling: Ceiling, path: Optional[Path] = None) -> None:
@@ -158,7 +168,7 @@ def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_di
     results: List[float] = []
     say("measuring the load generator's ceiling: wrk against nginx's fixed body, {} connections, "
         "{} threads, {} x {} s".format(settings.connections, settings.threads, trials, trial_s))
-    with front.running():
+    with front.running(), OthersCpu() as others:
         run_wrk(wrk, _with_duration(settings, WARMUP_S), url, raw_dir / "warmup.txt", prefix=load_prefix)
         for number in range(1, trials + 1):
             _, result = run_wrk(wrk, _with_duration(settings, trial_s), url,
@@ -167,10 +177,21 @@ def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_di
                 raise WrkOutputError("the ceiling target answered wrongly ({} of {} responses not 2xx); see {}"
                                      .format(result.non2xx, result.requests, raw_dir))
             results.append(result.successful_rps)
-    ceiling = Ceiling(rps=statistics.median(results), trials=results, cv=coefficient_of_variation(results),
-                      measured_at=time.time(), fingerprint=print_, raw_dir=str(raw_dir))
+    cv = coefficient_of_variation(results)
+    ceiling = Ceiling(rps=statistics.median(results), trials=results, cv=cv, measured_at=time.time(),
+                      fingerprint=print_, raw_dir=str(raw_dir), others_busy_cpus=others.busy_cpus,
+                      unreliable=unreliable_reason(others.busy_cpus, cv, len(os.sched_getaffinity(0))))
     say("load generator ceiling: {} (trials vary {:.1%})".format(ceiling.describe(), ceiling.cv))
     return ceiling
+
+
+def unreliable_reason(others_busy_cpus: Optional[float], cv: float, cpus: int) -> Optional[str]:
+    """Why a ceiling measured so is not this machine's (a busy machine, trials that disagree); None if quiet."""
+    if others_busy_cpus is not None and others_busy_cpus > QUIET_OTHERS_SHARE * cpus:
+        return "other processes kept {:.1f} of {} CPUs busy while it was measured".format(others_busy_cpus, cpus)
+    if cv > QUIET_CV:
+        return "its trials varied {:.1%} (a quiet machine: under {:.0%})".format(cv, QUIET_CV)
+    return None
 
 
 def _with_duration(settings: LoadSettings, duration_s: int) -> LoadSettings:
@@ -197,6 +218,11 @@ def find_or_measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning]
             found.describe(), (time.time() - found.measured_at) / 60))
         return found
     ceiling = measure(wrk, settings, pinning, raw_dir, print_, say=say, hosts=hosts)
+    if ceiling.unreliable:
+        # Reused, a ceiling from a busy moment (38.5k req/s against 112k quiet, measured) would judge
+        # every cell of the next 6 hours against the wrong figure; it judges this run's cells only.
+        say("load generator ceiling not cached, it may not be this machine's: {}".format(ceiling.unreliable))
+        return ceiling
     with contextlib.suppress(OSError):  # an unwritable cache costs a re-measurement next time, no more
         store(ceiling)
     return ceiling
