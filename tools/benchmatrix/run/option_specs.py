@@ -141,9 +141,9 @@ def _workers_help() -> str:
 
 
 CEILING_HELP = ("the load generator's ceiling (wrk against nginx's fixed body on the server's CPUs, same connections "
-                "and threads): auto reuses one measured here in the last {hours} h under the same conditions, measure "
-                "measures again, off skips it (the records then cannot say whether wrk set the pace); a cell at "
-                "{share}%% of it or more is flagged load-generator-bound")
+                "and threads): auto reuses one measured quietly here in the last {hours} h under the same "
+                "conditions, measure measures again, off skips it (the records then cannot say whether wrk set the "
+                "pace); a cell at {share}%% of it or more is flagged load-generator-bound")
 WORKERS_HELP = "server workers (default: one per CPU the server gets{here})"
 SCENARIOS_HELP = "comma-separated endpoints to measure, from: {}; or groups: {}; all".format(
     ", ".join(SCENARIOS), "; ".join("{} = {}".format(g, ",".join(names)) for g, names in GROUPS.items() if g != "all"))
