@@ -60,7 +60,15 @@ def test_one_trial_cannot_be_unstable():
 
 def test_resources_report_median_cpu_and_peak_memory():
     usage = resource_summary([trial(1, 1, cpu=1.0, rss=40), trial(1, 1, cpu=3.0, rss=90), trial(1, 1, cpu=2.0)])
-    assert usage == {"server_cpu_s": 2.0, "server_peak_rss_mb": 90, "load_generator_cpu_s": 0.2}
+    assert usage == {"server_cpu_s": 2.0, "server_peak_rss_mb": 90, "load_generator_cpu_s": 0.2,
+                     "server_cpu_ms_per_request": 2000.0}
+
+
+def test_cpu_per_request_is_each_trials_cpu_over_its_own_requests():
+    # 1000 answers for 0.5 s, 2000 for 1.2 s, 500 for 0.6 s: 0.5, 0.6 and 1.2 ms each, median 0.6 (not 2.3 s / 3500).
+    usage = resource_summary([trial(1000, 1, cpu=0.5), trial(2000, 1, cpu=1.2), trial(500, 1, cpu=0.6)])
+    assert usage["server_cpu_ms_per_request"] == 0.6
+    assert "server_cpu_ms_per_request" not in resource_summary([trial(0, 1)])  # no answers: no cost per answer
 
 
 def test_a_trial_is_written_in_the_shape_records_have_always_stored():

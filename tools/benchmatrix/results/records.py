@@ -57,7 +57,8 @@ def load_records(path: Path) -> List[Record]:
 
 MARKDOWN_COLUMNS = ("date", "python", "app", "server", "hosts", "workers", "scenario", "mode", "conn",
                     "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                    "errors", "in flight", "server CPU s", "server PSS MB", "wrk CPU s", "coop check", "status")
+                    "errors", "in flight", "server CPU s", "CPU ms/req", "server PSS MB", "wrk CPU s", "coop check",
+                    "status")
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -174,8 +175,8 @@ def memory_label(usage: Dict[str, Any]) -> str:
 
 def resource_cells(record: Record) -> List[str]:
     usage = record.resources
-    return [format_number(usage.get("server_cpu_s"), 1), memory_label(usage),
-            format_number(usage.get("load_generator_cpu_s"), 1)]
+    return [format_number(usage.get("server_cpu_s"), 1), format_number(usage.get("server_cpu_ms_per_request"), 3),
+            memory_label(usage), format_number(usage.get("load_generator_cpu_s"), 1)]
 
 
 def append_markdown_row(path: Path, record: Record) -> None:

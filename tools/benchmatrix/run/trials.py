@@ -256,6 +256,12 @@ def resource_summary(trials: Sequence[Dict[str, Any]]) -> Dict[str, Optional[flo
     summary = {"server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
                # None where the load ran on another host (hosts/ssh.py): not measured, not zero.
                "load_generator_cpu_s": statistics.median(load_cpu) if load_cpu else None}
+    # What each answer cost the server's process tree, trial by trial (its CPU over the trial's requests,
+    # the side probe's few among them): at one planned rate across cells, the efficiency comparison.
+    per_request = [t["resources"]["server_cpu_s"] * 1000.0 / t["requests"] for t in trials
+                   if t.get("requests") and t["resources"].get("server_cpu_s") is not None]
+    if per_request:
+        summary["server_cpu_ms_per_request"] = round(statistics.median(per_request), 4)
     for memory in ("server_peak_uss_mb", "server_peak_pss_mb", "server_peak_rss_mb"):
         values = [u[memory] for u in usages if u.get(memory) is not None]
         if values:  # older records have the summed RSS only
