@@ -244,7 +244,10 @@ def test_a_rate_limited_link_paces_a_transfer():
 @pytest.mark.slow
 def test_a_cell_on_three_namespaces_gives_an_ok_row_naming_its_hosts(harness):
     require_namespaces()
-    done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", "netns", timeout=240)
+    # No ceiling: across the namespaces it runs wrk and nginx under the same prefixes as this cell's load
+    # and server, which this test runs for real; measuring it would add 10 s.
+    done = harness.bench("gunicorn", "flask", "--scenarios", "json", "--hosts", "netns", "--ceiling", "off",
+                         timeout=240)
     assert done.returncode == 0, done.stdout
     [record] = harness.records()
     assert record["status"] == "ok", record["flags"]
