@@ -175,8 +175,10 @@ def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_c
     first, second = records
     assert first["rps"] > 0 and second["rps"] > 0
     assert first["meta"]["interleaved"]["group"] == second["meta"]["interleaved"]["group"]
-    assert [t["position_in_round"] for t in first["trials"]] == [1, 2]
-    assert [t["position_in_round"] for t in second["trials"]] == [2, 1]
+    rounds = len(first["trials"])  # at least 2; more when 2 left the ratio's interval wider than asked
+    assert rounds >= 2 and len(second["trials"]) == rounds
+    assert [t["position_in_round"] for t in first["trials"]] == [1 + r % 2 for r in range(rounds)]
+    assert [t["position_in_round"] for t in second["trials"]] == [2 - r % 2 for r in range(rounds)]
     assert second["meta"]["machine"] == first["meta"]["machine"]
     assert second["meta"]["machine_lock"] == first["meta"]["machine_lock"]
     # The closing summary's line (a "not distinguishable" line may name the same pair before it).
