@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmatrix.results.tables import render_all_tables as render_readme_tables
-from benchmatrix.results.tables import stale_reasons
+from benchmatrix.results.tables import stale_reasons, synthetic_note
 from tests.record_factory import flags, make_record
 
 FLAG = flags("non-2xx")
@@ -132,3 +132,13 @@ def test_the_readme_ranking_of_several_machines_names_each():
     text = render_ranking_section(group, "reports/tables.md")
     assert text.count("#### Ranking `json`") == 2
     assert "Machine aaaa (host aaaa):" in text and "Machine bbbb (host bbbb):" in text
+
+
+def test_rows_that_hold_wrks_synthetic_latencies_are_said_so():
+    older = make_record()  # schema 3, closed loop: wrk's own figures
+    measured = make_record(schema=4, latency_source="measured samples")
+    fixed = make_record(mode="fixed-rate", planned_rate=100.0)  # from planned send times: nothing to say
+    assert older.includes_synthetic_latency and not measured.includes_synthetic_latency
+    assert not fixed.includes_synthetic_latency
+    assert synthetic_note([measured, fixed]) == ""
+    assert "of 1 closed-loop record (schema 3 and older) are wrk's own" in synthetic_note([older, measured])

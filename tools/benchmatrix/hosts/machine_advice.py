@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
 from benchmatrix.hosts.pinning import format_cpu_list, parse_cpu_list
+from benchmatrix.run.option_specs import default
 
 # Other processes busy now, as a share of all CPUs, above which they compete with the benchmark: the
-# --max-busy default, so the warning and the machine-busy flag agree.
-OTHERS_BUSY_LIMIT = 0.25
+# --max-busy default, so the warning, the machine-busy flag and a quiet ceiling (load/ceiling.py) agree.
+OTHERS_BUSY_LIMIT = default("--max-busy")
 ISOLATION_MIN_CPUS = 4  # below this, isolating CPUs leaves too few for everything else
 
 

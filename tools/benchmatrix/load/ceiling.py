@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from benchmatrix.hosts.fingerprint import machine_identity as host_identity
+from benchmatrix.hosts.machine_advice import OTHERS_BUSY_LIMIT
 from benchmatrix.hosts.machine_state import OthersCpu
 from benchmatrix.hosts.pinning import Pinning
 from benchmatrix.hosts.roles import HostsPlan
@@ -39,9 +40,8 @@ TRIAL_S = 3
 WARMUP_S = 1
 MAX_AGE_S = 6 * 3600  # long enough for a matrix run, short enough to notice a machine that changed
 BOUND_SHARE = 0.70  # a cell at this share of the ceiling or above is load-generator-bound
-# A ceiling is only cached when it was measured quietly: other processes kept at most this share of the
-# CPUs busy (the --max-busy default) and its trials agreed to within QUIET_CV (here they vary under 1%).
-QUIET_OTHERS_SHARE = 0.25
+# A ceiling is only cached when it was measured quietly: other processes kept at most OTHERS_BUSY_LIMIT of
+# the CPUs busy and its trials agreed to within QUIET_CV (here they vary under 1%).
 QUIET_CV = 0.05
 CACHE_VARIABLE = "BENCHMATRIX_CACHE_DIR"
 
@@ -187,7 +187,7 @@ def measure(wrk: str, settings: LoadSettings, pinning: Optional[Pinning], raw_di
 
 def unreliable_reason(others_busy_cpus: Optional[float], cv: float, cpus: int) -> Optional[str]:
     """Why a ceiling measured so is not this machine's (a busy machine, trials that disagree); None if quiet."""
-    if others_busy_cpus is not None and others_busy_cpus > QUIET_OTHERS_SHARE * cpus:
+    if others_busy_cpus is not None and others_busy_cpus > OTHERS_BUSY_LIMIT * cpus:
         return "other processes kept {:.1f} of {} CPUs busy while it was measured".format(others_busy_cpus, cpus)
     if cv > QUIET_CV:
         return "its trials varied {:.1%} (a quiet machine: under {:.0%})".format(cv, QUIET_CV)

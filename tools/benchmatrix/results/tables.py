@@ -150,6 +150,16 @@ def render_summary(latest: Sequence[Record], records: Sequence[Record] = ()) -> 
             + "\n".join(lines) + "\n")
 
 
+def synthetic_note(records: Sequence[Record]) -> str:
+    """Said when some closed-loop rows hold wrk's own latencies, its synthetic samples included."""
+    count = sum(1 for record in records if record.includes_synthetic_latency)
+    if not count:
+        return ""
+    return (" The latencies and in-flight figures of {} closed-loop record{} (schema 3 and older) are wrk's own, "
+            "its synthetic samples included, so they can exceed what the connections could hold; newer records "
+            "compute them from the measured samples.".format(count, "" if count == 1 else "s"))
+
+
 def render_scenario_table(scenario: str, records: Sequence[Record]) -> str:
     newest = newest_of(records)
     rows = [[r.python, r.app, r.server, topology(r), r.workers, connections_label(r),
@@ -202,5 +212,5 @@ def render_machine_tables(records: Sequence[Record], chart_links: Optional[Dict[
               "failed one (the flags say why). Newest record per cell; {} records in "
               "reports/results.jsonl. STALE marks a row measured with other load flags than the "
               "newest run of its table, or with pins that have changed since: rerun it before "
-              "comparing.\n").format(len(records))
+              "comparing.{}\n").format(len(records), synthetic_note(records))
     return legend + "\n" + render_summary(latest, records) + "\n" + "\n".join(parts)
