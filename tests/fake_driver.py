@@ -97,7 +97,7 @@ class FakeServerWatch:
         self.restarted = list(restarted)
         self.count = 0
 
-    def __call__(self, pid: int):
+    def __call__(self, pid: int, support_roots=None):
         self.count += 1
         usage = TreeUsage(cpu_s=1.0, peak_rss_bytes=2 ** 20 * 30, peak_uss_bytes=2 ** 20 * 20,
                           peak_pss_bytes=2 ** 20 * 25, pids_before={1, 2})
@@ -168,7 +168,7 @@ class _Quiet(Console):
 def bench(tmp_path: Path, closed_loop: Optional[FakeDriver] = None, fixed_rate: Optional[FakeDriver] = None,
           cross_check: Optional[FakeDriver] = None, restarted: Sequence[bool] = (), cell_flags=(),
           ceilings: Optional[Dict] = None, verified_sizes: Sequence[int] = (150,), server_closes: bool = False,
-          wrong_after: Sequence[str] = (), **options) -> Bench:
+          wrong_after: Sequence[str] = (), work_counter=None, **options) -> Bench:
     options = dict(dict(duration_s=1, warmup_s=0, primer_s=0, trials=3, results_dir=tmp_path,
                         scenarios=(SCENARIOS["json"],), connections=64), **options)
     cell = find_cell(load_matrix(), "{}.{}".format(*sys.version_info[:2]), "gunicorn", "flask")
@@ -182,5 +182,22 @@ def bench(tmp_path: Path, closed_loop: Optional[FakeDriver] = None, fixed_rate: 
     measurement = ScenarioMeasurement(plan, "wrk", Endpoint(port=8000), server_pid=1, load_prefix=[],
                                       recorder=recorder, cell_flags=cell_flags, ceilings=ceilings,
                                       drivers=drivers, checks=checks, watch_server=FakeServerWatch(restarted),
-                                      count_load_cpu=lambda: _Holding(None))
+                                      count_load_cpu=lambda: _Holding(None), work_counter=work_counter)
     return Bench(measurement, lines)
+
+
+class FakeWorkCounter:
+    """Stands for the cell's database and stub counters (stack/work_counters.py): each read returns the
+    next scripted cumulative counts; `missing` are the kinds it cannot count, with why."""
+
+    kinds = frozenset({"queries", "new_connections", "upstream_calls"})
+
+    def __init__(self, readings: Sequence[Dict[str, int]], missing: Optional[Dict[str, str]] = None):
+        self.readings = iter(readings)
+        self.missing = dict(missing or {})
+
+    def read(self, contract) -> Dict[str, int]:
+        return next(self.readings)
+
+    def uncounted(self, contract) -> Dict[str, str]:
+        return {kind: why for kind, why in self.missing.items() if kind in contract.promised()}

@@ -33,6 +33,12 @@ def test_a_sync_worker_serializes_slow_io_and_the_check_says_so(harness, no_left
     assert [r["scenario"] for r in records] == ["agents", "template"]
     for record in records:
         assert record["rps"] > 0 and record["status"] != "failed", record["flags"]
+        # The promised work was done, as PostgreSQL counted it: a query per answer (a new connection
+        # for /agents), a few more for requests still in flight when the load stopped.
+        work = record["meta"]["work"]
+        assert "work-skipped" not in [f["code"] for f in record["flags"]]
+        assert 1.0 <= work["per_request"]["queries"] < 1.5, work
+        assert work["not_counted"] == {} and work["trials_counted"] == 1
         database = record["meta"]["database"]
         assert database["embedded"] and database["version"] and database["settings"]["max_connections"]
         checks = {c["scenario"]: c for c in record["meta"]["coop_check"]}
@@ -46,6 +52,7 @@ def test_an_asyncio_stack_overlaps_the_same_waits(harness, no_leftovers):
                            "--coop-check", "on", "--coop-requests", "5", "--ceiling", "off")
     assert result.returncode == 0, result.stdout
     (record,) = harness.records()
+    assert 1.0 <= record["meta"]["work"]["per_request"]["queries"] < 1.5, record["meta"]["work"]  # asyncpg's too
     checks = {c["scenario"]: c for c in record["meta"]["coop_check"]}
     for name in ("db_sleep", "upstream"):
         assert checks[name]["verdict"] == "overlapped" and checks[name]["wall_s"] < 1.5, checks[name]
@@ -80,3 +87,19 @@ def test_each_run_of_a_serializing_server_starts_on_an_idle_server(harness):
     assert record["trials"][0]["settle_s"] > 1.5
     assert record["meta"]["phases_s"]["primer"] == 3  # the I/O profile's primer, as run, not the 1 s asked
     assert "waited" in result.stdout and "requests left by the previous run" in result.stdout
+
+
+def test_an_app_that_answers_right_but_skips_the_work_is_flagged(harness, no_leftovers):
+    # Its /agents serves the rows from memory after one query; its /upstream_fanout makes one call of ten.
+    result = harness.bench("gunicorn", "flask", "--scenarios", "agents,upstream_fanout", "--ceiling", "off",
+                           "--coop-check", "off", "--app-target", "tests.apps.skips_work:app")
+    assert result.returncode == 0, result.stdout
+    records = {r["scenario"]: r for r in harness.records()}
+    for name, skipped in (("agents", {"queries": 1, "new_connections": 1}), ("upstream_fanout", {"upstream_calls": 10})):
+        record = records[name]
+        work = record["meta"]["work"]
+        assert record["status"] == "flagged" and work["answers"] > 10, record["flags"]
+        reasons = [f["reason"] for f in record["flags"] if f["code"] == "work-skipped"]
+        assert len(reasons) == len(skipped), record["flags"]
+        for kind, promised in skipped.items():
+            assert work["per_request"][kind] < promised / 2, work

@@ -66,6 +66,11 @@ FLAG_KINDS: Dict[str, FlagKind] = {k.code: k for k in (
              "or compared: read the trial's raw output; a closed loop's latency that counts wrk's synthetic "
              "samples (a wrk whose done() report has no histogram) is the usual cause; rerun, and report it if "
              "it stays"),
+    FlagKind("work-skipped", False,
+             "the answers were right but the database or the upstream stub counted less work per request than "
+             "the scenario promises (the reason names the count), so the row measures a cheaper workload than "
+             "its name says: look for answers cached in the app, pooled connections where a new one is "
+             "promised, or calls made fewer times than the body reports; fix the app, then rerun"),
     FlagKind("load-generator-saturated", False,  # older records only: a run-queue guess, replaced by the ceiling
              "wrk was short of CPU, so the number is partly the load generator's; give it its own CPUs"),
 )}

@@ -33,6 +33,34 @@ def agents_json() -> List[Dict[str, Optional[str]]]:
              "status": "offline", "extension_status": "-1", "paused": "0"} for number in AGENT_NUMBERS]
 
 
+QUERIES, NEW_CONNECTIONS, UPSTREAM_CALLS = "queries", "new_connections", "upstream_calls"
+
+
+@dataclass(frozen=True)
+class WorkContract:
+    """The work a scenario promises per request, which the right answer alone does not prove.
+
+    A database endpoint could answer the right rows from memory, a fan-out endpoint could
+    report ten upstream calls after making one; either would be measured as a faster server.
+    What the services counted during the trials (stack/work_counters.py) is held against
+    this (checks/work_done.py).
+    """
+    queries: int = 0  # executions of the scenario's statement, as pg_stat_statements counts them
+    query_marker: str = ""  # text only that statement contains (a table name, a function)
+    new_connections: int = 0  # database sessions opened (and closed) per request
+    upstream_calls: int = 0  # calls the upstream stub received per request
+
+    def promised(self) -> Dict[str, int]:
+        """Per request, each kind of work the scenario promises (none for a hello-world endpoint)."""
+        kinds = {QUERIES: self.queries, NEW_CONNECTIONS: self.new_connections, UPSTREAM_CALLS: self.upstream_calls}
+        return {kind: count for kind, count in kinds.items() if count}
+
+
+NO_WORK = WorkContract()
+# The statements the apps run (configs/postgres/schema.sql's table; pg_sleep for db_sleep).
+AGENTS_MARKER = "agentfeatures"
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -45,6 +73,7 @@ class Scenario:
     connections: Optional[int] = None  # the scenario's load profile; None: the command-line default
     timeout_s: Optional[int] = None
     min_primer_s: int = 0  # a shorter primer could not see one answer complete
+    work: WorkContract = NO_WORK  # what each request must really do beside answering right
 
     @property
     def io_bound(self) -> bool:
@@ -52,10 +81,10 @@ class Scenario:
 
 
 def _json(name: str, path: str, value, check: str = "json", needs: Tuple[str, ...] = (),
-          io: bool = False) -> Scenario:
+          io: bool = False, work: WorkContract = NO_WORK) -> Scenario:
     return Scenario(name, path, "application/json", json.dumps(value).encode(), is_json=True, check=check,
                     needs=needs, connections=IO_CONNECTIONS if io else None,
-                    timeout_s=IO_TIMEOUT_S if io else None, min_primer_s=IO_PRIMER_S if io else 0)
+                    timeout_s=IO_TIMEOUT_S if io else None, min_primer_s=IO_PRIMER_S if io else 0, work=work)
 
 
 SCENARIOS: Dict[str, Scenario] = {
@@ -64,15 +93,20 @@ SCENARIOS: Dict[str, Scenario] = {
         Scenario("json", "/json", "application/json", b'{"message": "Hello, World!"}', is_json=True,
                  check="json"),
         Scenario("plaintext", "/plaintext", "text/plain", HELLO.encode()),
-        _json("agents", "/agents", agents_json(), check="json-rows", needs=("database",)),
-        _json("agents_with_pool", "/agents_with_pool", agents_json(), check="json-rows", needs=("database",)),
-        Scenario("template", "/template", "text/html", b"", check="agents-html", needs=("database",)),
+        # The seeds' /agents: a new connection per request, then the query.
+        _json("agents", "/agents", agents_json(), check="json-rows", needs=("database",),
+              work=WorkContract(queries=1, query_marker=AGENTS_MARKER, new_connections=1)),
+        _json("agents_with_pool", "/agents_with_pool", agents_json(), check="json-rows", needs=("database",),
+              work=WorkContract(queries=1, query_marker=AGENTS_MARKER)),
+        Scenario("template", "/template", "text/html", b"", check="agents-html", needs=("database",),
+                 work=WorkContract(queries=1, query_marker=AGENTS_MARKER)),
         _json("sleep", "/sleep?ms={}".format(UPSTREAM_DELAY_MS), {"slept_ms": UPSTREAM_DELAY_MS}, io=True),
-        _json("db_sleep", "/db_sleep?s=1", {"db_slept_s": 1}, needs=("database",), io=True),
+        _json("db_sleep", "/db_sleep?s=1", {"db_slept_s": 1}, needs=("database",), io=True,
+              work=WorkContract(queries=1, query_marker="pg_sleep", new_connections=1)),
         _json("upstream", "/upstream", {"upstream": {"upstream": "ok", "delay_ms": UPSTREAM_DELAY_MS}},
-              needs=("upstream",), io=True),
+              needs=("upstream",), io=True, work=WorkContract(upstream_calls=1)),
         _json("upstream_fanout", "/upstream_fanout", {"calls": FANOUT_CALLS, "ok": FANOUT_CALLS},
-              needs=("upstream",), io=True),
+              needs=("upstream",), io=True, work=WorkContract(upstream_calls=FANOUT_CALLS)),
     )
 }
 

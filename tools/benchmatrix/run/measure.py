@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.checks.validity import assess_responses
+from benchmatrix.checks.work_done import assess_work
 from benchmatrix.load import cross_check
 from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.load.driver import LoadDrivers, real_drivers
@@ -31,6 +32,7 @@ from benchmatrix.run.trial_runner import TrialOutcome, TrialRunner
 from benchmatrix.run.trials import Trial, as_json, summarize
 from benchmatrix.stack.probe import Endpoint
 from benchmatrix.stack.readiness import ServiceError
+from benchmatrix.stack.work_counters import WorkCounter
 
 
 def first_line(error: Exception) -> str:
@@ -56,7 +58,8 @@ class ScenarioMeasurement:
                  cross_check_tool: Optional[cross_check.H2load] = None, load_is_remote: bool = False,
                  drivers: Optional[LoadDrivers] = None, checks: Optional[AnswerChecks] = None,
                  watch_server=ServerTreeSampler, count_load_cpu=ChildrenCpu,
-                 record_meta: Optional[Dict[str, Any]] = None):
+                 record_meta: Optional[Dict[str, Any]] = None, work_counter: Optional[WorkCounter] = None,
+                 support_pids: Optional[Dict[str, int]] = None):
         self.plan = plan
         self.endpoint = endpoint
         self.recorder = recorder
@@ -66,7 +69,8 @@ class ScenarioMeasurement:
         self.judge = RecordJudge(plan, cell_flags, ceilings)
         self.runner = TrialRunner(plan, self.drivers, endpoint, server_pid, load_prefix, self.checks, self._raw,
                                   recorder.relative, self.say, load_is_remote=load_is_remote,
-                                  watch_server=watch_server, count_load_cpu=count_load_cpu)
+                                  watch_server=watch_server, count_load_cpu=count_load_cpu,
+                                  work_counter=work_counter, support_pids=support_pids)
         self.record_meta = dict(record_meta or {})
 
     @property
@@ -156,7 +160,11 @@ class ScenarioMeasurement:
         meta = dict(self.judge.ceiling_meta(scenario, load, summarize(stored)["rps_all"]), answers=checked.meta,
                     **(extra_meta or {}))
         judged = self.judge.run_flags(scenario, load, stored, self.checks.server_closes.get(scenario.name))
-        return self._record(scenario, flags + checked.flags + judged, trials, argv, load, extra_meta=meta)
+        work = assess_work(scenario.work, stored, self.runner.work_counter.uncounted(scenario.work))
+        if work.meta:
+            meta["work"] = work.meta
+        return self._record(scenario, flags + checked.flags + judged + work.flags, trials, argv, load,
+                            extra_meta=meta)
 
     def closed_loop_records(self, scenario: Scenario) -> Optional[float]:
         """The closed-loop record of the scenario, or one per level of a concurrency sweep; the highest valid

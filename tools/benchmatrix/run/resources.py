@@ -60,7 +60,7 @@ def process_tree(root_pid: int) -> List[psutil.Process]:
 class ServerTreeSampler:
     """Samples a process tree's CPU time and memory in a thread while a run is under way."""
 
-    def __init__(self, root_pid: int, interval_s: float = 0.1):
+    def __init__(self, root_pid: int, support_roots=None, interval_s: float = 0.1):
         self.root_pid = root_pid
         self.interval_s = interval_s
         self.usage = TreeUsage()

@@ -7,7 +7,7 @@ import http.client
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from benchmatrix.checks.flags import Flag
 from benchmatrix.checks.validity import assess_rate, assess_responses
@@ -20,6 +20,8 @@ from benchmatrix.run.resources import ChildrenCpu, RunQueueWait, ServerTreeSampl
 from benchmatrix.run.trials import Trial, TrialContext
 from benchmatrix.stack import probe
 from benchmatrix.stack.probe import Endpoint
+from benchmatrix.stack.readiness import ServiceError
+from benchmatrix.stack.work_counters import CombinedCounter, WorkCounter
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class TrialRunner:
     def __init__(self, plan: CellPlan, drivers: LoadDrivers, endpoint: Endpoint, server_pid: int,
                  load_prefix: List[str], checks: AnswerChecks, raw_path: Callable[[Scenario, str], Path],
                  relative: Callable[[Path], str], say, load_is_remote: bool = False,
-                 watch_server=ServerTreeSampler, count_load_cpu=ChildrenCpu):
+                 watch_server=ServerTreeSampler, count_load_cpu=ChildrenCpu,
+                 work_counter: Optional[WorkCounter] = None, support_pids: Optional[Dict[str, int]] = None):
         self.plan = plan
         self.drivers = drivers
         self.endpoint = endpoint
@@ -47,6 +50,8 @@ class TrialRunner:
         self.load_is_remote = load_is_remote
         self.watch_server = watch_server  # (server pid) -> context manager with .usage (run/resources.py)
         self.count_load_cpu = count_load_cpu  # () -> context manager with .cpu_s
+        self.work_counter = work_counter or CombinedCounter()  # what the cell's services count
+        self.support_pids = dict(support_pids or {})  # nginx, PostgreSQL, the stub: part of the stack's CPU
 
     def url(self, scenario: Scenario) -> str:
         return "http://{}:{}{}".format(self.endpoint.host, self.endpoint.port, scenario.path)
@@ -73,6 +78,17 @@ class TrialRunner:
                 scenario.name, waited))
         return waited
 
+    def read_work(self, scenario: Scenario) -> Optional[Dict[str, int]]:
+        """The services' counts of the scenario's promised work now; None when it promises none or a
+        count could not be read (the record then says so, rather than failing the measurement)."""
+        if not scenario.work.promised():
+            return None
+        try:
+            return self.work_counter.read(scenario.work)
+        except ServiceError as error:
+            self.say("{}: could not count the work done: {}".format(scenario.name, str(error).splitlines()[0]))
+            return None
+
     def unmeasured_run(self, scenario: Scenario, phase: str, duration_s: int) -> DriverRun:
         """A closed-loop run at the scenario's own load whose cost is not measured: the primer, the warmup."""
         self.settle(scenario)
@@ -95,8 +111,11 @@ class TrialRunner:
                               self.raw_path(scenario, load.phase_name(number)), planned_rate=load.planned_rate,
                               prefix=self.load_prefix)
         side_probe = self.checks.side_probe(scenario, enabled=self.plan.options.side_probe)
-        with self.watch_server(self.server_pid) as server, self.count_load_cpu() as load_generator, side_probe:
+        work_before = self.read_work(scenario)
+        with self.watch_server(self.server_pid, support_roots=self.support_pids) as server, \
+                self.count_load_cpu() as load_generator, side_probe:
             ran = driver.run(request, observer=observe_load_generator)
+        work_after = self.read_work(scenario)
         wait_s = waits[0].wait_s if waits else 0.0
         remote = self.load_is_remote
         context = TrialContext(
@@ -105,7 +124,9 @@ class TrialRunner:
                            load_generator_wait_s=None if remote else round(wait_s, 3)),
             server_restarted=server.usage.restarted, settle_s=round(settle_s, 2),
             raw_output=self.relative(ran.raw_path),
-            answers_during_load=side_probe.log.as_metadata() if side_probe.log else None)
+            answers_during_load=side_probe.log.as_metadata() if side_probe.log else None,
+            work=None if work_before is None or work_after is None else
+            {kind: work_after[kind] - work_before[kind] for kind in work_after if kind in work_before})
         self.checks.note(scenario, side_probe.log)
         flags = assess_responses(ran.result)
         if isinstance(ran.result, FixedRateResult):

@@ -41,6 +41,9 @@ class TrialContext:
     settle_s: float  # waited before it for the server to finish an earlier run's requests
     raw_output: str  # the tool's output, relative to the results folder
     answers_during_load: Optional[Dict[str, Any]]  # the side probe's checks; None when it was off
+    # What the database and the stub counted during the trial, per kind of promised work
+    # (stack/work_counters.py); None when the scenario promises none or it could not be read.
+    work: Optional[Dict[str, int]] = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class Trial:
             data.update(resources=dict(self.context.resources), server_restarted=self.context.server_restarted,
                         settle_s=self.context.settle_s, raw_output=self.context.raw_output,
                         answers_during_load=self.context.answers_during_load)
+            if self.context.work is not None:
+                data["work"] = dict(self.context.work)
         if self.round_position is not None:
             data.update(round=self.round_position[0], position_in_round=self.round_position[1])
         if self.probe is not None:

@@ -27,6 +27,7 @@ from benchmatrix.stack.cell_env import CellEnvironment
 from benchmatrix.stack.probe import Endpoint
 from benchmatrix.stack.process import HttpService, free_port
 from benchmatrix.stack.recipes import Bind, LaunchPlan, launch_plan
+from benchmatrix.stack.work_counters import CombinedCounter, UpstreamCallCounter, WorkCounter
 
 POOL_SIZE_PER_WORKER = 10  # /agents_with_pool's connections per worker process: the seeds' concurrency
 
@@ -54,6 +55,11 @@ class StackConditions:
     front: Optional[Dict[str, Any]]
     database: Optional[Dict[str, Any]]
     upstream: Optional[Dict[str, Any]]
+    # What the database and the stub count of each request's promised work (stack/work_counters.py).
+    work_counter: CombinedCounter = field(default_factory=CombinedCounter)
+    # The roots of the process trees the cell started beside the server ("nginx", "postgres",
+    # "upstream stub"), whose CPU is part of what a request cost the whole stack.
+    support_pids: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class CellStack:
         self.support_prefix = list(settings.support_prefix)
         self.database_endpoint: Optional[Tuple[str, int]] = None  # the embedded database, once started
         self.front_workers = settings.front_workers or os.cpu_count() or 1
+        self.work_counters: List[WorkCounter] = []
+        self.support_pids: Dict[str, int] = {}
 
     @property
     def endpoint(self) -> Endpoint:
@@ -143,7 +151,9 @@ class CellStack:
         self.say("ready after {:.2f} s".format(time.monotonic() - started))
         front = stack.enter_context(self._front_running()) if self.cell.server.front else None
         return StackConditions(server_pid=server.process.pid, server_log=server.log_path, front=front,
-                               database=database, upstream=upstream)
+                               database=database, upstream=upstream,
+                               work_counter=CombinedCounter(self.work_counters),
+                               support_pids=dict(self.support_pids))
 
     def _database(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
         from benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql
@@ -154,6 +164,9 @@ class CellStack:
         db = stack.enter_context(database(self.raw_dir / "postgres", external_url=external,
                                           prefix=self.support_prefix, listen=listen))
         self.database_endpoint = None if external else (listen.address, int(db.settings["port"]))
+        self.work_counters.append(db.work_counter())
+        if db.pid is not None:  # an external server's CPU is not ours to read
+            self.support_pids["postgres"] = db.pid
         env["BENCHMATRIX_DATABASE_URL"] = db.url
         env["BENCHMATRIX_POOL_SIZE"] = str(POOL_SIZE_PER_WORKER)
         return dict(db.metadata(), pool_size_per_worker=POOL_SIZE_PER_WORKER)
@@ -164,6 +177,8 @@ class CellStack:
                                 prefix=self.hosts.support_prefix() + self.support_prefix,
                                 host=self.hosts.database_address)
         stack.enter_context(stub.running())
+        self.work_counters.append(UpstreamCallCounter(stub.base_url))
+        self.support_pids["upstream stub"] = stub.process.pid
         env["BENCHMATRIX_UPSTREAM_URL"] = stub.base_url + "/"
         return {"url": stub.base_url, "delay_ms": UPSTREAM_DELAY_MS}
 
@@ -177,4 +192,5 @@ class CellStack:
                            listen_address=self.hosts.server_address)
         self.say("starting {} on {}:{}".format(self.cell.server.front.name, self.hosts.server_address, self.port))
         with front.running():
+            self.support_pids["nginx"] = front.process.pid
             yield front.conditions()

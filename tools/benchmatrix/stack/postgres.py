@@ -41,6 +41,18 @@ class Database:
     # PostgreSQL gives each one a session of its own, so find them by parent pid.
     pid: Optional[int] = None
     cluster_dir: Optional[Path] = None  # removed when the block ends
+    # Where the harness reads the server's statistics (stack/work_counters.py): the embedded
+    # cluster's `postgres` database, so its reads are never sessions of the benchmark's database.
+    stats_url: Optional[str] = None
+    psql: Optional[str] = None
+    name: str = DATABASE_NAME
+
+    def work_counter(self):
+        """What this server counts of a scenario's promised work: statements and sessions."""
+        from benchmatrix.stack.work_counters import PostgresWorkCounter
+
+        return PostgresWorkCounter(self.psql, self.stats_url or self.url, self.name, self.embedded,
+                                   reads_share_database=self.stats_url is None)
 
     @property
     def max_connections(self) -> int:
@@ -67,8 +79,10 @@ def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Option
         check_connects(psql, external_url, embedded=False)
         seed(psql, external_url, embedded=False, log_path=log_path)
         settings = describe(psql, external_url, embedded=False)
+        _count_statements(psql, external_url, embedded=False, log_path=log_path)
+        name = run_psql(psql, external_url, ["-c", "SELECT current_database()"], embedded=False).strip()
         yield Database(url=external_url, socket_url=None, version=settings.pop("server_version"),
-                       settings=settings, embedded=False, log_path=log_path)
+                       settings=settings, embedded=False, log_path=log_path, psql=psql, name=name)
         return
     bin_dir = find_server_bin_dir(bin_dirs)
     psql = str(bin_dir / "psql")
@@ -78,6 +92,20 @@ def database(run_dir: Path, external_url: Optional[str] = None, bin_dirs: Option
         url = cluster.url(DATABASE_NAME)
         seed(psql, url, embedded=True, log_path=log_path)
         settings = describe(psql, url, embedded=True)
+        stats_url = cluster.url("postgres")
+        _count_statements(psql, stats_url, embedded=True, log_path=log_path)
         yield Database(url=url, socket_url=cluster.socket_url(DATABASE_NAME),
                        version=settings.pop("server_version"), settings=settings, embedded=True,
-                       log_path=log_path, pid=cluster.pid, cluster_dir=cluster.cluster_dir)
+                       log_path=log_path, pid=cluster.pid, cluster_dir=cluster.cluster_dir,
+                       stats_url=stats_url, psql=psql)
+
+
+def _count_statements(psql: str, url: str, embedded: bool, log_path: Path) -> None:
+    """pg_stat_statements' view, where the server preloads it. An external server that does not (or a
+    role that may not create it) is left as it is: its records say the statements were not counted."""
+    try:
+        run_psql(psql, url, ["-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"], embedded,
+                 log_path=log_path)
+    except PsqlError:
+        if embedded:
+            raise

@@ -34,7 +34,7 @@ INSTALL_HINT = ("install them with `apt-get install postgresql` (or run tools/se
 
 # What a record states about the server, read back from it (so external servers are described too).
 RECORDED_SETTINGS = ("max_connections", "fsync", "synchronous_commit", "full_page_writes",
-                     "shared_buffers", "autovacuum", "listen_addresses", "port")
+                     "shared_buffers", "autovacuum", "listen_addresses", "port", "shared_preload_libraries")
 
 
 def mask_password(dsn: str) -> str:

@@ -54,6 +54,9 @@ def server_settings(port: int, socket_dir: Path, max_connections: int,
         # Static data: no background vacuum competing with a measurement
         # (schema.sql runs ANALYZE so the planner still has statistics).
         "autovacuum": "off",
+        # Counts each statement's executions, so a record can show the queries every request
+        # really ran (stack/work_counters.py); one hash update per statement.
+        "shared_preload_libraries": "pg_stat_statements",
     }
 
 

@@ -2,6 +2,7 @@
 
     python -m benchmatrix.stack.upstream_stub --port 8900 --delay-ms 1000
     curl 'http://127.0.0.1:8900/anything?ms=250'   ->  {"upstream": "ok", "delay_ms": 250}
+    curl 'http://127.0.0.1:8900/_benchmatrix/calls' ->  {"calls": 1}   (answered at once, not counted)
 
 The "call a slow upstream" scenarios measure how a server copes while its
 handlers wait; the stub must never be the bottleneck, so it is one asyncio loop
@@ -22,6 +23,17 @@ from urllib.parse import parse_qs, urlsplit
 
 MAX_DELAY_MS = 600000
 MAX_HEADER_LINES = 100
+# How many calls the stub has received: the harness reads it around each trial to hold the
+# upstream scenarios to the calls they promise per request (checks/work_done.py).
+CALLS_PATH = "/_benchmatrix/calls"
+
+
+class CallCount:
+    """Calls received since the stub started, counted on arrival: a call the app made counts even
+    if the app stops waiting for it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
 
 
 def delay_for(target: str, default_ms: int) -> int:
@@ -73,7 +85,8 @@ def wants_keep_alive(version: str, headers: Dict[str, str]) -> bool:
     return connection != "close"
 
 
-async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, default_ms: int) -> None:
+async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, default_ms: int,
+                           count: CallCount) -> None:
     try:
         while True:
             try:
@@ -88,7 +101,9 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
             if length:
                 await reader.readexactly(length)  # a body nobody reads would be parsed as the next request
             keep_alive = wants_keep_alive(version, headers)
-            if method not in ("GET", "HEAD"):
+            if urlsplit(target).path == CALLS_PATH:
+                writer.write(response("200 OK", {"calls": count.calls}, keep_alive))
+            elif method not in ("GET", "HEAD"):
                 writer.write(response("405 Method Not Allowed", {"error": "GET only"}, keep_alive,
                                       extra="Allow: GET, HEAD\r\n"))
             else:
@@ -97,6 +112,7 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
                 except ValueError as error:
                     writer.write(response("400 Bad Request", {"error": str(error)}, keep_alive))
                 else:
+                    count.calls += 1
                     await asyncio.sleep(delay_ms / 1000.0)
                     writer.write(response("200 OK", {"upstream": "ok", "delay_ms": delay_ms}, keep_alive,
                                           head_only=method == "HEAD"))
@@ -120,7 +136,8 @@ async def serve(host: str, port: int, default_ms: int) -> None:
         loop.add_signal_handler(signum, stop.set)
     # The default backlog of 100 drops SYNs when a load generator opens hundreds of
     # connections at once, and a dropped SYN costs the client a 1 s retransmit.
-    server = await asyncio.start_server(lambda r, w: serve_connection(r, w, default_ms),
+    count = CallCount()
+    server = await asyncio.start_server(lambda r, w: serve_connection(r, w, default_ms, count),
                                         host, port, backlog=4096)
     print("upstream stub on http://{}:{}/ answering after {} ms (?ms=N per request)".format(
         host, port, default_ms), flush=True)
