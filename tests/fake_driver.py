@@ -91,13 +91,13 @@ def ceiling(rps: float, cv: float = 0.02) -> Ceiling:
 
 class FakeServerWatch:
     """Stands for run/resources.ServerTreeSampler: `restarted` says, per trial in order, whether a server
-    process died."""
+    process died. It takes the support trees' roots as the sampler does, and ignores them."""
 
     def __init__(self, restarted: Sequence[bool] = ()):
         self.restarted = list(restarted)
         self.count = 0
 
-    def __call__(self, pid: int):
+    def __call__(self, pid: int, support_roots=None):
         self.count += 1
         usage = TreeUsage(cpu_s=1.0, peak_rss_bytes=2 ** 20 * 30, peak_uss_bytes=2 ** 20 * 20,
                           peak_pss_bytes=2 ** 20 * 25, pids_before={1, 2})
