@@ -195,7 +195,7 @@ def read_tree(root_pid: int, with_memory: bool = False
                 times = process.cpu_times()
                 key = (process.pid, process.create_time())
                 parent = process.ppid()
-                full = process.memory_full_info() if memory is not None else None
+                full = _memory(process) if memory is not None else None
         except psutil.Error:
             continue  # it ended while we looked
         snapshot[key] = ProcessTimes(times.user + times.system, times.children_user + times.children_system, parent)
@@ -204,6 +204,15 @@ def read_tree(root_pid: int, with_memory: bool = False
             memory.uss_bytes += full.uss
             memory.pss_bytes += getattr(full, "pss", 0)
     return snapshot, memory
+
+
+def _memory(process: psutil.Process) -> Any:
+    """Its memory, or None where it cannot be read (an ended process not yet waited for): its CPU still counts,
+    since leaving it out of the snapshot would take it for gone before its parent holds its CPU."""
+    try:
+        return process.memory_full_info()
+    except psutil.Error:
+        return None
 
 
 class ServerTreeSampler:
