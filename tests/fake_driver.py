@@ -91,7 +91,7 @@ def ceiling(rps: float, cv: float = 0.02) -> Ceiling:
 
 class FakeServerWatch:
     """Stands for run/resources.ServerTreeSampler: `restarted` says, per trial in order, whether a server
-    process died."""
+    process died. It takes the support trees' roots as the sampler does, and ignores them."""
 
     def __init__(self, restarted: Sequence[bool] = ()):
         self.restarted = list(restarted)

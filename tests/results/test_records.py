@@ -136,6 +136,16 @@ def test_a_rate_shows_the_range_of_its_trials():
     assert rps_label(replace(make_record(), rps=None)) == "-"
 
 
+def test_the_row_shows_what_each_request_cost_the_stack_and_each_worker_held():
+    costed = make_record(resources={"server_cpu_s": 4.5, "server_cpu_ms_per_request": 0.09,
+                                    "stack_cpu_ms_per_request": 0.2134, "server_pss_mb_per_worker": 23.4,
+                                    "server_peak_pss_mb": 93.0, "load_generator_cpu_s": 1.04})
+    older = make_record(resources={"server_cpu_s": 4.85, "server_peak_pss_mb": 46.2, "load_generator_cpu_s": 1.04})
+    columns = ("CPU ms/req", "stack CPU ms/req", "PSS MB/worker", "server PSS MB")
+    assert [markdown_cells(costed)[MARKDOWN_COLUMNS.index(c)] for c in columns] == ["0.090", "0.213", "23.4", "93"]
+    assert [markdown_cells(older)[MARKDOWN_COLUMNS.index(c)] for c in columns] == ["-", "-", "-", "46"]
+
+
 def test_every_real_record_makes_a_row(tmp_path):
     path = tmp_path / "results.md"
     for record in real_records():

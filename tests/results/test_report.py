@@ -142,3 +142,15 @@ def test_rows_that_hold_wrks_synthetic_latencies_are_said_so():
     assert not fixed.includes_synthetic_latency
     assert synthetic_note([measured, fixed]) == ""
     assert "of 1 closed-loop record (schema 3 and older) are wrk's own" in synthetic_note([older, measured])
+
+
+def test_fixed_rate_tables_show_what_each_request_cost_the_server_and_the_stack():
+    # At one planned rate across cells, CPU per request is the efficiency comparison.
+    fixed = make_record(mode="fixed-rate", planned_rate=1000.0, achieved_rate=999.0,
+                        resources={"server_cpu_s": 2.5, "server_cpu_ms_per_request": 0.25,
+                                   "stack_cpu_ms_per_request": 0.4, "server_pss_mb_per_worker": 30.0})
+    section = render_readme_tables([fixed]).split("### Scenario `json`, fixed rate")[1]
+    header = next(line for line in section.splitlines() if line.startswith("| python"))
+    row = next(line for line in section.splitlines() if line.startswith("| 3.12"))
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
+    assert (cells["CPU ms/req"], cells["stack CPU ms/req"], cells["PSS MB/worker"]) == ("0.250", "0.400", "30.0")

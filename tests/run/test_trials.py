@@ -71,6 +71,53 @@ def test_cpu_per_request_is_each_trials_cpu_over_its_own_requests():
     assert "server_cpu_ms_per_request" not in resource_summary([trial(0, 1)])  # no answers: no cost per answer
 
 
+def costed(requests, server, stack, support=None, pss=None, processes=None):
+    """A trial as the sampler with support trees records it."""
+    resources = {"server_cpu_s": server, "stack_cpu_s": stack, "support_cpu_s": support or {},
+                 "load_generator_cpu_s": 0.2}
+    if pss is not None:
+        resources["server_peak_pss_mb"] = pss
+    if processes is not None:
+        resources["server_processes"] = processes
+    return {"requests": requests, "resources": resources}
+
+
+def test_the_stacks_cpu_per_request_is_each_trials_stack_over_its_own_requests():
+    # 0.5 + 0.25 s over 1000, 1.2 + 0.8 s over 2000, 0.6 + 0.6 s over 500: 0.75, 1.0 and 2.4 ms each.
+    usage = resource_summary([costed(1000, 0.5, 0.75, {"postgres": 0.2, "nginx": 0.05}),
+                              costed(2000, 1.2, 2.0, {"postgres": 0.6, "nginx": 0.2}),
+                              costed(500, 0.6, 1.2, {"postgres": 0.5, "nginx": 0.1})])
+    assert usage["stack_cpu_ms_per_request"] == 1.0 and usage["server_cpu_ms_per_request"] == 0.6
+    assert usage["support_cpu_s"] == {"postgres": 0.5, "nginx": 0.1}  # each role's median
+
+
+def test_without_support_trees_the_stack_is_the_server_and_no_roles_are_listed():
+    usage = resource_summary([costed(1000, 0.5, 0.5), costed(1000, 0.7, 0.7)])
+    assert usage["stack_cpu_ms_per_request"] == usage["server_cpu_ms_per_request"] == 0.6
+    assert "support_cpu_s" not in usage
+
+
+def test_older_trials_have_no_stack_figure():
+    usage = resource_summary([trial(1000, 1, cpu=0.5)])
+    assert "stack_cpu_ms_per_request" not in usage and "support_cpu_s" not in usage
+    assert "server_pss_mb_per_worker" not in usage  # no PSS sampled
+
+
+def test_memory_per_worker_is_the_highest_peak_pss_over_the_launched_workers():
+    trials = [costed(1000, 0.5, 0.5, pss=90.0, processes=5), costed(1000, 0.5, 0.5, pss=120.0, processes=5)]
+    assert resource_summary(trials, workers=4)["server_pss_mb_per_worker"] == 30.0  # the master's share included
+    # No worker count given: the processes at the end of the trial that peaked, less the master.
+    trials[1]["resources"]["server_processes"] = 4
+    assert resource_summary(trials)["server_pss_mb_per_worker"] == 40.0
+
+
+def test_a_lone_process_of_unknown_workers_has_no_memory_per_worker():
+    assert "server_pss_mb_per_worker" not in resource_summary([costed(1000, 0.5, 0.5, pss=50.0, processes=1)])
+    assert "server_pss_mb_per_worker" not in resource_summary([costed(1000, 0.5, 0.5, pss=50.0)])
+    assert resource_summary([costed(1000, 0.5, 0.5, pss=50.0, processes=1)], workers=1)[
+        "server_pss_mb_per_worker"] == 50.0
+
+
 def test_a_trial_is_written_in_the_shape_records_have_always_stored():
     from benchmatrix.run.trials import Trial, TrialContext
     from tests.fake_driver import fixed_rate_result, wrk_result

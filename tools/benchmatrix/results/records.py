@@ -55,10 +55,13 @@ def load_records(path: Path) -> List[Record]:
     return records
 
 
+# The resource columns, in resource_cells' order.
+RESOURCE_COLUMNS = ("server CPU s", "CPU ms/req", "stack CPU ms/req", "PSS MB/worker", "server PSS MB", "wrk CPU s")
+COST_COLUMNS = 4  # the first of them: CPU, and what each request and each worker cost (fixed-rate tables show these)
+
 MARKDOWN_COLUMNS = ("date", "python", "app", "server", "hosts", "workers", "scenario", "mode", "conn",
                     "duration", "trials", "req/s (min-max)", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                    "errors", "in flight", "server CPU s", "CPU ms/req", "server PSS MB", "wrk CPU s", "coop check",
-                    "status")
+                    "errors", "in flight", *RESOURCE_COLUMNS, "coop check", "status")
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -174,8 +177,13 @@ def memory_label(usage: Dict[str, Any]) -> str:
 
 
 def resource_cells(record: Record) -> List[str]:
+    """The RESOURCE_COLUMNS of a record: the server tree's CPU, what each request cost the server's tree and
+    the whole stack (server, nginx, PostgreSQL, upstream stub), the peak PSS per worker (the master's share
+    included), the server's peak memory and wrk's CPU; `-` where an older record did not keep one."""
     usage = record.resources
     return [format_number(usage.get("server_cpu_s"), 1), format_number(usage.get("server_cpu_ms_per_request"), 3),
+            format_number(usage.get("stack_cpu_ms_per_request"), 3),
+            format_number(usage.get("server_pss_mb_per_worker"), 1),
             memory_label(usage), format_number(usage.get("load_generator_cpu_s"), 1)]
 
 

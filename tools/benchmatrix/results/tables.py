@@ -20,12 +20,12 @@ from benchmatrix.results.machines import by_machine
 from benchmatrix.results.ranking import apart_note, newest_group, ranked, render_ranking
 from benchmatrix.results.slo_table import newest_searches, render_slo_table
 from benchmatrix.results.sweep import newest_sweeps, render_sweep_table
-from benchmatrix.results.records import (CELL_KEY_FIELDS, Record, ceiling_share_label, connections_label,
-                                         coop_summary, error_summary, format_number, newest_by, newest_of,
-                                         rate_text, resource_cells, rps_label, status_label)
+from benchmatrix.results.records import (CELL_KEY_FIELDS, COST_COLUMNS, RESOURCE_COLUMNS, Record, ceiling_share_label,
+                                         connections_label, coop_summary, error_summary, format_number, newest_by,
+                                         newest_of, rate_text, resource_cells, rps_label, status_label)
 
 TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
-                 "p50 ms", "p99 ms", "errors", "in flight", "server CPU s", "CPU ms/req", "server PSS MB", "wrk CPU s",
+                 "p50 ms", "p99 ms", "errors", "in flight", *RESOURCE_COLUMNS,
                  "of wrk ceiling", "coop check", "status", "date")
 
 
@@ -69,7 +69,7 @@ def _sort_key(record: Record):
 
 FIXED_RATE_COLUMNS = ("python", "app", "server", "workers", "planned req/s", "achieved req/s", "driver",
                       "trials", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors",
-                      "server CPU s", "CPU ms/req", "status", "date")
+                      *RESOURCE_COLUMNS[:COST_COLUMNS], "status", "date")
 
 
 def render_fixed_rate_table(scenario: str, records: Sequence[Record]) -> str:
@@ -79,7 +79,7 @@ def render_fixed_rate_table(scenario: str, records: Sequence[Record]) -> str:
     rows = [[r.python, r.app, r.server, r.workers, "{:g}".format(r.planned_rate),
              format_number(r.achieved_rate, 1), r.meta.get("load_driver") or "-", r.trial_count,
              *[format_number(r.latency_ms.get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")],
-             error_summary(r.errors), *resource_cells(r)[:2], marked_status(r, newest),
+             error_summary(r.errors), *resource_cells(r)[:COST_COLUMNS], marked_status(r, newest),
              r.recorded_at[:10]]
             for r in ordered]
     table = tabulate(rows, headers=FIXED_RATE_COLUMNS, tablefmt="github", disable_numparse=True)

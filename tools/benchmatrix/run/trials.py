@@ -252,23 +252,72 @@ def unstable(trial_rps: Sequence[float], machine_cv: Optional[float] = None,
                 cv, len(values), span, expected, known, TYPICAL_CV, limit, UNSTABLE_P))
 
 
-def resource_summary(trials: Sequence[Dict[str, Any]]) -> Dict[str, Optional[float]]:
-    """Median CPU per trial, and the highest memory any trial reached (USS, PSS and summed RSS)."""
+def resource_summary(trials: Sequence[Dict[str, Any]], workers: Optional[int] = None) -> Dict[str, Any]:
+    """Median CPU per trial, and the highest memory any trial reached (USS, PSS and summed RSS).
+
+    workers: how many worker processes the server was launched with (the record's `workers`),
+    for the memory per worker; unknown, the server's processes at the trial's end minus its master.
+    """
     usages = [t["resources"] for t in trials]
     if not usages:
         return {}
     load_cpu = [u["load_generator_cpu_s"] for u in usages if u.get("load_generator_cpu_s") is not None]
-    summary = {"server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
-               # None where the load ran on another host (hosts/ssh.py): not measured, not zero.
-               "load_generator_cpu_s": statistics.median(load_cpu) if load_cpu else None}
+    summary: Dict[str, Any] = {
+        "server_cpu_s": statistics.median(u["server_cpu_s"] for u in usages),
+        # None where the load ran on another host (hosts/ssh.py): not measured, not zero.
+        "load_generator_cpu_s": statistics.median(load_cpu) if load_cpu else None}
     # What each answer cost the server's process tree, trial by trial (its CPU over the trial's requests,
     # the side probe's few among them): at one planned rate across cells, the efficiency comparison.
-    per_request = [t["resources"]["server_cpu_s"] * 1000.0 / t["requests"] for t in trials
-                   if t.get("requests") and t["resources"].get("server_cpu_s") is not None]
-    if per_request:
-        summary["server_cpu_ms_per_request"] = round(statistics.median(per_request), 4)
+    # The stack's figure adds the trees the run started beside the server (nginx, PostgreSQL, the upstream
+    # stub); trials recorded before those were sampled have none, and no stack figure is made up for them.
+    for cpu, key in (("server_cpu_s", "server_cpu_ms_per_request"), ("stack_cpu_s", "stack_cpu_ms_per_request")):
+        per_request = _cpu_ms_per_request(trials, cpu)
+        if per_request is not None:
+            summary[key] = per_request
+    support = _support_cpu_s(usages)
+    if support:
+        summary["support_cpu_s"] = support
     for memory in ("server_peak_uss_mb", "server_peak_pss_mb", "server_peak_rss_mb"):
         values = [u[memory] for u in usages if u.get(memory) is not None]
         if values:  # older records have the summed RSS only
             summary[memory] = max(values)
+    per_worker = _pss_mb_per_worker(usages, workers)
+    if per_worker is not None:
+        summary["server_pss_mb_per_worker"] = per_worker
     return summary
+
+
+def _cpu_ms_per_request(trials: Sequence[Dict[str, Any]], cpu: str) -> Optional[float]:
+    """The median over trials of one CPU figure over that trial's own requests, in ms; None when no trial has both."""
+    per_request = [t["resources"][cpu] * 1000.0 / t["requests"] for t in trials
+                   if t.get("requests") and t["resources"].get(cpu) is not None]
+    return round(statistics.median(per_request), 4) if per_request else None
+
+
+def _support_cpu_s(usages: Sequence[Dict[str, Any]]) -> Dict[str, float]:
+    """Each support tree's median CPU seconds over the trials that sampled it."""
+    by_role: Dict[str, List[float]] = {}
+    for usage in usages:
+        for role, cpu_s in (usage.get("support_cpu_s") or {}).items():
+            by_role.setdefault(role, []).append(cpu_s)
+    return {role: round(statistics.median(values), 3) for role, values in by_role.items()}
+
+
+def _pss_mb_per_worker(usages: Sequence[Dict[str, Any]], workers: Optional[int]) -> Optional[float]:
+    """The highest peak PSS of the server's tree over its worker processes.
+
+    The tree's PSS includes the master's (a pre-fork server's arbiter holds the same
+    interpreter, and often the app), so this is a worker's share of what the server holds,
+    master included, not what one worker alone holds. Without a known worker count, the processes
+    the tree had at the end of the trial that peaked, less one for the master; a lone
+    process (no master) is then left out, as nothing says it is a worker.
+    """
+    peaks = [u for u in usages if u.get("server_peak_pss_mb") is not None]
+    if not peaks:
+        return None
+    highest = max(peaks, key=lambda u: u["server_peak_pss_mb"])
+    if not workers:
+        workers = (highest.get("server_processes") or 0) - 1
+    if workers <= 0:
+        return None
+    return round(highest["server_peak_pss_mb"] / workers, 1)
