@@ -172,6 +172,20 @@ def test_steady_rate_is_met(wrk, server, tmp_path):
     assert_spectrum(result)
 
 
+def test_many_connections_hold_the_planned_rate_within_one_percent(wrk, server, tmp_path):
+    # 64 threads start one after another (their i / RATE offsets, and wrk starting each) and stop together:
+    # one completion stream over all of them read 0.3-1% short on 10 s (18% on these 2 s); each thread's own
+    # stream, summed, does not.
+    settings = LoadSettings(threads=64, connections=64, duration_s=2, timeout_s=2, drain_s=0)
+    ran = FixedRateTool(FixedRateDriver(DRIVER, wrk)).run(LoadRequest(settings, server.url, tmp_path / "raw.txt",
+                                                                      planned_rate=500.0))
+    data = read_fixed_rate_json(ran.raw_path.read_text())
+    # How many go out depends on how fast wrk starts its 64 threads (measured 822-1000 of 1000); each thread
+    # keeps its own schedule once started, and every request sent is answered.
+    assert data["in_flight"] == 0 and data["requests"] == data["sent"] >= 500, data
+    assert abs(ran.result.achieved_rate - 500) <= 5, data
+
+
 def test_stall_shows_in_full_and_the_backlog_is_caught_up(wrk, server):
     # 200 req/s for 5 s = 1000 requests; the server is frozen from 1.5 s to 2.5 s.
     # The ~200 requests planned in that second are all answered together when it
