@@ -233,3 +233,12 @@ def test_a_sweep_saves_one_record_per_level_and_returns_the_best_valid_one(tmp_p
         (16, "failed", {"levels": [4, 8, 16], "level": 16})]
     assert [t["raw_output"] for r in saved for t in r["trials"]] == [
         "raw/run-fake/json.c{}.trial1.txt".format(c) for c in (4, 8, 16)]
+
+
+def test_more_answers_than_nginx_read_requests_disagree():
+    # nginx in front counts the requests it read (stub_status); wrk cannot have had more answers than that.
+    trial = {"requests": 1000, "errors": {"non2xx": 0}, "rps": 100.0, "rps_all": 100.0}
+    assert assess_consistency([dict(trial, front_requests=1003)], 64) == []
+    assert [(f.code, f.reason) for f in assess_consistency([dict(trial, front_requests=900)], 64)] == [
+        ("figures-disagree", "trial 1: the load generator counted 1,000 answers where nginx in front read 900 "
+                             "requests")]

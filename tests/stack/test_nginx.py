@@ -16,7 +16,8 @@ from typing import Iterator, List
 import psutil
 import pytest
 
-from benchmatrix.stack.nginx import TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config
+from benchmatrix.stack.nginx import (TOPOLOGIES, NginxFront, find_nginx, nginx_version, render_config,
+                                    requests_in_stub_status)
 from benchmatrix.stack.process import free_port, started
 from benchmatrix.stack.readiness import ServiceError
 
@@ -134,6 +135,15 @@ def test_bad_arguments_are_refused_with_the_valid_choices():
 # --- a real nginx ----------------------------------------------------------------------------
 
 @needs_nginx
+def test_the_request_count_is_read_from_stub_status():
+    # stub_status's answer as nginx 1.22 writes it
+    text = ("Active connections: 3 \nserver accepts handled requests\n 17 17 1042 \n"
+            "Reading: 0 Writing: 1 Waiting: 2 \n")
+    assert requests_in_stub_status(text) == 1042
+    with pytest.raises(ServiceError, match="stub_status answered something else"):
+        requests_in_stub_status("<html>404</html>")
+
+
 def test_the_version_is_read_from_the_binary():
     assert re.fullmatch(r"\d+\.\d+\.\d+", nginx_version(NGINX))
 
@@ -143,13 +153,16 @@ def test_tcp_upstream_answers_through_nginx_and_no_nginx_process_survives(app_di
     upstream = "127.0.0.1:{}".format(free_port())
     front = NginxFront("nginx", free_port(), upstream, tmp_path / "run", worker_processes=2)
     with gunicorn(app_dir, upstream, "--worker-class", "gthread"), front.running():
+        read_before = front.requests_read()
         echoed = get(front, "/plaintext?x=1")
+        read_after = front.requests_read()
         members = group_members(front.process.pid)
         assert "worker_processes 2;" in front.config_path.read_text()
     assert echoed["PATH_INFO"] == "/plaintext" and echoed["QUERY_STRING"] == "x=1"
     assert echoed["HTTP_HOST"] == "127.0.0.1:{}".format(front.listen_port)
     assert echoed["HTTP_CONNECTION"] is None  # not "close", which would end upstream keepalive
     assert len(members) == 3, members  # master + 2 workers
+    assert read_after - read_before == 2  # the GET, and the second reading itself (stub_status counts it)
     assert group_members(front.process.pid) == []
     assert all(not Path("/proc/{}".format(pid)).exists() for pid in members)
     assert (tmp_path / "run" / "nginx-temp-proxy").is_dir()  # temp files stay in the run directory

@@ -43,6 +43,12 @@ def test_each_topology_serves_verified_answers_under_load(harness, server, app, 
             assert Path(front["config"]).is_file()  # the exact nginx.conf stays with the raw output
             # wrk hits nginx; the app server listens elsewhere, where only nginx reaches it
             assert record["meta"]["server"]["listens_on"] not in record["meta"]["load_command"][-1]
+            # nginx's own count of the requests it read holds wrk's answers (and a few more in flight)
+            (trial,) = record["trials"]
+            assert trial["requests"] <= trial["front_requests"] <= trial["requests"] + 64, trial
+            # and its CPU is part of what each request cost the stack
+            assert trial["resources"]["support_cpu_s"]["nginx"] > 0
+            assert record["resources"]["stack_cpu_ms_per_request"] > record["resources"]["server_cpu_ms_per_request"]
     listens_on = records[0]["meta"]["server"]["listens_on"]
     if listens_on.startswith("unix:"):
         assert not Path(listens_on[len("unix:"):]).parent.exists(), "the unix socket folder was left behind"

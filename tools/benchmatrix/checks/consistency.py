@@ -6,7 +6,8 @@ latencies of the requests it completed add up to at most the run's length, so th
 figure is at most C exactly. A row above that counts latencies no request had (wrk's
 synthetic samples) or a clock that is wrong; either way its numbers do not describe
 one run. Likewise a fixed-rate driver cannot complete more than it planned to send,
-and a run cannot have more errors than answers. Each check names the two figures
+and a run cannot have more errors than answers, nor more answers than nginx in front of the
+server read requests (by its own count, stub_status). Each check names the two figures
 that disagree.
 """
 
@@ -49,6 +50,10 @@ def _trial_flags(trial: Dict[str, Any], connections: int, planned_rate: Optional
     if (trial.get("rps") or 0.0) > (trial.get("rps_all") or 0.0) * 1.000001:
         flags.append(make_flag("figures-disagree", "{}: {:,.1f} successful responses per second of {:,.1f} in all"
                                .format(where, trial["rps"], trial.get("rps_all") or 0.0)))
+    front = trial.get("front_requests")
+    if front is not None and requests > front:
+        flags.append(make_flag("figures-disagree", "{}: the load generator counted {:,} answers where nginx in "
+                               "front read {:,} requests".format(where, requests, front)))
     achieved = trial.get("achieved_rate")
     if planned_rate and achieved is not None and achieved > planned_rate * OVERSHOOT_SLACK:
         flags.append(make_flag("figures-disagree", "{}: achieved {:,.1f} req/s of a planned {:g}; a fixed-rate "

@@ -178,7 +178,7 @@ class CellRun:
                                    load_ceiling.load_command_prefix(self.pinning, self.hosts),
                                    self.recorder, cell_flags, ceilings, cross_check_tool=self.cross_check_tool,
                                    load_is_remote=self.hosts.load_is_remote, work_counter=conditions.work_counter,
-                                   support_pids=conditions.support_pids)
+                                   support_pids=conditions.support_pids, front_requests=conditions.front_requests)
 
     def execute(self) -> int:
         from benchmatrix.pipeline import execute  # the steps, in order

@@ -59,7 +59,7 @@ class ScenarioMeasurement:
                  drivers: Optional[LoadDrivers] = None, checks: Optional[AnswerChecks] = None,
                  watch_server=ServerTreeSampler, count_load_cpu=ChildrenCpu,
                  record_meta: Optional[Dict[str, Any]] = None, work_counter: Optional[WorkCounter] = None,
-                 support_pids: Optional[Dict[str, int]] = None):
+                 support_pids: Optional[Dict[str, int]] = None, front_requests=None):
         self.plan = plan
         self.endpoint = endpoint
         self.recorder = recorder
@@ -70,7 +70,8 @@ class ScenarioMeasurement:
         self.runner = TrialRunner(plan, self.drivers, endpoint, server_pid, load_prefix, self.checks, self._raw,
                                   recorder.relative, self.say, load_is_remote=load_is_remote,
                                   watch_server=watch_server, count_load_cpu=count_load_cpu,
-                                  work_counter=work_counter, support_pids=support_pids)
+                                  work_counter=work_counter, support_pids=support_pids,
+                                  front_requests=front_requests)
         self.record_meta = dict(record_meta or {})
 
     @property

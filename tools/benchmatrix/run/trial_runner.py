@@ -36,7 +36,8 @@ class TrialRunner:
                  load_prefix: List[str], checks: AnswerChecks, raw_path: Callable[[Scenario, str], Path],
                  relative: Callable[[Path], str], say, load_is_remote: bool = False,
                  watch_server=ServerTreeSampler, count_load_cpu=ChildrenCpu,
-                 work_counter: Optional[WorkCounter] = None, support_pids: Optional[Dict[str, int]] = None):
+                 work_counter: Optional[WorkCounter] = None, support_pids: Optional[Dict[str, int]] = None,
+                 front_requests: Optional[Callable[[], int]] = None):
         self.plan = plan
         self.drivers = drivers
         self.endpoint = endpoint
@@ -52,6 +53,7 @@ class TrialRunner:
         self.count_load_cpu = count_load_cpu  # () -> context manager with .cpu_s
         self.work_counter = work_counter or CombinedCounter()  # what the cell's services count
         self.support_pids = dict(support_pids or {})  # nginx, PostgreSQL, the stub: part of the stack's CPU
+        self.front_requests = front_requests  # nginx's count of requests read, where nginx fronts the cell
 
     def url(self, scenario: Scenario) -> str:
         return "http://{}:{}{}".format(self.endpoint.host, self.endpoint.port, scenario.path)
@@ -89,6 +91,15 @@ class TrialRunner:
             self.say("{}: could not count the work done: {}".format(scenario.name, str(error).splitlines()[0]))
             return None
 
+    def read_front_requests(self, scenario: Scenario) -> Optional[int]:
+        if self.front_requests is None:
+            return None
+        try:
+            return self.front_requests()
+        except ServiceError as error:
+            self.say("{}: {}".format(scenario.name, str(error).splitlines()[0]))
+            return None
+
     def unmeasured_run(self, scenario: Scenario, phase: str, duration_s: int) -> DriverRun:
         """A closed-loop run at the scenario's own load whose cost is not measured: the primer, the warmup."""
         self.settle(scenario)
@@ -112,10 +123,12 @@ class TrialRunner:
                               prefix=self.load_prefix)
         side_probe = self.checks.side_probe(scenario, enabled=self.plan.options.side_probe)
         work_before = self.read_work(scenario)
+        front_before = self.read_front_requests(scenario)
         with self.watch_server(self.server_pid, support_roots=self.support_pids) as server, \
                 self.count_load_cpu() as load_generator, side_probe:
             ran = driver.run(request, observer=observe_load_generator)
         work_after = self.read_work(scenario)
+        front_after = self.read_front_requests(scenario)
         wait_s = waits[0].wait_s if waits else 0.0
         remote = self.load_is_remote
         context = TrialContext(
@@ -126,7 +139,9 @@ class TrialRunner:
             raw_output=self.relative(ran.raw_path),
             answers_during_load=side_probe.log.as_metadata() if side_probe.log else None,
             work=None if work_before is None or work_after is None else
-            {kind: work_after[kind] - work_before[kind] for kind in work_after if kind in work_before})
+            {kind: work_after[kind] - work_before[kind] for kind in work_after if kind in work_before},
+            # The reading before is one of the requests nginx counts; the one after is not yet.
+            front_requests=None if front_before is None or front_after is None else front_after - front_before - 1)
         self.checks.note(scenario, side_probe.log)
         flags = assess_responses(ran.result)
         if isinstance(ran.result, FixedRateResult):

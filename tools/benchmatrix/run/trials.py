@@ -44,6 +44,7 @@ class TrialContext:
     # What the database and the stub counted during the trial, per kind of promised work
     # (stack/work_counters.py); None when the scenario promises none or it could not be read.
     work: Optional[Dict[str, int]] = None
+    front_requests: Optional[int] = None  # requests nginx read during the trial (fronted cells), by its count
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class Trial:
                         answers_during_load=self.context.answers_during_load)
             if self.context.work is not None:
                 data["work"] = dict(self.context.work)
+            if self.context.front_requests is not None:
+                data["front_requests"] = self.context.front_requests
         if self.round_position is not None:
             data.update(round=self.round_position[0], position_in_round=self.round_position[1])
         if self.probe is not None:

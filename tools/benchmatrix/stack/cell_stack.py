@@ -60,6 +60,8 @@ class StackConditions:
     # The roots of the process trees the cell started beside the server ("nginx", "postgres",
     # "upstream stub"), whose CPU is part of what a request cost the whole stack.
     support_pids: Dict[str, int] = field(default_factory=dict)
+    # nginx's own count of the requests it read, for fronted cells: the answers the server side saw.
+    front_requests: Optional[Callable[[], int]] = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class CellStack:
         self.front_workers = settings.front_workers or os.cpu_count() or 1
         self.work_counters: List[WorkCounter] = []
         self.support_pids: Dict[str, int] = {}
+        self.front_requests: Optional[Callable[[], int]] = None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -153,7 +156,7 @@ class CellStack:
         return StackConditions(server_pid=server.process.pid, server_log=server.log_path, front=front,
                                database=database, upstream=upstream,
                                work_counter=CombinedCounter(self.work_counters),
-                               support_pids=dict(self.support_pids))
+                               support_pids=dict(self.support_pids), front_requests=self.front_requests)
 
     def _database(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
         from benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql
@@ -193,4 +196,5 @@ class CellStack:
         self.say("starting {} on {}:{}".format(self.cell.server.front.name, self.hosts.server_address, self.port))
         with front.running():
             self.support_pids["nginx"] = front.process.pid
+            self.front_requests = front.requests_read
             yield front.conditions()

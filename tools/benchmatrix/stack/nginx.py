@@ -10,6 +10,7 @@ holds exactly what was measured.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import os
 import re
@@ -36,6 +37,7 @@ TOPOLOGIES = {  # topology -> (template, how its upstream is addressed)
 CONFIG_NAME = "nginx.conf"
 ERROR_LOG_NAME = "nginx-error.log"  # these two must match error_log and pid in the templates
 PID_NAME = "nginx.pid"
+STATUS_PATH = "/_benchmatrix/nginx_status"  # stub_status in the proxying templates
 UPSTREAM_NOT_READY = (502, 503, 504)  # what nginx answers while the upstream still boots
 DEBIAN_NGINX = "/usr/sbin/nginx"  # not on PATH for non-root users on Debian
 
@@ -61,6 +63,14 @@ def nginx_version(binary: str) -> str:
                             universal_newlines=True, timeout=30)
     match = re.search(r"nginx/(\S+)", result.stdout)
     return match.group(1) if match else result.stdout.strip()
+
+
+def requests_in_stub_status(text: str) -> int:
+    """The `requests` total of stub_status's answer ("server accepts handled requests" then three numbers)."""
+    match = re.search(r"server accepts handled requests\s+(\d+)\s+(\d+)\s+(\d+)", text)
+    if match is None:
+        raise ServiceError("nginx's stub_status answered something else: {!r}".format(text[:200]))
+    return int(match.group(3))
 
 
 def render_config(topology: str, listen_port: int, upstream: str, run_dir: Path,
@@ -144,6 +154,14 @@ class NginxFront:
         """What a record needs to say about this front to be reproduced."""
         return {"topology": self.topology, "worker_processes": self.worker_processes,
                 "version": nginx_version(self.binary), "config": str(self.config_path)}
+
+    def requests_read(self) -> int:
+        """How many requests nginx has read since it started (this one included), by its own count."""
+        try:
+            answer = probe.get(Endpoint(port=self.listen_port, host=self.listen_address), STATUS_PATH, 10.0)
+        except (OSError, http.client.HTTPException) as error:
+            raise ServiceError("nginx's request count could not be read: {}".format(error))
+        return requests_in_stub_status(answer.body.decode("latin-1"))
 
     def write_config(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
