@@ -1,1 +1,1 @@
-"""Framework-free WSGI and ASGI apps: the floor each server adds its own cost to."""
+"""Framework-free WSGI, ASGI and RSGI apps: the floor each server adds its own cost to."""

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from benchmatrix.matrix.cells import (App, Cell, all_cells, constraints_file, default_cells,
                                       exclusion_reason, find_cell, load_matrix, lock_groups, package_name,
-                                      requirements)
+                                      requirements, requires_at_least)
 
 MATRIX = load_matrix()
 
@@ -27,9 +27,13 @@ def test_no_listed_cell_is_excluded_by_a_rule():
 REQUIRED_SERVERS = {"gunicorn", "gunicorn-gthread", "gunicorn-gevent", "gunicorn-eventlet", "gunicorn-meinheld",
                     "gunicorn-uvicorn", "gunicorn-aiohttp", "meinheld", "uwsgi", "uwsgi-gevent", "uvicorn",
                     "hypercorn", "hypercorn-uvloop", "aiohttp", "api-hour",
-                    "gunicorn-gevent-psycogreen", "gunicorn-eventlet-psycogreen"}
+                    "gunicorn-gevent-psycogreen", "gunicorn-eventlet-psycogreen",
+                    "gunicorn-asgi", "granian", "granian-asgi", "granian-rsgi"}
 REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw"}
-REQUIRED_TOPOLOGIES = {"gunicorn-gevent+nginx", "gunicorn-gevent+nginx-unix", "uwsgi+nginx-uwsgi"}
+REQUIRED_TOPOLOGIES = {"gunicorn-gevent+nginx", "gunicorn-gevent+nginx-unix", "uwsgi+nginx-uwsgi",
+                       "gunicorn+nginx-uwsgi", "granian+nginx", "granian+nginx-unix"}
+GIL_PYTHONS = [python for python in MATRIX.pythons if not python.endswith("t")]
+PINNED_PYTHONS = [python for python in MATRIX.pythons if constraints_file(python, "default").is_file()]
 
 
 def test_every_server_app_and_topology_of_the_issue_is_listed():
@@ -46,13 +50,19 @@ def test_django_is_wsgi_under_wsgi_servers_and_asgi_under_asgi_servers():
 
 
 ASGI_SERVERS = {"gunicorn-uvicorn", "uvicorn", "uvicorn+nginx-unix", "hypercorn", "hypercorn-uvloop"}
+# gunicorn 24+ and granian 2.6+ need Python 3.10; granian serves an ASGI-only app through ASGI (granian-asgi
+# would be the same launch); free-threaded builds run the raw app only.
+NEWER_ASGI_SERVERS = {"gunicorn-asgi", "granian", "granian+nginx", "granian+nginx-unix"}
 
 
 def test_async_django_runs_on_every_asgi_server_and_python_and_nowhere_else():
     cells = [c for c in all_cells(MATRIX, MATRIX.pythons) if c.app.name == "django-async"]
-    assert {s.name for s in MATRIX.servers.values() if s.interface == "asgi"} == ASGI_SERVERS
-    # Django's async ORM is 4.1+; every Python's pins have 4.2 or newer, so no Python is dropped.
-    assert {(c.python, c.server.name) for c in cells} == {(p, s) for p in MATRIX.pythons for s in ASGI_SERVERS}
+    assert {s.name for s in MATRIX.servers.values() if s.interfaces == ("asgi",)} == (
+        ASGI_SERVERS | {"gunicorn-asgi", "granian-asgi"})
+    # Django's async ORM is 4.1+; every Python's pins have 4.2 or newer, so no GIL build is dropped.
+    expected = {(p, s) for p in GIL_PYTHONS for s in ASGI_SERVERS}
+    expected |= {(p, s) for p in GIL_PYTHONS if p not in ("3.8", "3.9") for s in NEWER_ASGI_SERVERS}
+    assert {(c.python, c.server.name) for c in cells} == expected
     assert {c.target for c in cells} == {"apps.django.benchsite.async_asgi:application"}
     assert MATRIX.apps["django-async"].environment == {
         "DJANGO_SETTINGS_MODULE": "apps.django.benchsite.settings_async"}
@@ -67,7 +77,7 @@ def test_async_django_serves_every_scenario_with_aiohttp_as_its_upstream_client(
 
 
 def test_the_pins_give_async_django_an_orm_with_async_querysets():
-    for python in MATRIX.pythons:
+    for python in PINNED_PYTHONS:
         pins = constraints_file(python, "default").read_text().splitlines()
         django = [line for line in pins if line.startswith("django==")][0]
         assert tuple(int(part) for part in django.split("==")[1].split(".")[:2]) >= (4, 1), python
@@ -104,7 +114,7 @@ def test_old_stacks_keep_the_pythons_they_run_on(server, app, python):
 
 
 def test_a_pair_defaults_to_the_newest_python_it_runs_on():
-    defaults = {(c.server.name, c.app.name): c.python for c in default_cells(all_cells(MATRIX, MATRIX.pythons))}
+    defaults = {(c.server.name, c.app.name): c.python for c in default_cells(all_cells(MATRIX, PINNED_PYTHONS))}
     assert defaults[("meinheld", "django")] == "3.9"
     assert defaults[("api-hour", "api-hour")] == "3.9"
     assert defaults[("gunicorn", "flask")] == "3.13"
@@ -118,10 +128,67 @@ def test_fronted_servers_inherit_the_server_and_name_their_topology():
     assert fronted.requirements == MATRIX.servers["gunicorn-gevent"].requirements
 
 
-def test_only_uwsgi_speaks_the_uwsgi_protocol():
+def test_a_front_speaking_a_protocol_the_server_does_not_declare_is_dropped():
     uwsgi_fronted = MATRIX.servers["uwsgi+nginx-uwsgi"]
-    impostor = replace(MATRIX.servers["gunicorn"], name="gunicorn+nginx-uwsgi", front=uwsgi_fronted.front)
-    assert "uwsgi protocol" in exclusion_reason(Cell("3.12", impostor, MATRIX.apps["flask"]))
+    impostor = replace(MATRIX.servers["uvicorn"], name="uvicorn+nginx-uwsgi", front=uwsgi_fronted.front)
+    assert "does not speak its front's protocol" in exclusion_reason(Cell("3.12", impostor, MATRIX.apps["raw"]))
+
+
+def test_gunicorn_speaks_uwsgi_from_24_on_so_its_uwsgi_topology_needs_python_3_10():
+    fronted = MATRIX.servers["gunicorn+nginx-uwsgi"]
+    assert fronted.front.protocol == "uwsgi" and set(MATRIX.servers["gunicorn"].protocols) == {"http", "uwsgi"}
+    # The fronted server installs what brings the protocol; the plain one keeps every Python.
+    assert fronted.requirements == ("gunicorn", "gunicorn>=24")
+    assert MATRIX.servers["gunicorn+nginx"].requirements == ("gunicorn",)
+    assert "Python 3.10" in exclusion_reason(Cell("3.9", fronted, MATRIX.apps["flask"]))
+    assert exclusion_reason(Cell("3.10", fronted, MATRIX.apps["flask"])) is None
+    assert exclusion_reason(Cell("3.9", MATRIX.servers["gunicorn"], MATRIX.apps["flask"])) is None
+    assert "interface" in exclusion_reason(Cell("3.12", fronted, MATRIX.apps["django-async"]))
+
+
+def test_requires_at_least_reads_lower_bounds_only():
+    assert requires_at_least(["gunicorn>=24"], "gunicorn", (24,))
+    assert requires_at_least(["gunicorn[gevent] >= 24.1"], "gunicorn", (24,))
+    assert not requires_at_least(["gunicorn>=23.0"], "gunicorn", (24,))
+    assert not requires_at_least(["gunicorn", "gunicorn<26"], "gunicorn", (24,))
+    assert not requires_at_least(["gunicorn-x>=30"], "gunicorn", (24,))
+
+
+def test_granian_serves_the_first_interface_its_app_has_and_each_launch_once():
+    granian = MATRIX.servers["granian"]
+    assert granian.interfaces == ("wsgi", "asgi")
+    assert find_cell(MATRIX, "3.13", "granian", "flask").target == "apps.flask.app:app"
+    assert find_cell(MATRIX, "3.13", "granian", "django").interface == "wsgi"
+    assert find_cell(MATRIX, "3.13", "granian", "django-async").interface == "asgi"
+    assert find_cell(MATRIX, "3.13", "granian-asgi", "raw").target == "apps.raw.asgi:app"
+    assert find_cell(MATRIX, "3.13", "granian-rsgi", "raw").target == "apps.raw.rsgi:app"
+    # granian-asgi on an ASGI-only app is granian on it: the same launch, listed once, under granian.
+    assert "already serves this app" in exclusion_reason(Cell("3.13", MATRIX.servers["granian-asgi"],
+                                                               MATRIX.apps["django-async"]))
+    assert MATRIX.servers["granian-asgi"].same_launch_as == (("granian", ("wsgi", "asgi")),)
+    assert MATRIX.servers["granian+nginx"].same_launch_as == ()  # another topology is another launch
+    assert "interface" in exclusion_reason(Cell("3.13", MATRIX.servers["granian-rsgi"], MATRIX.apps["flask"]))
+    assert "Python 3.10" in exclusion_reason(Cell("3.9", granian, MATRIX.apps["flask"]))
+
+
+@pytest.mark.parametrize("server, app, python, reason", [
+    ("gunicorn", "raw", "3.13t", "does not declare support for free-threaded builds"),
+    ("uvicorn", "raw", "3.14t", "does not declare support for free-threaded builds"),
+    ("granian", "flask", "3.14t", "only the stdlib-only raw app"),
+    ("granian-rsgi", "raw", "3.13t", "uvloop has no free-threaded wheels before Python 3.14t"),
+])
+def test_free_threaded_builds_keep_only_what_is_declared_to_run_there(server, app, python, reason):
+    assert reason in exclusion_reason(Cell(python, MATRIX.servers[server], MATRIX.apps[app]))
+
+
+def test_free_threaded_cells_are_granian_on_the_raw_app_from_3_14t():
+    cells = {(c.python, c.server.name, c.interface) for c in all_cells(MATRIX, MATRIX.pythons) if c.free_threaded}
+    assert cells == {("3.14t", server, interface) for server, interface in [
+        ("granian", "wsgi"), ("granian-asgi", "asgi"), ("granian-rsgi", "rsgi"),
+        ("granian+nginx", "wsgi"), ("granian+nginx-unix", "wsgi")]}
+    # A pair's default is a GIL build: the free-threaded one is asked for by name (bench-3.14t).
+    defaults = {(c.server.name, c.app.name): c.python for c in default_cells(all_cells(MATRIX, MATRIX.pythons))}
+    assert defaults[("granian-rsgi", "raw")] == "3.14"
 
 
 def test_a_wsgi_server_cannot_serve_an_asgi_only_app():
@@ -154,7 +221,8 @@ def test_lock_groups_exist_only_where_they_have_cells():
 
 
 def test_every_cell_has_every_package_pinned_in_its_lock_group():
-    for cell in all_cells(MATRIX, MATRIX.pythons):
+    # Pythons with no pins yet are those `nox -s lock` found no interpreter for (3.14, free-threaded builds).
+    for cell in all_cells(MATRIX, PINNED_PYTHONS):
         pins = "\n" + constraints_file(cell.python, cell.server.lock).read_text()
         for spec in requirements(MATRIX, cell):
             assert "\n{}==".format(package_name(spec)) in pins, (cell.python, cell.server.lock, spec)
@@ -162,7 +230,7 @@ def test_every_cell_has_every_package_pinned_in_its_lock_group():
 
 def test_the_eventlet_worker_keeps_a_gunicorn_that_still_ships_it():
     # gunicorn 26 removed the eventlet worker; the eventlet lock group must stay below it.
-    for python in MATRIX.pythons:
+    for python in PINNED_PYTHONS:
         pins = constraints_file(python, "eventlet").read_text()
         gunicorn = [line for line in pins.splitlines() if line.startswith("gunicorn==")][0]
         assert int(gunicorn.split("==")[1].split(".")[0]) < 26

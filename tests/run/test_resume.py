@@ -68,7 +68,7 @@ def test_every_cell_is_tagged_with_topology_interface_worker_family_and_database
     for cell in all_cells(matrix, matrix.pythons):
         tags = cell_tags(cell)
         assert cell.server.worker_class in WORKER_FAMILIES, cell.server.name
-        assert {"py" + cell.python, cell.server.name, cell.app.name, cell.server.interface} <= set(tags)
+        assert {"py" + cell.python, cell.server.name, cell.app.name, cell.interface, cell.server.recipe} <= set(tags)
         assert ("direct" in tags) == (cell.server.front is None)
         assert ("db" in tags) == (cell.app.name != "raw")
         assert len([t for t in tags if t.startswith("workers-")]) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, Harness
 from benchmatrix.matrix.interpreters import find_interpreters
-from benchmatrix.matrix.cells import all_cells, exclusion_reason, find_cell, load_matrix
+from benchmatrix.matrix.cells import Cell, all_cells, exclusion_reason, find_cell, load_matrix
 
 # The tests that run real cells and services are marked slow: the default run has them, -m 'not slow' skips them.
 
@@ -71,7 +71,7 @@ def test_async_django_is_one_bench_session_per_asgi_server_and_nothing_on_wsgi()
     sessions = [s for s in listed("-k", "bench")
                 if s["name"] == "bench" and s["call_spec"].get("app") == "django-async"]
     servers = {s["call_spec"]["server"] for s in sessions}
-    asgi = {name for name, server in MATRIX.servers.items() if server.interface == "asgi"}
+    asgi = {c.server.name for c in all_cells(MATRIX, find_interpreters(MATRIX.pythons)) if c.app.name == "django-async"}
     assert servers == asgi and "gunicorn-uvicorn" in servers and len(sessions) == len(servers)
     assert "bench(server='gunicorn-uvicorn', app='django-async')" in {s["session"] for s in sessions}
 
@@ -203,18 +203,24 @@ def test_a_python_version_alone_selects_that_pythons_cells_by_nox_convention():
     assert listed("-p", version, "-s", "tests") == []
 
 
+def _interface(spec) -> str:
+    return Cell("3.13", MATRIX.servers[spec["server"]], MATRIX.apps[spec["app"]]).interface
+
+
 @pytest.mark.parametrize("tag, belongs", [
-    ("asgi", lambda server: MATRIX.servers[server].interface == "asgi"),
-    ("nginx-unix", lambda server: server.endswith("+nginx-unix")),
-    ("workers-greenlet", lambda server: MATRIX.servers[server].worker_class in ("gevent", "eventlet", "meinheld",
-                                                                                 "meinheld.gmeinheld.MeinheldWorker")),
+    ("asgi", lambda spec: _interface(spec) == "asgi"),
+    ("rsgi", lambda spec: _interface(spec) == "rsgi"),
+    ("granian", lambda spec: MATRIX.servers[spec["server"]].recipe == "granian"),
+    ("nginx-unix", lambda spec: spec["server"].endswith("+nginx-unix")),
+    ("workers-greenlet", lambda spec: MATRIX.servers[spec["server"]].worker_class in (
+        "gevent", "eventlet", "meinheld", "meinheld.gmeinheld.MeinheldWorker")),
 ])
 def test_a_tag_lists_exactly_the_cells_it_names(tag, belongs):
     sessions = listed("-t", tag)
     assert sessions
-    assert all(belongs(s["call_spec"]["server"]) for s in sessions)
+    assert all(belongs(s["call_spec"]) for s in sessions)
     every = listed("-k", "bench")
-    assert {s["session"] for s in every if belongs(s["call_spec"]["server"])} == {s["session"] for s in sessions}
+    assert {s["session"] for s in every if belongs(s["call_spec"])} == {s["session"] for s in sessions}
 
 
 RESUMED = ["bench-{}(server='{}', app='raw')".format(NEWEST, server) for server in ("uvicorn", "uvicorn+nginx-unix")]

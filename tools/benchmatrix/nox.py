@@ -88,6 +88,9 @@ class BenchSessions:
                                                                                   self.listing.found[version].path))
             else:
                 self._declare_missing_python(version)
+        for version, interpreter in self.listing.undeclared.items():
+            self._declare_unavailable(version, interpreters.undeclared_message(version, interpreter.path),
+                                      "Unavailable: Python {} found here but not in configs/matrix.json".format(version))
         only = python_only_selection(sys.argv[1:], self.listing.matrix.pythons, os.environ.get("NOX_SESSION"))
         if only:
             nox.options.sessions = ["bench-" + version for version in only]
@@ -105,12 +108,17 @@ class BenchSessions:
         bench.__doc__ = doc
         nox.session(name=name)(bench)
 
-    @staticmethod
-    def _declare_missing_python(version: str) -> None:
-        def bench_missing(session):
-            session.error(interpreters.missing_message(version))
+    @classmethod
+    def _declare_missing_python(cls, version: str) -> None:
+        cls._declare_unavailable(version, interpreters.missing_message(version),
+                                 "Unavailable: Python {} not found here (run it to see how to add it)".format(version))
 
-        bench_missing.__doc__ = "Unavailable: Python {} not found here (run it to see how to add it)".format(version)
+    @staticmethod
+    def _declare_unavailable(version: str, message: str, doc: str) -> None:
+        def bench_missing(session):
+            session.error(message)
+
+        bench_missing.__doc__ = doc
         nox.session(name="bench-" + version, python=False, default=False)(bench_missing)
 
     def harness(self, session, *args: str) -> None:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from benchmatrix.matrix.versions import default_rank, is_free_threaded, version_key
 from benchmatrix.paths import REPO_ROOT
 
 MATRIX_FILE = REPO_ROOT / "configs" / "matrix.json"
@@ -36,12 +37,22 @@ class Server:
     name: str  # "gunicorn-gevent", or "gunicorn-gevent+nginx" when fronted
     recipe: str  # how it is launched: a function of that name in recipes.py
     worker_class: str
-    interface: str  # what it can serve: "wsgi", "asgi", "aiohttp" (an aiohttp app), "api-hour" (a Container)
+    # What it can serve, in the order it prefers them: "wsgi", "asgi", "rsgi" (granian's own), "aiohttp"
+    # (an aiohttp app), "api-hour" (a Container). A cell serves the first one its app has.
+    interfaces: Tuple[str, ...]
     requirements: Tuple[str, ...]  # pip specifiers, e.g. "gunicorn[gevent]"
     lock: str  # which constraints file pins it: servers with conflicting pins differ
     summary: str
     front: Optional[Front] = None
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. which psycogreen patch gunicorn applies
+    # What it can speak to a front ("http", "uwsgi"), each with the requirements that bring it in
+    # (gunicorn speaks uwsgi from 24 on); a fronted server installs those of its front's protocol.
+    protocols: Mapping[str, Tuple[str, ...]] = field(default_factory=lambda: {"http": ()})
+    free_threaded: bool = False  # declared to run on free-threaded builds (configs/matrix.json says where from)
+    # Earlier servers of the matrix launched the same way but for the interfaces they prefer, as
+    # (name, interfaces): granian-asgi is granian made to serve ASGI, and where granian already
+    # serves an app through ASGI the two would be one cell twice.
+    same_launch_as: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     @property
     def base(self) -> str:
@@ -50,6 +61,11 @@ class Server:
 
     def uses(self, package: str) -> bool:
         return requires(self.requirements, package)
+
+    def launch_key(self) -> Tuple:
+        """Everything that makes two servers launch differently, except the interfaces they prefer."""
+        return (self.recipe, self.worker_class, self.requirements, self.lock, tuple(sorted(self.environment.items())),
+                self.front)
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,22 @@ class Cell:
         return "server='{}', app='{}'".format(self.server.name, self.app.name)
 
     @property
+    def interface(self) -> str:
+        """The interface the server serves the app through; "" when they share none."""
+        return served_interface(self.server.interfaces, self.app)
+
+    @property
     def target(self) -> str:
-        return self.app.targets[self.server.interface]
+        return self.app.targets[self.interface]
+
+    @property
+    def free_threaded(self) -> bool:
+        return is_free_threaded(self.python)
+
+
+def served_interface(interfaces: Iterable[str], app: App) -> str:
+    """The first of a server's interfaces (its preference order) the app has an entry point for."""
+    return next((name for name in interfaces if name in app.targets), "")
 
 
 @dataclass(frozen=True)
@@ -104,7 +134,14 @@ class Rule:
 
 
 def _py(cell: Cell) -> Tuple[int, ...]:
-    return version_key(cell.python)
+    """(major, minor): a free-threaded build is the same version for the limits below."""
+    return version_key(cell.python)[:2]
+
+
+def _same_launch(cell: Cell) -> Optional[str]:
+    """The earlier server that already serves this app through the same interface the same way."""
+    return next((name for name, interfaces in cell.server.same_launch_as
+                 if served_interface(interfaces, cell.app) == cell.interface), None)
 
 
 # Each rule drops the cells for which `excludes` is true; the reason says why. Python
@@ -112,16 +149,37 @@ def _py(cell: Cell) -> Tuple[int, ...]:
 RULES: Tuple[Rule, ...] = (
     # A WSGI server cannot call an app that only exposes an ASGI callable, and so on.
     Rule("the app has no entry point for this server's interface",
-         lambda cell: cell.server.interface not in cell.app.targets),
+         lambda cell: not cell.interface),
+    Rule("another server of the matrix already serves this app through this interface, launched the same way",
+         lambda cell: _same_launch(cell) is not None),
     Rule("meinheld 1.0.2 installs only with greenlet 0.4.x, which builds on Python 3.9 and older",
          lambda cell: cell.server.uses("meinheld") and _py(cell) > (3, 9)),
     Rule("api-hour 0.8.2 passes loop= to asyncio calls that Python 3.10 removed",
          lambda cell: cell.server.uses("api-hour") and _py(cell) > (3, 9)),
     Rule("psycogreen patches psycopg2, which this app does not use (measured: the worker fails to boot)",
          lambda cell: cell.server.uses("psycogreen") and not cell.app.uses("psycopg2-binary")),
-    Rule("the uwsgi protocol is spoken by uWSGI only",
-         lambda cell: cell.server.front is not None and cell.server.front.protocol == "uwsgi"
-         and cell.server.recipe != "uwsgi"),
+    # What a server speaks to its front is declared with it (`protocols` in configs/matrix.json).
+    Rule("the server does not speak its front's protocol (its `protocols` in configs/matrix.json)",
+         lambda cell: cell.server.front is not None and cell.server.front.protocol not in cell.server.protocols),
+    # gunicorn 24.0.0 brought the asgi worker and the uwsgi protocol; gunicorn 24 and newer declare
+    # Requires-Python >=3.10 (the pins of 3.8 and 3.9 hold 23.0.0).
+    Rule("gunicorn 24 and newer (its asgi worker, its uwsgi protocol) need Python 3.10 or newer",
+         lambda cell: requires_at_least(cell.server.requirements, "gunicorn", (24,)) and _py(cell) < (3, 10)),
+    # granian 2.6 dropped Python 3.9 (its pyproject's requires-python >=3.10); older releases lack options
+    # the recipe passes (--uds came in 2.5).
+    Rule("granian 2.6 and newer need Python 3.10 or newer",
+         lambda cell: cell.server.uses("granian") and _py(cell) < (3, 10)),
+    # Free-threaded builds, kept conservative: a server runs there only where it declares support
+    # (configs/matrix.json `free_threaded`, with its source), and only the stdlib-only raw app: the
+    # other apps' compiled dependencies (psycopg2, asyncpg, ...) are not measured there.
+    Rule("the server does not declare support for free-threaded builds (`free_threaded` in configs/matrix.json)",
+         lambda cell: cell.free_threaded and not cell.server.free_threaded),
+    Rule("on free-threaded builds only the stdlib-only raw app runs: the others' compiled dependencies are "
+         "unmeasured there",
+         lambda cell: cell.free_threaded and bool(cell.app.requirements)),
+    # uvloop's first free-threaded wheels are 0.22.0's, for 3.14t (MagicStack/uvloop#693); there is none for 3.13t.
+    Rule("uvloop has no free-threaded wheels before Python 3.14t",
+         lambda cell: cell.free_threaded and cell.server.uses("uvloop") and _py(cell) < (3, 14)),
 )
 
 
@@ -132,15 +190,24 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
               for name, f in data.get("fronts", {}).items()}
     servers: Dict[str, Server] = {}
     for name, s in data["servers"].items():
+        protocols = {"http": ()} if "protocols" not in s else {
+            protocol: tuple(specs) for protocol, specs in s["protocols"].items()}
         server = Server(name=name, recipe=s["recipe"], worker_class=s["worker_class"],
-                        interface=s["interface"], requirements=tuple(s["requirements"]),
-                        lock=s["lock"], summary=s["summary"], environment=dict(s.get("environment", {})))
-        servers[name] = server
+                        interfaces=tuple(s["interfaces"]), requirements=tuple(s["requirements"]),
+                        lock=s["lock"], summary=s["summary"], environment=dict(s.get("environment", {})),
+                        protocols=protocols, free_threaded=bool(s.get("free_threaded", False)))
+        variants = [server]
         for front_name in s.get("fronts", ()):
             front = fronts[front_name]  # KeyError: configs/matrix.json names an undefined front
-            servers[name + "+" + front_name] = replace(
+            extra = protocols.get(front.protocol, ())  # none: the protocol rule drops its cells, with the reason
+            variants.append(replace(
                 server, name=name + "+" + front_name, front=front,
-                summary="{}; {}".format(server.summary, front.summary))
+                requirements=tuple(dict.fromkeys(server.requirements + extra)),
+                summary="{}; {}".format(server.summary, front.summary)))
+        for variant in variants:
+            earlier = tuple((other.name, other.interfaces) for other in servers.values()
+                            if other.launch_key() == variant.launch_key())
+            servers[variant.name] = replace(variant, same_launch_as=earlier)
     apps = {
         name: App(name=name, targets=dict(a["interfaces"]),
                   environment=dict(a.get("environment", {})),
@@ -172,16 +239,13 @@ def all_cells(matrix: Matrix, pythons: Iterable[str]) -> List[Cell]:
     return cells
 
 
-def version_key(python: str) -> Tuple[int, ...]:
-    return tuple(int(part) for part in python.split("."))
-
-
 def default_cells(cells: Iterable[Cell]) -> List[Cell]:
-    """One cell per (server, app): the newest Python that pair runs on."""
+    """One cell per (server, app): the newest Python that pair runs on, a GIL build where it has one
+    (a free-threaded build is asked for by name: bench-3.14t)."""
     newest: Dict[Tuple[str, str], Cell] = {}
     for cell in cells:
         key = (cell.server.name, cell.app.name)
-        if key not in newest or version_key(cell.python) > version_key(newest[key].python):
+        if key not in newest or default_rank(cell.python) > default_rank(newest[key].python):
             newest[key] = cell
     return list(newest.values())
 
@@ -214,6 +278,16 @@ def requirements(matrix: Matrix, cell: Cell) -> List[str]:
 def requires(specs: Iterable[str], package: str) -> bool:
     """Whether any of the pip specifiers installs `package`."""
     return any(package_name(spec) == package for spec in specs)
+
+
+def requires_at_least(specs: Iterable[str], package: str, version: Tuple[int, ...]) -> bool:
+    """Whether a specifier asks for `package` at `version` or newer ("gunicorn>=24" for (24,))."""
+    for spec in specs:
+        match = re.match(r"[A-Za-z0-9._-]+(?:\[[^]]*\])?\s*>=\s*([0-9.]+)", spec)
+        if match and package_name(spec) == package:
+            if tuple(int(part) for part in match.group(1).strip(".").split(".")) >= version:
+                return True
+    return False
 
 
 def package_name(spec: str) -> str:

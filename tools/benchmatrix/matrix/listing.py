@@ -7,7 +7,7 @@ default cell per (server, app), and resolve a user's `SERVER/APP[/PYTHON]` the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -15,6 +15,7 @@ from benchmatrix.matrix import interpreters
 from benchmatrix.matrix.cell_spec import CellSpec
 from benchmatrix.matrix.cells import (
     MATRIX_FILE, Cell, Matrix, all_cells, default_cells, find_cell, load_matrix, version_key)
+from benchmatrix.matrix.versions import default_rank
 
 PLAIN_FAMILY = "bench"  # each (server, app) on its newest Python; "bench-3.X" pins the interpreter
 
@@ -25,10 +26,13 @@ class MatrixListing:
     found: Dict[str, interpreters.Interpreter]  # version -> the interpreter found on disk
     cells: List[Cell]  # every runnable cell on the Pythons found, in the matrix's order
     defaults: List[Cell]  # one per (server, app): its newest Python
+    # Interpreters found here, newer than every Python the matrix lists: said, never silently left out.
+    undeclared: Dict[str, interpreters.Interpreter] = field(default_factory=dict)
 
     @property
     def newest(self) -> Optional[str]:
-        return max(self.found, key=version_key) if self.found else None
+        """The newest GIL build found (the harness's own Python); a free-threaded one only if alone."""
+        return max(self.found, key=default_rank) if self.found else None
 
     @property
     def found_versions(self) -> List[str]:
@@ -70,4 +74,5 @@ def discover(matrix_file: Path = MATRIX_FILE, links_dir: Optional[Path] = None) 
     if links_dir is not None:
         interpreters.expose_on_path(found, links_dir)
     cells = all_cells(matrix, sorted(found, key=version_key))
-    return MatrixListing(matrix=matrix, found=found, cells=cells, defaults=default_cells(cells))
+    undeclared = interpreters.find_interpreters(interpreters.undeclared_versions(matrix.pythons))
+    return MatrixListing(matrix=matrix, found=found, cells=cells, defaults=default_cells(cells), undeclared=undeclared)

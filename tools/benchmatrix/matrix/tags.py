@@ -1,8 +1,9 @@
 """The tags a cell carries in nox (`nox -t asgi -l`) and tox: what users filter the matrix by.
 
-Beside the cell's Python, server and app: its topology (how the load reaches the server),
-the interface the app is served through, the family of the server's workers, and whether
-its app has database endpoints. One function per kind, so a new kind is one more line.
+Beside the cell's Python, server and app: the server's family (its recipe: `-t granian` is every
+granian server and topology), its topology (how the load reaches the server), the interface the
+app is served through, the family of the server's workers, and whether its app has database
+endpoints. One function per kind, so a new kind is one more line.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ WORKER_FAMILIES = {
     "gevent": "greenlet", "eventlet": "greenlet", "meinheld": "greenlet",
     "meinheld.gmeinheld.MeinheldWorker": "greenlet",
     "asyncio": "async", "uvloop": "async", "uvloop+httptools": "async", "aiohttp.GunicornWebWorker": "async",
-    "uvicorn_worker.UvicornWorker": "async", "api-hour": "async",
+    "uvicorn_worker.UvicornWorker": "async", "api-hour": "async", "asgi": "async",
+    "granian": None,  # by interface: below
 }
+# Where the worker class alone does not say it: granian calls a WSGI app from a pool of blocking
+# threads, and runs ASGI and RSGI apps on one event loop per worker.
+INTERFACE_FAMILIES = {"wsgi": "threads", "asgi": "async", "rsgi": "async"}
 DATABASE_SCENARIOS = tuple(name for name, s in SCENARIOS.items() if "database" in s.needs)
 
 
@@ -32,6 +37,8 @@ def topology_tag(cell: Cell) -> str:
 
 def worker_family_tag(cell: Cell) -> List[str]:
     family = WORKER_FAMILIES.get(cell.server.worker_class)
+    if family is None and cell.server.worker_class in WORKER_FAMILIES:
+        family = INTERFACE_FAMILIES.get(cell.interface)
     return ["workers-" + family] if family else []
 
 
@@ -41,6 +48,7 @@ def database_tag(cell: Cell) -> List[str]:
 
 
 def cell_tags(cell: Cell) -> List[str]:
-    tags = ["py" + cell.python, cell.server.name, cell.app.name, topology_tag(cell), cell.server.interface]
+    tags = ["py" + cell.python, cell.server.name, cell.app.name, cell.server.recipe, topology_tag(cell),
+            cell.interface]
     tags += worker_family_tag(cell) + database_tag(cell)
-    return list(dict.fromkeys(tags))  # a server named like its interface ("aiohttp") is tagged once
+    return list(dict.fromkeys(tags))  # a server named like its interface or recipe ("aiohttp") is tagged once

@@ -245,7 +245,9 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
 
     env = CellEnvironment.at(options.venv) if options.venv else CellEnvironment.harness_own()
     description = env.describe()
-    cell = find_cell(load_matrix(), description["major_minor"], options.server, options.app)  # ValueError: user error
+    # "3.13t" for a free-threaded build: a Python axis value of its own.
+    python = description.get("axis", description["major_minor"])
+    cell = find_cell(load_matrix(), python, options.server, options.app)  # ValueError: user error
     if options.coop_check == "on" and not cell.app.serves(coop.CHECKED_SCENARIOS):
         raise ValueError("--coop-check on: app {!r} does not serve {}".format(
             cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))

@@ -90,6 +90,8 @@ def harness_info() -> Dict[str, Any]:
 def cell_environment_info(description: Dict[str, Any], package_names: Iterable[str]) -> Dict[str, Any]:
     """The measured environment as its own interpreter described it (stack/describe_python.py)."""
     python = {key: description[key] for key in ("implementation", "version", "build", "compiler", "executable")}
+    # Whether it is a free-threaded build and the GIL was off (None before 3.13, which cannot tell).
+    python.update({key: description.get(key) for key in ("free_threaded", "gil_enabled")})
     packages = description["packages"]
     return {"python": python, "prefix": description["prefix"],
             "packages": {name: packages.get(normalized(name)) for name in package_names},

@@ -90,11 +90,17 @@ class ServerLaunch:
     async_cores: Optional[int]
     listens_on: str
     protocol: str
+    interface: Optional[str] = None  # what the app is served through: "wsgi", "asgi", "rsgi" ...
+    loop: Optional[str] = None  # the event loop the workers run, where the server has a choice
+    io_threads_per_worker: Optional[int] = None  # network I/O threads apart from the app's (granian's runtime)
+    threads_rule: Optional[str] = None  # why threads_per_worker and io_threads_per_worker, where a recipe chose
 
     def to_json(self) -> Dict[str, Any]:
         return {"command": self.command, "workers": self.workers, "threads_per_worker": self.threads_per_worker,
                 "worker_class": self.worker_class, "async_cores": self.async_cores,
-                "listens_on": self.listens_on, "protocol": self.protocol}
+                "listens_on": self.listens_on, "protocol": self.protocol, "interface": self.interface,
+                "loop": self.loop, "io_threads_per_worker": self.io_threads_per_worker,
+                "threads_rule": self.threads_rule}
 
 
 class CellStack:
@@ -133,7 +139,8 @@ class CellStack:
         return ServerLaunch(command=self.server_argv, workers=self.launch.workers,
                             threads_per_worker=self.launch.threads, worker_class=self.cell.server.worker_class,
                             async_cores=self.launch.async_cores or None, listens_on=self.bind.address(),
-                            protocol=self.bind.protocol)
+                            protocol=self.bind.protocol, interface=self.cell.interface, loop=self.launch.loop,
+                            io_threads_per_worker=self.launch.io_threads, threads_rule=self.launch.threads_rule)
 
     def start(self, stack: contextlib.ExitStack, needs: Iterable[str]) -> StackConditions:
         needs = set(needs)

@@ -11,6 +11,7 @@ import json
 import platform
 import re
 import sys
+import sysconfig
 from importlib import metadata
 
 
@@ -30,10 +31,27 @@ def freeze_sha(packages: dict) -> str:
     return hashlib.sha256("\n".join(pins).encode()).hexdigest()[:16]
 
 
+def threading_build() -> dict:
+    """Whether this is a free-threaded build, and whether the GIL is really off in it.
+
+    A free-threaded build (Py_GIL_DISABLED) still runs with the GIL when PYTHON_GIL=1 or -X gil=1 say so,
+    or once an extension that does not declare itself free-threading safe is imported; the record keeps
+    what sys._is_gil_enabled() (3.13 and newer) says here, None where it does not exist.
+    """
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return {"free_threaded": free_threaded, "gil_enabled": is_gil_enabled() if is_gil_enabled else None,
+            # The matrix's Python axis value: "3.13t" names the free-threaded build of 3.13.
+            "axis": "{}.{}{}".format(sys.version_info[0], sys.version_info[1], "t" if free_threaded else "")}
+
+
 def describe() -> dict:
     packages = installed()
+    build = threading_build()
     return {"implementation": platform.python_implementation(), "version": platform.python_version(),
-            "major_minor": "{}.{}".format(*sys.version_info[:2]), "build": " ".join(platform.python_build()),
+            "major_minor": "{}.{}".format(*sys.version_info[:2]), "axis": build["axis"],
+            "free_threaded": build["free_threaded"], "gil_enabled": build["gil_enabled"],
+            "build": " ".join(platform.python_build()),
             "compiler": platform.python_compiler(), "executable": sys.executable, "prefix": sys.prefix,
             "packages": packages, "freeze_sha": freeze_sha(packages)}
 

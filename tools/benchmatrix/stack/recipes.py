@@ -44,8 +44,11 @@ class LaunchPlan:
     argv: List[str]
     env: Dict[str, str]
     workers: int
-    threads: int  # per worker; 1 where the server has no thread setting
+    threads: int  # per worker, the threads that run the app; 1 where the server has no thread setting
     async_cores: int = 0  # greenlets per worker where the server has such a setting
+    loop: Optional[str] = None  # the event loop each worker runs the app on, where the server has a choice
+    io_threads: Optional[int] = None  # per worker, threads that only do network I/O (granian's Rust runtime)
+    threads_rule: Optional[str] = None  # why `threads` and `io_threads` are what they are, where a recipe chose
     # How the harness stops it when the cell is done: nothing is in flight then, so the
     # server's quick shutdown, not a graceful one that waits out idle keep-alive connections.
     stop_signal: int = signal.SIGTERM
@@ -61,15 +64,28 @@ def _python_module(env: CellEnvironment, module: str) -> List[str]:
     return [str(env.python), "-m", module]
 
 
+def _loop(cell: Cell) -> str:
+    """uvloop where the server's requirements install it, else asyncio's own loop."""
+    return "uvloop" if cell.server.uses("uvloop") else "asyncio"
+
+
 def gunicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
     threads = threads if cell.server.worker_class == "gthread" else 1
     argv = _python_module(env, "gunicorn") + [
         "--config", str(CONFIGS / "gunicorn.conf.py"), "--bind", bind.address(),
-        "--workers", str(workers), "--worker-class", cell.server.worker_class, "--threads", str(threads),
-        "--chdir", str(REPO_ROOT), target]
+        "--workers", str(workers), "--worker-class", cell.server.worker_class, "--threads", str(threads)]
+    if bind.protocol == "uwsgi":
+        argv += ["--protocol", "uwsgi"]  # gunicorn 24+: nginx's uwsgi_pass (unix sockets are always allowed)
+    loop = None
+    if cell.server.worker_class == "asgi":
+        # Its default "auto" picks uvloop when importable and falls back silently: named, the record is exact
+        # (and gunicorn warns in the server log if it is missing).
+        loop = _loop(cell)
+        argv += ["--asgi-loop", loop]
+    argv += ["--chdir", str(REPO_ROOT), target]
     # SIGTERM is gunicorn's graceful stop: measured, its eventlet workers then waited out
     # graceful_timeout (4 s of a 10 s smoke cell); SIGINT is its documented quick shutdown.
-    return LaunchPlan(argv, _environment(cell), workers, threads, stop_signal=signal.SIGINT)
+    return LaunchPlan(argv, _environment(cell), workers, threads, loop=loop, stop_signal=signal.SIGINT)
 
 
 def uwsgi(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
@@ -98,7 +114,7 @@ def uvicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads:
     argv = _python_module(env, "uvicorn") + where + [
         "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning", target]
-    return LaunchPlan(argv, _environment(cell), workers, 1)
+    return LaunchPlan(argv, _environment(cell), workers, 1, loop="uvloop")
 
 
 def hypercorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
@@ -106,7 +122,7 @@ def hypercorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, thread
     argv = _python_module(env, "hypercorn") + [
         "--bind", bind.address(), "--workers", str(workers), "--worker-class", cell.server.worker_class,
         "--log-level", "warning", target]
-    return LaunchPlan(argv, _environment(cell), workers, 1)
+    return LaunchPlan(argv, _environment(cell), workers, 1, loop=cell.server.worker_class)  # asyncio or uvloop
 
 
 def aiohttp(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
@@ -123,8 +139,46 @@ def api_hour(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads
     return LaunchPlan(argv, _environment(cell), workers, 1, stop_signal=signal.SIGINT)  # gunicorn underneath
 
 
+# granian's own defaults, passed explicitly so the record states them and a granian release that
+# changes them changes no cell silently (granian/server/common.py): a backlog of 1024 connections,
+# shared by the workers as each one's backpressure; 1 Rust runtime thread per worker, which its README
+# calls fine for the vast majority of applications (more only for many websockets or HTTP/2); blocking
+# threads, the ones that call the app, fixed at 1 on ASGI and RSGI (the event loop runs the app), and
+# half the backpressure on WSGI, spawned on demand as requests wait for the GIL. Its README advises
+# against tuning either from other servers' numbers, so none of the matrix's threads_per_worker.
+GRANIAN_BACKLOG = 1024
+GRANIAN_RUNTIME_THREADS = 1
+GRANIAN_THREADS_RULE = ("granian's defaults: 1 runtime thread per worker; blocking threads 1 on ASGI/RSGI, "
+                        "(backlog {} // workers) // 2 on WSGI").format(GRANIAN_BACKLOG)
+
+
+def granian_blocking_threads(interface: str, workers: int) -> int:
+    if interface != "wsgi":
+        return 1
+    return max(1, (GRANIAN_BACKLOG // max(1, workers)) // 2)
+
+
+def granian(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int, target: str) -> LaunchPlan:
+    # granian's own process manager, one worker per server CPU, the interface the app is served through.
+    interface = cell.interface
+    blocking = granian_blocking_threads(interface, workers)
+    where = ["--uds", bind.socket_path] if bind.is_unix else ["--host", bind.host, "--port", str(bind.port)]
+    argv = [env.script("granian")] + where + [
+        "--interface", interface, "--workers", str(workers), "--backlog", str(GRANIAN_BACKLOG),
+        "--runtime-threads", str(GRANIAN_RUNTIME_THREADS), "--blocking-threads", str(blocking),
+        "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
+        "--working-dir", str(REPO_ROOT)]
+    loop = None
+    if interface != "wsgi":  # WSGI has no event loop: blocking threads call the app
+        loop = _loop(cell)
+        argv += ["--loop", loop]  # granian fails to start if it is not importable: never a silent fallback
+    argv.append(target)
+    return LaunchPlan(argv, _environment(cell), workers, blocking, loop=loop, io_threads=GRANIAN_RUNTIME_THREADS,
+                      threads_rule=GRANIAN_THREADS_RULE)
+
+
 RECIPES = {"gunicorn": gunicorn, "uwsgi": uwsgi, "meinheld": meinheld, "uvicorn": uvicorn,
-           "hypercorn": hypercorn, "aiohttp": aiohttp, "api-hour": api_hour}
+           "hypercorn": hypercorn, "aiohttp": aiohttp, "api-hour": api_hour, "granian": granian}
 
 
 def launch_plan(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: int,
