@@ -15,7 +15,7 @@ def test_a_two_line_noxfile_elsewhere_lists_the_bench_sessions_of_the_matrix(tmp
     listed = subprocess.run([sys.executable, "-m", "nox", "-f", str(noxfile), "-l", "--json", "-k", "bench"],
                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
-    sessions = json.loads(listed.stdout)
+    sessions = [s for s in json.loads(listed.stdout) if s["call_spec"]]  # not the Pythons missing here
     listing = discover()
     assert len([s for s in sessions if s["name"] == "bench"]) == len(listing.defaults)
     assert len([s for s in sessions if s["name"] != "bench"]) == len(listing.cells)
