@@ -28,7 +28,8 @@ REQUIRED_SERVERS = {"gunicorn", "gunicorn-gthread", "gunicorn-gevent", "gunicorn
                     "gunicorn-uvicorn", "gunicorn-aiohttp", "meinheld", "uwsgi", "uwsgi-gevent", "uvicorn",
                     "hypercorn", "hypercorn-uvloop", "aiohttp", "api-hour",
                     "gunicorn-gevent-psycogreen", "gunicorn-eventlet-psycogreen"}
-REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw"}
+REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw", "fastapi", "starlette",
+                 "litestar"}
 REQUIRED_TOPOLOGIES = {"gunicorn-gevent+nginx", "gunicorn-gevent+nginx-unix", "uwsgi+nginx-uwsgi"}
 
 
