@@ -22,9 +22,10 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
 import asyncpg
 from litestar import Litestar, MediaType, Request, Response, get
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
+from litestar.params import FromQuery
 from litestar.response import Template
 from litestar.template import TemplateConfig
 
@@ -100,14 +101,14 @@ async def agents_template(state: State) -> Template:
 # ms and s are taken as text and parsed by apps.workloads, not declared as numbers: Litestar's
 # own validation would answer its own 400 body, not the one every app sends.
 @get("/sleep")
-async def sleep(ms: Optional[str] = None) -> Dict[str, int]:
+async def sleep(ms: FromQuery[Optional[str]] = None) -> Dict[str, int]:
     duration_ms = milliseconds(ms)
     await asyncio.sleep(duration_ms / 1000.0)
     return {"slept_ms": duration_ms}
 
 
 @get("/db_sleep")
-async def db_sleep(s: Optional[str] = None) -> Dict[str, Union[int, float]]:
+async def db_sleep(s: FromQuery[Optional[str]] = None) -> Dict[str, Union[int, float]]:
     duration_s = seconds(s)
     connection = await asyncpg.connect(setting(DATABASE_URL))
     try:
