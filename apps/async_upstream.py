@@ -1,4 +1,6 @@
-"""The upstream calls of the async apps (aiohttp, API-Hour, django-async), with aiohttp's client.
+"""The upstream calls of the async apps, with aiohttp's client.
+
+Used by aiohttp, API-Hour, django-async, FastAPI, Starlette and Litestar.
 
 One module, so every async app makes the same calls: a session per request (each request
 opens its own connections, like the sync apps' requests.get, so no cell gains from reusing

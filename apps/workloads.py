@@ -1,7 +1,7 @@
 """The real-workload endpoints without the web framework: settings, parameters, the query.
 
 Flask and Django call its synchronous database and upstream functions; the
-aiohttp app shares its settings, query and parameter parsing. So every app does
+async apps (aiohttp, FastAPI, Starlette, Litestar) share its settings, query and parameter parsing. So every app does
 the same work and returns the same bodies and errors. Settings are
 read at first use: cells without database or upstream scenarios set none of them.
 psycopg2 and requests are imported at first use too, so /json and /plaintext run

@@ -29,7 +29,8 @@ REQUIRED_SERVERS = {"gunicorn", "gunicorn-gthread", "gunicorn-gevent", "gunicorn
                     "hypercorn", "hypercorn-uvloop", "aiohttp", "api-hour",
                     "gunicorn-gevent-psycogreen", "gunicorn-eventlet-psycogreen",
                     "gunicorn-asgi", "granian", "granian-asgi", "granian-rsgi"}
-REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw"}
+REQUIRED_APPS = {"django", "django-async", "flask", "aiohttp", "api-hour", "raw", "fastapi", "starlette",
+                 "litestar"}
 REQUIRED_TOPOLOGIES = {"gunicorn-gevent+nginx", "gunicorn-gevent+nginx-unix", "uwsgi+nginx-uwsgi",
                        "gunicorn+nginx-uwsgi", "granian+nginx", "granian+nginx-unix"}
 GIL_PYTHONS = [python for python in MATRIX.pythons if not python.endswith("t")]

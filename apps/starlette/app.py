@@ -1,0 +1,134 @@
+"""Starlette app serving the benchmark endpoints (see tools/benchmatrix/matrix/scenarios.py).
+
+Entry point: apps.starlette.app:app (ASGI), e.g. `uvicorn apps.starlette.app:app`.
+
+Written the way Starlette's documentation shows an app: plain endpoint functions in a list of
+Routes, Starlette's own response classes (JSONResponse: compact JSON, the other async apps'
+bytes), a lifespan that opens the asyncpg pool, an exception handler that answers a bad query
+parameter with the 400 every app sends, and starlette.templating's Jinja2Templates over
+apps/templates (the Flask and aiohttp apps' file and Jinja2 defaults: the same bytes).
+
+The work is the aiohttp app's: a new asyncpg connection per request for /agents and
+/db_sleep, the pool for /agents_with_pool and /template, apps/async_upstream.py's calls for
+the upstream endpoints; parameters, settings and the query come from apps.workloads.
+"""
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, List
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from apps import async_upstream
+from apps.workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE, UPSTREAM_URL,
+                            BadParameter, milliseconds, seconds, setting)
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+
+@contextlib.asynccontextmanager
+async def lifespan(application: Starlette) -> AsyncIterator[None]:
+    """One pool per worker process, opened before it serves and closed after; none when no database is set."""
+    application.state.pool = None
+    url = os.environ.get(DATABASE_URL)
+    if url:
+        size = int(os.environ.get(POOL_SIZE) or DEFAULT_POOL_SIZE)
+        # min_size = max_size: every connection is opened up front, so no measured request
+        # pays for a connect; a lifetime of 0 keeps idle ones open between trials.
+        application.state.pool = await asyncpg.create_pool(url, min_size=size, max_size=size,
+                                                           max_inactive_connection_lifetime=0)
+    # On app.state rather than in the lifespan's state dict: every ASGI server passes app.state
+    # along, only some pass the lifespan's state on to requests.
+    try:
+        yield
+    finally:
+        if application.state.pool is not None:
+            await application.state.pool.close()
+
+
+async def agents_from_pool(request: Request) -> List[Dict[str, Any]]:
+    pool = request.app.state.pool
+    if pool is None:
+        raise RuntimeError("{} was not set when the worker started; the harness sets it for cells "
+                           "that run this scenario".format(DATABASE_URL))
+    # acquire() queues when every connection is out, so a burst waits rather than fails.
+    async with pool.acquire() as connection:
+        return [dict(row) for row in await connection.fetch(AGENTS_QUERY)]
+
+
+async def bad_parameter(request: Request, error: Exception) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=400)
+
+
+async def json_endpoint(request: Request) -> Response:
+    return JSONResponse({"message": "Hello, World!"})
+
+
+async def plaintext_endpoint(request: Request) -> Response:
+    return PlainTextResponse("Hello, World!")
+
+
+async def agents(request: Request) -> Response:
+    connection = await asyncpg.connect(setting(DATABASE_URL))
+    try:
+        rows = await connection.fetch(AGENTS_QUERY)
+    finally:
+        await connection.close()
+    return JSONResponse([dict(row) for row in rows])
+
+
+async def agents_with_pool(request: Request) -> Response:
+    return JSONResponse(await agents_from_pool(request))
+
+
+async def agents_template(request: Request) -> Response:
+    return TEMPLATES.TemplateResponse(request, "agents.html", {"agents": await agents_from_pool(request)})
+
+
+async def sleep(request: Request) -> Response:
+    duration_ms = milliseconds(request.query_params.get("ms"))
+    await asyncio.sleep(duration_ms / 1000.0)
+    return JSONResponse({"slept_ms": duration_ms})
+
+
+async def db_sleep(request: Request) -> Response:
+    duration_s = seconds(request.query_params.get("s"))
+    connection = await asyncpg.connect(setting(DATABASE_URL))
+    try:
+        # pg_sleep takes double precision, and asyncpg encodes by the server's type.
+        await connection.execute("SELECT pg_sleep($1)", float(duration_s))
+    finally:
+        await connection.close()
+    return JSONResponse({"db_slept_s": duration_s})
+
+
+async def upstream(request: Request) -> Response:
+    return JSONResponse({"upstream": await async_upstream.upstream_answer(setting(UPSTREAM_URL))})
+
+
+async def upstream_fanout(request: Request) -> Response:
+    return JSONResponse({"calls": FANOUT_CALLS, "ok": await async_upstream.upstream_fanout(setting(UPSTREAM_URL))})
+
+
+routes = [
+    Route("/json", json_endpoint),
+    Route("/plaintext", plaintext_endpoint),
+    Route("/agents", agents),
+    Route("/agents_with_pool", agents_with_pool),
+    Route("/template", agents_template),
+    Route("/sleep", sleep),
+    Route("/db_sleep", db_sleep),
+    Route("/upstream", upstream),
+    Route("/upstream_fanout", upstream_fanout),
+]
+
+# The handler runs in Starlette's ExceptionMiddleware, which every Starlette app has: it costs
+# the other endpoints nothing.
+app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BadParameter: bad_parameter})
