@@ -69,8 +69,17 @@ def command_interleave(args: argparse.Namespace) -> int:
         contenders = [parse_contender(text) for text in args.cell]
         matrix = load_matrix()
         served = [set(matrix.apps[c.app].scenarios or SCENARIOS) for c in contenders]
-        supported = [name for name in SCENARIOS if all(name in s for s in served)]
+        # A scenario is compared among the cells whose app serves it (a raw callable has no database
+        # endpoint, yet belongs in the json ranking); each needs two of them.
+        supported = [name for name in SCENARIOS if any(name in s for s in served)]
         scenarios = select_scenarios(args.scenarios.split(","), supported)
+        for scenario in scenarios if len(contenders) > 1 else ():
+            serving = ["{}/{}".format(c.server, c.app) for c, s in zip(contenders, served) if scenario.name in s]
+            if len(serving) < 2:
+                missing = sorted({c.app for c, s in zip(contenders, served) if scenario.name not in s})
+                raise ValueError("scenario {!r} is served only by {} ({} does not serve it): an interleaved "
+                                 "comparison of it needs two cells that serve it".format(
+                                     scenario.name, " ".join(serving) or "none of the cells", ", ".join(missing)))
         base = measurement_options(args, contenders[0].server, contenders[0].app, scenarios)
         if base.sweep:
             raise ValueError("interleave compares cells at one connection count; give --connections once "

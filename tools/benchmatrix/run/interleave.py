@@ -20,9 +20,10 @@ import dataclasses
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmatrix.hosts.machine_lock import machine_lock
+from benchmatrix.matrix.cells import load_matrix
 from benchmatrix.matrix.scenarios import Scenario
 from benchmatrix.results.ratio import RatioEstimate
 from benchmatrix.run.cell_run import CellRun, prepare_cell_run
@@ -63,8 +64,11 @@ class InterleavedRun:
         self.console = console or Console()
         self.say = self.console.say
         self.group = "interleaved-" + secrets.token_hex(4)
+        # Each cell verifies, starts services for and measures the scenarios its app serves; each
+        # scenario is compared among the cells that serve it.
         self.runs: List[CellRun] = [prepare_cell_run(dataclasses.replace(
             options.base, server=c.server, app=c.app, venv=c.venv, app_target=c.app_target,
+            scenarios=tuple(served_by(c.app, options.base.scenarios)),
             side_probe=options.base.side_probe if c.side_probe is None else c.side_probe), self.console)
             for c in options.contenders]
         self.labels = unique_labels(self.runs)
@@ -93,12 +97,17 @@ class InterleavedRun:
                         return 1
                     measurement.record_meta.update(shared)
                     measurements.append(measurement)
-                estimates = {scenario.name: self._scenario(scenario, measurements) for scenario in self.scenarios}
+                estimates = {}
+                for scenario in self.scenarios:
+                    serving = [i for i, run in enumerate(self.runs) if scenario in run.plan.options.scenarios]
+                    estimates[scenario.name] = ([self.labels[i] for i in serving], self._scenario(
+                        scenario, [measurements[i] for i in serving], [self.labels[i] for i in serving]))
         self._report(estimates)
         return 1 if any(run.recorder.any_failed for run in self.runs) else 0
 
-    def _scenario(self, scenario: Scenario, measurements: Sequence[ScenarioMeasurement]
+    def _scenario(self, scenario: Scenario, measurements: Sequence[ScenarioMeasurement], labels: Sequence[str]
                   ) -> Optional[List[Optional[RatioEstimate]]]:
+        """The cells that serve the scenario (labels, in order) alternated on it; each one's ratio to the first."""
         for measurement in measurements:
             if not measurement.prepare(scenario):
                 return None
@@ -107,7 +116,7 @@ class InterleavedRun:
 
         def say_round(rounds: int, estimates: List[Optional[RatioEstimate]]) -> None:
             self.say("{}: round {}: {}".format(scenario.name, rounds, "; ".join(
-                "{} {}".format(label, e.describe() if e else "-") for label, e in zip(self.labels[1:], estimates))))
+                "{} {}".format(label, e.describe() if e else "-") for label, e in zip(labels[1:], estimates))))
 
         outcome = alternate(lambda index, number: measurements[index].trial(scenario, loads[index], number),
                             len(measurements), rule, self.options.base.duration_s, on_round=say_round)
@@ -119,13 +128,13 @@ class InterleavedRun:
             return None
         if outcome.stopped_by == BUDGET:
             self.say("{}: load budget of {:g} s spent".format(scenario.name, self.options.max_load_s))
-        for label, estimate, apart in zip(self.labels[1:], outcome.estimates, outcome.distinguishable):
+        for label, estimate, apart in zip(labels[1:], outcome.estimates, outcome.distinguishable):
             if not apart:
-                self.say("{}: {} is not distinguishable from {} at 95%".format(scenario.name, label, self.labels[0]))
+                self.say("{}: {} is not distinguishable from {} at 95%".format(scenario.name, label, labels[0]))
         estimates = outcome.estimates
         for index, measurement in enumerate(measurements):
             details = {"interleaved": {
-                "group": self.group, "contenders": self.labels, "position": index, "rounds": outcome.rounds,
+                "group": self.group, "contenders": labels, "position": index, "rounds": outcome.rounds,
                 "order": "alternating (A B, B A, ...)", "finished_at": utc_now(),
                 "ratio_to_first": dataclasses.asdict(estimates[index - 1]) if index and estimates[index - 1] else None}}
             measurement.recorder.save(measurement.finish(scenario, loads[index], outcome.trials[index],
@@ -133,12 +142,13 @@ class InterleavedRun:
                                                          extra_meta=details))
         return estimates
 
-    def _report(self, estimates: Dict[str, Optional[List[Optional[RatioEstimate]]]]) -> None:
+    def _report(self, estimates: Dict[str, Tuple[List[str], Optional[List[Optional[RatioEstimate]]]]]) -> None:
         results_dir = self.options.base.results_dir
-        lines = ["", "Interleaved comparison {} ({}), against {}:".format(self.group, utc_now(), self.labels[0])]
-        for scenario, per_candidate in estimates.items():
-            for label, estimate in zip(self.labels[1:], per_candidate or [None] * (len(self.labels) - 1)):
-                lines.append("  {}: {} / {} = {}".format(scenario, label, self.labels[0],
+        lines = ["", "Interleaved comparison {} ({}), each scenario against its first cell:".format(
+            self.group, utc_now())]
+        for scenario, (labels, per_candidate) in estimates.items():
+            for label, estimate in zip(labels[1:], per_candidate or [None] * (len(labels) - 1)):
+                lines.append("  {}: {} / {} = {}".format(scenario, label, labels[0],
                                                         estimate.describe() if estimate else "not measured"))
         lines.append("records appended to {}".format(results_dir / "results.jsonl"))
         for line in lines:
@@ -146,6 +156,12 @@ class InterleavedRun:
                 self.say(line)
             else:
                 print()
+
+
+def served_by(app: str, scenarios: Sequence[Scenario]) -> List[Scenario]:
+    """The scenarios among these that the app serves (its matrix entry's list, or every one)."""
+    listed = load_matrix().apps[app].scenarios
+    return [s for s in scenarios if not listed or s.name in listed]
 
 
 def unique_labels(runs: Sequence[CellRun]) -> List[str]:
