@@ -21,7 +21,6 @@ the upstream endpoints; parameters, settings and the query come from apps.worklo
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
@@ -32,7 +31,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from apps import async_upstream
-from apps.workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE, UPSTREAM_URL,
+from apps.async_pool import pool_on
+from apps.workloads import (AGENTS_QUERY, DATABASE_URL, FANOUT_CALLS, UPSTREAM_URL,
                             BadParameter, milliseconds, seconds, setting)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -77,22 +77,9 @@ HELLO = Message(message="Hello, World!")
 
 @contextlib.asynccontextmanager
 async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-    """One pool per worker process, opened before it serves and closed after; none when no database is set."""
-    application.state.pool = None
-    url = os.environ.get(DATABASE_URL)
-    if url:
-        size = int(os.environ.get(POOL_SIZE) or DEFAULT_POOL_SIZE)
-        # min_size = max_size: every connection is opened up front, so no measured request
-        # pays for a connect; a lifetime of 0 keeps idle ones open between trials.
-        application.state.pool = await asyncpg.create_pool(url, min_size=size, max_size=size,
-                                                           max_inactive_connection_lifetime=0)
-    # On app.state rather than in the lifespan's state dict: every ASGI server passes app.state
-    # along, only some pass the lifespan's state on to requests.
-    try:
+    """The worker's asyncpg pool onto app.state while it serves (apps/async_pool.py)."""
+    async with pool_on(application.state):
         yield
-    finally:
-        if application.state.pool is not None:
-            await application.state.pool.close()
 
 
 app = FastAPI(lifespan=lifespan)

@@ -16,7 +16,6 @@ the upstream endpoints; parameters, settings and the query come from apps.worklo
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
@@ -30,7 +29,8 @@ from litestar.response import Template
 from litestar.template import TemplateConfig
 
 from apps import async_upstream
-from apps.workloads import (AGENTS_QUERY, DATABASE_URL, DEFAULT_POOL_SIZE, FANOUT_CALLS, POOL_SIZE, UPSTREAM_URL,
+from apps.async_pool import pool_on
+from apps.workloads import (AGENTS_QUERY, DATABASE_URL, FANOUT_CALLS, UPSTREAM_URL,
                             BadParameter, milliseconds, seconds, setting)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -39,20 +39,9 @@ Agents = List[Dict[str, Optional[str]]]
 
 @contextlib.asynccontextmanager
 async def database_pool(application: Litestar) -> AsyncIterator[None]:
-    """One pool per worker process, opened before it serves and closed after; none when no database is set."""
-    application.state.pool = None
-    url = os.environ.get(DATABASE_URL)
-    if url:
-        size = int(os.environ.get(POOL_SIZE) or DEFAULT_POOL_SIZE)
-        # min_size = max_size: every connection is opened up front, so no measured request
-        # pays for a connect; a lifetime of 0 keeps idle ones open between trials.
-        application.state.pool = await asyncpg.create_pool(url, min_size=size, max_size=size,
-                                                           max_inactive_connection_lifetime=0)
-    try:
+    """The worker's asyncpg pool onto app.state while it serves (apps/async_pool.py)."""
+    async with pool_on(application.state):
         yield
-    finally:
-        if application.state.pool is not None:
-            await application.state.pool.close()
 
 
 async def agents_from_pool(state: State) -> Agents:
