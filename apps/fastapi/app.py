@@ -14,9 +14,10 @@ Written the way FastAPI's documentation shows a production app, not as a wrapper
 - The template is rendered by fastapi.templating.Jinja2Templates from apps/templates, the
   file and the Jinja2 defaults (autoescape on) of the Flask and aiohttp apps: the same bytes.
 
-The work is the aiohttp app's: a new asyncpg connection per request for /agents and
-/db_sleep, the pool for /agents_with_pool and /template, apps/async_upstream.py's calls for
-the upstream endpoints; parameters, settings and the query come from apps.workloads.
+The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
+new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
+and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
+settings come from apps.workloads.
 """
 
 import asyncio
@@ -31,8 +32,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from apps import async_upstream
-from apps.async_pool import pool_on
-from apps.workloads import (AGENTS_QUERY, DATABASE_URL, FANOUT_CALLS, UPSTREAM_URL,
+from apps.async_database import agents_from, agents_on_new_connection, database_sleep, pool_on
+from apps.workloads import (FANOUT_CALLS, UPSTREAM_URL,
                             BadParameter, milliseconds, seconds, setting)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -77,7 +78,7 @@ HELLO = Message(message="Hello, World!")
 
 @contextlib.asynccontextmanager
 async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-    """The worker's asyncpg pool onto app.state while it serves (apps/async_pool.py)."""
+    """The worker's asyncpg pool onto app.state while it serves (apps/async_database.py)."""
     async with pool_on(application.state):
         yield
 
@@ -85,19 +86,9 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
-async def database_pool(request: Request) -> asyncpg.Pool:
+async def database_pool(request: Request) -> Optional[asyncpg.Pool]:
     # async def: FastAPI would run a plain def dependency in its thread pool, a thread hop per request.
-    pool = request.app.state.pool
-    if pool is None:
-        raise RuntimeError("{} was not set when the worker started; the harness sets it for cells "
-                           "that run this scenario".format(DATABASE_URL))
-    return pool
-
-
-async def agents_from(pool: asyncpg.Pool) -> List[Dict[str, Any]]:
-    # acquire() queues when every connection is out, so a burst waits rather than fails.
-    async with pool.acquire() as connection:
-        return [dict(row) for row in await connection.fetch(AGENTS_QUERY)]
+    return request.app.state.pool
 
 
 @app.exception_handler(BadParameter)
@@ -117,12 +108,7 @@ async def plaintext_endpoint() -> PlainTextResponse:
 
 @app.get("/agents")
 async def agents() -> List[Agent]:
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        rows = await connection.fetch(AGENTS_QUERY)
-    finally:
-        await connection.close()
-    return [Agent(**row) for row in rows]
+    return [Agent(**row) for row in await agents_on_new_connection()]
 
 
 @app.get("/agents_with_pool")
@@ -147,12 +133,7 @@ async def sleep(ms: Optional[str] = None) -> Slept:
 @app.get("/db_sleep")
 async def db_sleep(s: Optional[str] = None) -> DatabaseSlept:
     duration_s = seconds(s)
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        # pg_sleep takes double precision, and asyncpg encodes by the server's type.
-        await connection.execute("SELECT pg_sleep($1)", float(duration_s))
-    finally:
-        await connection.close()
+    await database_sleep(duration_s)
     return DatabaseSlept(db_slept_s=duration_s)
 
 

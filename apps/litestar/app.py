@@ -9,9 +9,10 @@ handlers receive as the injected `state`; an exception handler that answers a ba
 parameter with the 400 every app sends; its Template response with the Jinja2 engine over
 apps/templates (the Flask and aiohttp apps' file and Jinja2 defaults: the same bytes).
 
-The work is the aiohttp app's: a new asyncpg connection per request for /agents and
-/db_sleep, the pool for /agents_with_pool and /template, apps/async_upstream.py's calls for
-the upstream endpoints; parameters, settings and the query come from apps.workloads.
+The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
+new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
+and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
+settings come from apps.workloads.
 """
 
 import asyncio
@@ -19,7 +20,6 @@ import contextlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional, Union
 
-import asyncpg
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -29,8 +29,8 @@ from litestar.response import Template
 from litestar.template import TemplateConfig
 
 from apps import async_upstream
-from apps.async_pool import pool_on
-from apps.workloads import (AGENTS_QUERY, DATABASE_URL, FANOUT_CALLS, UPSTREAM_URL,
+from apps.async_database import agents_from, agents_on_new_connection, database_sleep, pool_on
+from apps.workloads import (FANOUT_CALLS, UPSTREAM_URL,
                             BadParameter, milliseconds, seconds, setting)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -39,18 +39,13 @@ Agents = List[Dict[str, Optional[str]]]
 
 @contextlib.asynccontextmanager
 async def database_pool(application: Litestar) -> AsyncIterator[None]:
-    """The worker's asyncpg pool onto app.state while it serves (apps/async_pool.py)."""
+    """The worker's asyncpg pool onto app.state while it serves (apps/async_database.py)."""
     async with pool_on(application.state):
         yield
 
 
 async def agents_from_pool(state: State) -> Agents:
-    if state.pool is None:
-        raise RuntimeError("{} was not set when the worker started; the harness sets it for cells "
-                           "that run this scenario".format(DATABASE_URL))
-    # acquire() queues when every connection is out, so a burst waits rather than fails.
-    async with state.pool.acquire() as connection:
-        return [dict(row) for row in await connection.fetch(AGENTS_QUERY)]
+    return await agents_from(state.pool)
 
 
 def bad_parameter(request: Request, error: BadParameter) -> Response:
@@ -69,12 +64,7 @@ async def plaintext_endpoint() -> str:
 
 @get("/agents")
 async def agents() -> Agents:
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        rows = await connection.fetch(AGENTS_QUERY)
-    finally:
-        await connection.close()
-    return [dict(row) for row in rows]
+    return await agents_on_new_connection()
 
 
 @get("/agents_with_pool")
@@ -99,12 +89,7 @@ async def sleep(ms: FromQuery[Optional[str]] = None) -> Dict[str, int]:
 @get("/db_sleep")
 async def db_sleep(s: FromQuery[Optional[str]] = None) -> Dict[str, Union[int, float]]:
     duration_s = seconds(s)
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        # pg_sleep takes double precision, and asyncpg encodes by the server's type.
-        await connection.execute("SELECT pg_sleep($1)", float(duration_s))
-    finally:
-        await connection.close()
+    await database_sleep(duration_s)
     return {"db_slept_s": duration_s}
 
 

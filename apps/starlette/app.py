@@ -8,9 +8,10 @@ bytes), a lifespan that opens the asyncpg pool, an exception handler that answer
 parameter with the 400 every app sends, and starlette.templating's Jinja2Templates over
 apps/templates (the Flask and aiohttp apps' file and Jinja2 defaults: the same bytes).
 
-The work is the aiohttp app's: a new asyncpg connection per request for /agents and
-/db_sleep, the pool for /agents_with_pool and /template, apps/async_upstream.py's calls for
-the upstream endpoints; parameters, settings and the query come from apps.workloads.
+The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
+new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
+and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
+settings come from apps.workloads.
 """
 
 import asyncio
@@ -18,7 +19,6 @@ import contextlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List
 
-import asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -26,8 +26,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from apps import async_upstream
-from apps.async_pool import pool_on
-from apps.workloads import (AGENTS_QUERY, DATABASE_URL, FANOUT_CALLS, UPSTREAM_URL,
+from apps.async_database import agents_from, agents_on_new_connection, database_sleep, pool_on
+from apps.workloads import (FANOUT_CALLS, UPSTREAM_URL,
                             BadParameter, milliseconds, seconds, setting)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -35,19 +35,13 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / 
 
 @contextlib.asynccontextmanager
 async def lifespan(application: Starlette) -> AsyncIterator[None]:
-    """The worker's asyncpg pool onto app.state while it serves (apps/async_pool.py)."""
+    """The worker's asyncpg pool onto app.state while it serves (apps/async_database.py)."""
     async with pool_on(application.state):
         yield
 
 
 async def agents_from_pool(request: Request) -> List[Dict[str, Any]]:
-    pool = request.app.state.pool
-    if pool is None:
-        raise RuntimeError("{} was not set when the worker started; the harness sets it for cells "
-                           "that run this scenario".format(DATABASE_URL))
-    # acquire() queues when every connection is out, so a burst waits rather than fails.
-    async with pool.acquire() as connection:
-        return [dict(row) for row in await connection.fetch(AGENTS_QUERY)]
+    return await agents_from(request.app.state.pool)
 
 
 async def bad_parameter(request: Request, error: Exception) -> Response:
@@ -63,12 +57,7 @@ async def plaintext_endpoint(request: Request) -> Response:
 
 
 async def agents(request: Request) -> Response:
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        rows = await connection.fetch(AGENTS_QUERY)
-    finally:
-        await connection.close()
-    return JSONResponse([dict(row) for row in rows])
+    return JSONResponse(await agents_on_new_connection())
 
 
 async def agents_with_pool(request: Request) -> Response:
@@ -87,12 +76,7 @@ async def sleep(request: Request) -> Response:
 
 async def db_sleep(request: Request) -> Response:
     duration_s = seconds(request.query_params.get("s"))
-    connection = await asyncpg.connect(setting(DATABASE_URL))
-    try:
-        # pg_sleep takes double precision, and asyncpg encodes by the server's type.
-        await connection.execute("SELECT pg_sleep($1)", float(duration_s))
-    finally:
-        await connection.close()
+    await database_sleep(duration_s)
     return JSONResponse({"db_slept_s": duration_s})
 
 
