@@ -14,10 +14,7 @@ Written the way FastAPI's documentation shows a production app, not as a wrapper
 - The template is rendered by fastapi.templating.Jinja2Templates from apps/templates, the
   file and the Jinja2 defaults (autoescape on) of the Flask and aiohttp apps: the same bytes.
 
-The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
-new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
-and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
-settings come from apps.workloads.
+Its database and upstream work is apps/async_database.py's and apps/async_upstream.py's.
 """
 
 import asyncio

@@ -9,10 +9,7 @@ handlers receive as the injected `state`; an exception handler that answers a ba
 parameter with the 400 every app sends; its Template response with the Jinja2 engine over
 apps/templates (the Flask and aiohttp apps' file and Jinja2 defaults: the same bytes).
 
-The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
-new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
-and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
-settings come from apps.workloads.
+Its database and upstream work is apps/async_database.py's and apps/async_upstream.py's.
 """
 
 import asyncio

@@ -8,10 +8,7 @@ bytes), a lifespan that opens the asyncpg pool, an exception handler that answer
 parameter with the 400 every app sends, and starlette.templating's Jinja2Templates over
 apps/templates (the Flask and aiohttp apps' file and Jinja2 defaults: the same bytes).
 
-The work is the aiohttp app's, shared with the other framework apps: apps/async_database.py's
-new asyncpg connection per request for /agents and /db_sleep and its pool for /agents_with_pool
-and /template, apps/async_upstream.py's calls for the upstream endpoints; parameters and
-settings come from apps.workloads.
+Its database and upstream work is apps/async_database.py's and apps/async_upstream.py's.
 """
 
 import asyncio
