@@ -34,6 +34,10 @@ def add_report_parser(commands) -> None:
     report.add_argument("--charts-dir", type=Path, default=DEFAULT_RESULTS_DIR / "charts",
                         help="where the PNG charts the tables page shows go")
     report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+    report.add_argument("--site-dir", type=Path, default=None,
+                        help="where the static HTML site goes (default: site/ in --results-dir); it opens from "
+                             "the file system with no server and no network")
+    report.add_argument("--no-site", action="store_true", help="no HTML site (no plotly or jinja2 needed)")
 
 
 def add_compare_parser(commands) -> None:
@@ -84,11 +88,23 @@ def command_report(args: argparse.Namespace) -> int:
         if args.json:
             print("benchmatrix: exported {} records to {}".format(len(records), export_json(records, args.json)))
         written = write_report(records, args.readme, None if args.no_charts else args.charts_dir, args.tables)
+        print("benchmatrix: " + written.summary(len(records)))
+        if not args.no_site:
+            print("benchmatrix: " + write_report_site(records, args).summary())
     except (ValueError, OSError) as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 2
-    print("benchmatrix: " + written.summary(len(records)))
     return 0
+
+
+def write_report_site(records, args: argparse.Namespace):
+    from benchmatrix.results.site import write_site
+
+    results = (args.results_dir / "results.jsonl").resolve()
+    # The pages name their source relative to the checkout, so the site reads the same on every machine.
+    source = results.relative_to(REPO_ROOT) if REPO_ROOT in results.parents else Path(results.name)
+    return write_site(records, args.site_dir or args.results_dir / "site", args.results_dir,
+                      source=source.as_posix())
 
 
 def command_compare(args: argparse.Namespace) -> int:
