@@ -30,12 +30,13 @@ def spectrum_figure(record: Record) -> Figure:
     x = [100.0 / (100.0 - p) for p, _ in points]
     y = [ms for _, ms in points]
     text = ["p{:g}".format(p) for p, _ in points]
+    # Ticks only up to the highest measured percentile: the maximum's place is a convention, not a nine.
+    shown = [value for value, _ in NINES if not x or value <= max(x) * 1.01]
     top = [ms for p, ms in record.spectrum if p >= 100.0]
     if top and x:
         x.append(max(x) * 10)
         y.append(top[0])
         text.append("max")
-    shown = [value for value, _ in NINES if not x or value <= max(x)]
     axis = {"type": "log", "title": {"text": "percentile"}, "tickvals": shown,
             "ticktext": [label for value, label in NINES if value in shown]}
     return {"data": [{"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "text": text,
