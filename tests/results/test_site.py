@@ -82,6 +82,7 @@ def test_the_cells_page_carries_every_filter_value_and_offers_each_choice(tmp_pa
     for name in ("python", "server", "app", "topology", "scenario", "status", "machine"):
         assert '<select data-filter="{}">'.format(name) in html
     assert '<option value="failed">failed</option>' in html and "5 of 5 cells" in html
+    assert html.count('">history</a></td></tr>') == 5
 
 
 def test_everything_from_a_record_is_escaped_in_html_and_in_the_embedded_figures(tmp_path):
@@ -128,7 +129,7 @@ def test_without_a_change_point_detector_the_cell_page_says_so(tmp_path):
     from benchmatrix.results.site import cell_page as module
 
     page = module.cell_page(cells_of(place(site_records()))[0], None)
-    assert page.change_note == "change points are not computed: the change-point module is not installed"
+    assert page.change_note == "Change points are not computed: the change-point module is not installed"
     assert page.marks == () and page.figures[0][1]["layout"]["shapes"] == []
 
 

@@ -62,11 +62,11 @@ def cell_page(cell: Cell, marks: Optional[Sequence[ChangeMark]]) -> CellPage:
                                status_label(record), starts.get(own, "")))
         previous = record
     if marks is None:
-        note = "change points are not computed: the change-point module is not installed"
+        note = "Change points are not computed: the change-point module is not installed"
     elif found:
         note = "{} change point(s), found in the successful req/s by results/change_points.py".format(len(found))
     else:
-        note = "no change point: the history holds no significant step"
+        note = "No change point: the history holds no significant step"
     return CellPage(cell.key.title, cell.key.machine, tuple(reversed(rows)), tuple(found), note,
                     (("history", history_figure(records, found)),))
 
