@@ -152,7 +152,7 @@ def test_a_record_page_links_only_the_raw_files_that_exist_and_says_how_to_measu
 
 def test_the_reproduce_command_of_a_single_run_names_its_session_and_options():
     record = make_record(python="3.13", server="gunicorn+nginx", mode="fixed-rate", planned_rate=2000.0,
-                         connection_mode="close", trials=[{"rps": 1.0}] * 3, meta={"with": ["uvicorn==0.30.6"]})
+                         connection_mode="close", trials=[{"rps": 1.0}] * 3, meta={"overrides": {"uvicorn": "0.30.6"}})
     assert reproduce_command(record) == (
         "nox -s 'bench-3.13(server='\"'\"'gunicorn+nginx'\"'\"', app='\"'\"'flask'\"'\"')' -- --scenarios json "
         "--duration 10s --trials 3 --connections 64 --threads 2 --workers 2 --rate 2000 --connection-mode close "

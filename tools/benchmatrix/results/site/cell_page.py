@@ -7,7 +7,6 @@ change-point module (results/change_points.py) when it is installed, and nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from benchmatrix.results.records import Record, rate_text, status_label
@@ -55,7 +54,7 @@ def cell_page(cell: Cell, marks: Optional[Sequence[ChangeMark]]) -> CellPage:
     rows, previous = [], None
     for item in cell.records:
         record = item.record
-        own = record.record_id or record.run_id
+        own = history_id(record)
         rows.append(HistoryRow(record.recorded_at[:16].replace("T", " "), item.page,
                                rate_text(record.rps) if record.rps and not record.is_failed else "-",
                                (record.section("git").get("sha") or "-")[:10], _versions_changed(record, previous),
@@ -64,29 +63,35 @@ def cell_page(cell: Cell, marks: Optional[Sequence[ChangeMark]]) -> CellPage:
     if marks is None:
         note = "Change points are not computed: the change-point module is not installed"
     elif found:
-        note = "{} change point(s), found in the successful req/s by results/change_points.py".format(len(found))
+        note = "{} change point(s), found in the req/s by Apache Otava's e-divisive test (results/change_points.py)" \
+            .format(len(found))
     else:
         note = "No change point: the history holds no significant step"
     return CellPage(cell.key.title, cell.key.machine, tuple(reversed(rows)), tuple(found), note,
                     (("history", history_figure(records, found)),))
 
 
-def _history_points(records: Sequence[Record], point_type) -> list:
-    return [point_type(when=datetime.fromisoformat(r.recorded_at), value=float(r.rps),
-                       record_id=r.record_id or r.run_id, commit=r.section("git").get("sha") or "",
-                       versions={str(k): str(v) for k, v in r.section("packages").items()})
-            for r in records if r.rps is not None and not r.is_failed]
+def history_id(record: Record) -> str:
+    """The id a change point names its record by (results/history.py's: records older than ids by run and scenario)."""
+    return record.record_id or "{}/{}".format(record.run_id, record.scenario)
 
 
 def change_finder() -> Optional[ChangeFinder]:
-    """The change-point detector of results/change_points.py, adapted to ChangeMarks; None without it."""
+    """Apache Otava's e-divisive change points (results/change_points.py) as ChangeMarks; None without it.
+
+    The series is what results/history.py puts in one: the cell's closed-loop records that measured something.
+    """
     try:
-        from benchmatrix.results.change_points import HistoryPoint, find_change_points
+        from benchmatrix.results.change_points import find_change_points
+        from benchmatrix.results.history import HistoryPoint, in_history, parse_when, record_commit, record_versions
     except ImportError:
         return None
 
     def find(records: Sequence[Record]) -> List[ChangeMark]:
+        points = [HistoryPoint(when=parse_when(r.recorded_at), value=float(r.rps), record_id=history_id(r),
+                               commit=record_commit(r), versions=record_versions(r))
+                  for r in records if in_history(r) and r.rps is not None]
         return [ChangeMark(p.when, p.record_id, p.before, p.after, p.ratio, p.pvalue)
-                for p in find_change_points(_history_points(records, HistoryPoint))]
+                for p in find_change_points(points)]
 
     return find

@@ -25,12 +25,10 @@ FILTER_FIELDS = ("python", "server", "app", "topology", "scenario", "status", "m
 def version_overrides(record: Record) -> Tuple[str, ...]:
     """The "PKG==VER" a run measured instead of its constraints' versions; () for an ordinary run.
 
-    Written by `--with` into the record's conditions (meta.with: a list, or a {package: version} map).
+    `--with PKG==VER` writes them into the record's conditions as meta.overrides, {package: version}.
     """
-    chosen = record.meta.get("with") or ()
-    if isinstance(chosen, dict):
-        return tuple("{}=={}".format(name, version) for name, version in sorted(chosen.items()))
-    return tuple(str(item) for item in chosen)
+    chosen = record.meta.get("overrides") or {}
+    return tuple("{}=={}".format(name, version) for name, version in sorted(chosen.items()))
 
 
 @dataclass(frozen=True)
