@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import List
@@ -167,3 +168,45 @@ def test_a_second_write_changes_nothing_and_pages_of_records_gone_are_removed(tm
     write_site([interleaved("uvicorn", 1.0, 1)], tmp_path, find_changes=lambda records: [], plotly_source=PLOTLY)
     assert [p for p in written(tmp_path) if p.startswith("records/")] == ["records/run1-1.html"]
     assert len(list((tmp_path / "cells").glob("*.html"))) == 1
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    from benchmatrix.results.report import RANKING_END, RANKING_START
+    from tests.record_factory import REAL_RESULTS
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "results.jsonl").write_text(REAL_RESULTS.read_text())
+    (tmp_path / "README.md").write_text("# R\n\n{}\n{}\n".format(RANKING_START, RANKING_END))
+    return tmp_path
+
+
+def report(checkout: Path, *more: str) -> int:
+    from benchmatrix.__main__ import main
+
+    return main(["report", "--results-dir", str(checkout / "reports"), "--readme", str(checkout / "README.md"),
+                 "--no-charts", *more])
+
+
+def test_the_report_command_writes_the_site_beside_the_tables(checkout, capsys):
+    pytest.importorskip("plotly", reason="the site's charts need plotly (configs/requirements/harness.txt)")
+    assert report(checkout) == 0
+    out = capsys.readouterr().out
+    # The change points' count is left out: it depends on whether the detector is installed.
+    assert out.splitlines()[-1].startswith("benchmatrix: site written to {} (25 record pages, 17 cell pages, "
+                                           .format(checkout / "reports" / "site" / "index.html"))
+    assert (checkout / "reports" / "site" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+    assert "from results.jsonl" in (checkout / "reports" / "site" / "index.html").read_text()
+    assert report(checkout, "--site-dir", str(checkout / "elsewhere")) == 0
+    assert (checkout / "elsewhere" / "cells.html").is_file()
+
+
+def test_without_plotly_the_report_says_what_to_do_before_writing_anything(checkout, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "plotly.offline", None)  # import fails as if plotly were absent
+    before = (checkout / "README.md").read_text()
+    assert report(checkout) == 2
+    assert capsys.readouterr().err == (
+        "benchmatrix: error: the site needs the plotly package in the harness environment "
+        "(configs/requirements/harness.txt); install it, or pass --no-site\n")
+    assert (checkout / "README.md").read_text() == before and not (checkout / "reports" / "site").exists()
+    assert report(checkout, "--no-site") == 0 and not (checkout / "reports" / "site").exists()

@@ -32,9 +32,15 @@ class SiteWritten:
             self.index, self.records, self.cells, self.change_points)
 
 
-def environment():
-    import jinja2
+MISSING = ("the site needs the {} package in the harness environment (configs/requirements/harness.txt); "
+           "install it, or pass --no-site")
 
+
+def environment():
+    try:
+        import jinja2
+    except ImportError as error:
+        raise ValueError(MISSING.format("jinja2")) from error
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -44,9 +50,14 @@ def plotly_js() -> str:
     try:
         from plotly.offline import get_plotlyjs
     except ImportError as error:
-        raise ValueError("the site's charts need the plotly package in the harness environment "
-                         "(configs/requirements/harness.txt); install it, or pass --no-site") from error
+        raise ValueError(MISSING.format("plotly")) from error
     return get_plotlyjs()
+
+
+def site_script() -> str:
+    """plotly.js, once jinja2 is known to be there too: what a report checks before it writes anything."""
+    environment()
+    return plotly_js()
 
 
 def _write(path: Path, text: str) -> None:
