@@ -23,7 +23,8 @@ matrix = bench_sessions()
 
 @nox.session(python=False)
 def report(session):
-    """Regenerate the README ranking, reports/tables.md and the charts from reports/results.jsonl (--filter, --csv, --json)."""
+    """Regenerate the README ranking, reports/tables.md, the charts and the HTML site (reports/site/) from
+    reports/results.jsonl (--filter, --csv, --json, --site-dir, --no-site)."""
     matrix.harness(session, "report")
 
 
