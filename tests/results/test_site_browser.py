@@ -18,8 +18,8 @@ from tests.record_factory import REAL_RESULTS, real_records
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
-                                 "(`apt-get install chromium`; `tools/nox -s tests` installs it through tools/setup.sh --tests)")]
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (`apt-get install "
+                                 "chromium`; `tools/nox -s tests` installs it through tools/setup.sh --tests)")]
 # The interleaved run of gunicorn-uvicorn's django against django-async: spectrum, nine trials, raw links.
 RECORD_PAGE = "records/20261203T063504Z-py3.13-gunicorn-uvicorn-django-async-6389-1.html"
 
