@@ -23,7 +23,9 @@ matrix = bench_sessions()
 
 @nox.session(python=False)
 def report(session):
-    """Regenerate the README ranking, reports/tables.md and the charts from reports/results.jsonl (--filter, --csv, --json)."""
+    """Regenerate the README ranking, reports/tables.md, the charts and the site reports/site/ from results.jsonl.
+
+    Options after --: --filter, --csv, --json, --site-dir, --no-site (`nox -s report -- --help`)."""
     matrix.harness(session, "report")
 
 

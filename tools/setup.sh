@@ -10,6 +10,15 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # openssh-client reaches SSH load hosts, openssh-server is the sshd the SSH tests start in a namespace.
 packages=(wrk nghttp2-client build-essential python3 python3-venv python3-dev git ca-certificates nginx postgresql
           iproute2 openssh-client openssh-server)
+# --tests (tools/nox passes it for the tests session): also Debian's chromium, the headless browser the
+# results site is tested in (tests/results/test_site_browser.py); about 25 s and 350 MB on a machine
+# that has none of its libraries. A machine that only benchmarks never needs it.
+for option in "$@"; do
+  case "$option" in
+    --tests) packages+=(chromium) ;;
+    *) echo "setup: unknown option $option (the only one is --tests)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -34,6 +34,10 @@ def add_report_parser(commands) -> None:
     report.add_argument("--charts-dir", type=Path, default=DEFAULT_RESULTS_DIR / "charts",
                         help="where the PNG charts the tables page shows go")
     report.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+    report.add_argument("--site-dir", type=Path, default=None,
+                        help="where the static HTML site goes (default: site/ in --results-dir); it opens from "
+                             "the file system with no server and no network")
+    report.add_argument("--no-site", action="store_true", help="no HTML site (no plotly or jinja2 needed)")
 
 
 def add_compare_parser(commands) -> None:
@@ -76,6 +80,7 @@ def command_report(args: argparse.Namespace) -> int:
     from benchmatrix.results.export import export_csv, export_json, select_records
     from benchmatrix.results.records import load_records
     from benchmatrix.results.report import write_report
+    from benchmatrix.results.site.writer import site_script
 
     try:
         records = select_records(load_records(args.results_dir / "results.jsonl"), args.filter)
@@ -83,12 +88,26 @@ def command_report(args: argparse.Namespace) -> int:
             print("benchmatrix: exported {} records to {}".format(len(records), export_csv(records, args.csv)))
         if args.json:
             print("benchmatrix: exported {} records to {}".format(len(records), export_json(records, args.json)))
+        # The site's packages are looked up first, so a harness without them fails before the README is touched.
+        script = None if args.no_site else site_script()
         written = write_report(records, args.readme, None if args.no_charts else args.charts_dir, args.tables)
+        print("benchmatrix: " + written.summary(len(records)))
+        if script is not None:
+            print("benchmatrix: " + write_report_site(records, args, script).summary())
     except (ValueError, OSError) as error:
         print("benchmatrix: error: {}".format(error), file=sys.stderr)
         return 2
-    print("benchmatrix: " + written.summary(len(records)))
     return 0
+
+
+def write_report_site(records, args: argparse.Namespace, plotly_source: str):
+    from benchmatrix.results.site import write_site
+
+    results = (args.results_dir / "results.jsonl").resolve()
+    # The pages name their source relative to the checkout, so the site reads the same on every machine.
+    source = results.relative_to(REPO_ROOT) if REPO_ROOT in results.parents else Path(results.name)
+    return write_site(records, args.site_dir or args.results_dir / "site", args.results_dir,
+                      source=source.as_posix(), plotly_source=plotly_source)
 
 
 def command_compare(args: argparse.Namespace) -> int:
