@@ -17,6 +17,12 @@ Matching the load, measured with Debian 12's h2load 1.52 (tests/fixtures/h2load)
   skipped with the reason recorded, rather than run a different load or hang;
 - in a timed run h2load counts a reset connection as no error: that client just stops,
   so its req/s drops and shows as a disagreement, not as socket errors.
+
+What is sent: the scenario's headers with -H, its body with -d from a file written beside
+the raw output, which makes the request a POST (h2load's only way to send a body). So a
+GET, or a POST with or without a body, can be cross-checked; another method (PUT, PATCH,
+DELETE ...) or a GET with a body cannot be expressed, and neither can a flow: those are
+skipped with the reason recorded, as the closing-connection case is.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.load.wrk import LoadSettings, LoadToolMissing
+from benchmatrix.matrix.scenarios import GET, FlowStep, HttpRequest
 from benchmatrix.stack.process import run_bounded
 
 TOOL = "h2load"
@@ -133,15 +140,36 @@ def matched_load(settings: LoadSettings) -> Tuple[int, int]:
     return threads * (settings.connections // threads), threads
 
 
-def h2load_argv(h2load: str, settings: LoadSettings, url: str) -> List[str]:
+def h2load_argv(h2load: str, settings: LoadSettings, url: str, request: HttpRequest = GET,
+                data_path: Optional[Path] = None) -> List[str]:
+    """h2load's command line; a request with a body needs data_path, the file holding it."""
     connections, threads = matched_load(settings)
     close = ["-H", "Connection: close"] if settings.connection_close else []
+    headers = [word for name, value in request.headers for word in ("-H", "{}: {}".format(name, value))]
+    data = ["-d", str(data_path)] if request.body and data_path is not None else []
     return [h2load, "--h1", "-c", str(connections), "-t", str(threads), "-m", "1",
-            "-D", "{}s".format(int(round(settings.duration_s))), *close, url]
+            "-D", "{}s".format(int(round(settings.duration_s))), *close, *headers, *data, url]
 
 
-def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[bool]) -> Optional[str]:
+def request_skip_reason(request: HttpRequest, steps: Sequence[FlowStep] = ()) -> Optional[str]:
+    """Why h2load cannot send what the scenario sends, or None."""
+    if steps:
+        return "h2load cannot run a flow (steps sharing cookies and values): flows are cross-checked by no tool"
+    if request.method not in ("GET", "POST"):
+        return ("h2load sends GET, or POST with -d: a {} request cannot be expressed".format(request.method))
+    if request.method == "GET" and request.body:
+        return "h2load's -d turns a GET with a body into a POST: it cannot be expressed"
+    if request.method == "POST" and not request.body:
+        return "h2load sends POST only with a -d body: a POST without one cannot be expressed"
+    return None
+
+
+def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[bool],
+                request: HttpRequest = GET, steps: Sequence[FlowStep] = ()) -> Optional[str]:
     """Why this load cannot be cross-checked with this h2load, or None."""
+    cannot_send = request_skip_reason(request, steps)
+    if cannot_send:
+        return cannot_send
     if h2load.version_tuple and h2load.version_tuple >= CLOSE_FIXED_IN:
         return None
     if settings.connection_close:
@@ -155,13 +183,23 @@ def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[
                 why, h2load.version or "(unknown version)", ".".join(map(str, CLOSE_FIXED_IN))))
 
 
+def data_file(raw_path: Path, request: HttpRequest) -> Optional[Path]:
+    """The request's body in a file beside the raw output, for -d; None without a body."""
+    if not request.body:
+        return None
+    path = raw_path.with_name(raw_path.stem + ".body")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(request.body)
+    return path
+
+
 def run_cross_check(h2load: H2load, settings: LoadSettings, url: str, raw_path: Path,
-                    prefix: Sequence[str] = ()) -> Tuple[List[str], H2loadResult]:
+                    prefix: Sequence[str] = (), request: HttpRequest = GET) -> Tuple[List[str], H2loadResult]:
     """One h2load run after `prefix` (the load generator's CPU pinning); the raw output stays at raw_path.
 
     Raises WrkOutputError on output without a summary, ServiceError when it overran its deadline.
     """
-    argv = list(prefix) + h2load_argv(h2load.binary, settings, url)
+    argv = list(prefix) + h2load_argv(h2load.binary, settings, url, request, data_file(raw_path, request))
     output = run_bounded(argv, timeout_s=settings.duration_s + MARGIN_S, log_path=raw_path)
     return argv, parse_h2load(output)
 
@@ -223,7 +261,8 @@ def cross_check_metadata(h2load: H2load, argv: Optional[List[str]], result: Opti
 
 def cross_check(driver, settings: LoadSettings, url: str, raw_path: Path, prefix: Sequence[str],
                 wrk_rps: Optional[float], server_closes: Optional[bool], relative: Callable[[Path], str],
-                settle: Callable[[], Any], say: Callable[[str], None]) -> Tuple[Dict[str, Any], List[Flag]]:
+                settle: Callable[[], Any], say: Callable[[str], None], request: HttpRequest = GET,
+                steps: Sequence[FlowStep] = ()) -> Tuple[Dict[str, Any], List[Flag]]:
     """The record's cross-check by `driver` (load/driver.H2loadDriver, or a test's fake with a .tool):
     (meta, flags). A skip or an h2load failure is recorded, never raised: wrk's trials stand on their own.
     settle() runs first, as before each wrk trial."""
@@ -231,14 +270,14 @@ def cross_check(driver, settings: LoadSettings, url: str, raw_path: Path, prefix
     from benchmatrix.stack.readiness import ServiceError
 
     h2load = driver.tool
-    reason = skip_reason(h2load, settings, server_closes)
+    reason = skip_reason(h2load, settings, server_closes, request, steps)
     if reason:
         say("cross-check (h2load) skipped: " + reason)
         return cross_check_metadata(h2load, None, None, wrk_rps, None, skipped=reason), []
     say("cross-check trial with h2load, {:g} s".format(settings.duration_s))
     settle()
     try:
-        ran = driver.run(LoadRequest(settings, url, raw_path, prefix=tuple(prefix)))
+        ran = driver.run(LoadRequest(settings, url, raw_path, prefix=tuple(prefix), request=request))
     except (WrkOutputError, ServiceError) as error:
         reason = "h2load gave no result: {}".format(str(error).splitlines()[0])
         say("cross-check (h2load) failed: " + reason)
