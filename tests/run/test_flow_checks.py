@@ -125,3 +125,17 @@ def test_a_flow_with_a_fixed_rate_or_too_many_connections_is_refused_before_anyt
     with pytest.raises(ValueError, match="one wrk thread per connection, at most 1000"):
         RunOptions(server="gunicorn", app="flask", scenarios=(flow,), connections=2000)
     RunOptions(server="gunicorn", app="flask", scenarios=(flow,), connections=64)
+
+
+def test_a_flow_s_table_says_flows_per_second_and_lists_each_step():
+    from benchmatrix.results.tables import render_scenario_table
+    from tests.record_factory import make_record
+    steps = [{"name": "1 GET /login/", "count": 12, "failed": 0, "mean_ms": 1.0, "p50_ms": 0.9, "p90_ms": 1.5,
+              "p99_ms": 2.25, "max_ms": 3.0}]
+    flow = make_record(scenario="login", meta={"flow": {"unit": "flow", "step_latency": steps}})
+    text = render_scenario_table("login", [flow])
+    assert text.startswith("### Scenario `login` (a flow)") and "flows/s" in text
+    row = next(line for line in text.splitlines() if "1 GET /login/" in line)
+    assert [cell.strip() for cell in row.strip("|").split("|")][4:] == [
+        "1 GET /login/", "12", "0", "1.00", "0.90", "1.50", "2.25"]
+    assert "(a flow)" not in render_scenario_table("json", [make_record()])
