@@ -164,14 +164,17 @@ def test_h2load_sends_the_headers_and_the_body_from_a_file():
                                            "http://h/api/echo"]
 
 
-@pytest.mark.parametrize("request_, steps, reason", [
-    (GET, (), None), (POST, (), None),
-    (HttpRequest("PUT", (), b"x"), (), "a PUT request cannot be expressed"),
-    (HttpRequest("GET", (), b"x"), (), "GET with a body"),
-    (HttpRequest("POST"), (), "POST without one"),
-    (GET, LOGIN, "cannot run a flow"),
+@pytest.mark.parametrize("request_, method", [
+    (HttpRequest("PUT", (), b"x"), ["-H", ":method: PUT"]), (HttpRequest("GET", (), b"x"), ["-H", ":method: GET"]),
+    (HttpRequest("POST"), ["-H", ":method: POST"]), (HttpRequest("DELETE"), ["-H", ":method: DELETE"]),
+    (GET, []), (HttpRequest("POST", (), b"x"), []),
 ])
-def test_what_h2load_cannot_send_is_skipped_with_the_reason(request_, steps, reason):
-    found = request_skip_reason(request_, steps)
-    assert found is None if reason is None else reason in found
-    assert skip_reason(H2load("h2load", "1.64.0"), LoadSettings(2, 4, 3, 2), False, request_, steps) == found
+def test_h2load_sets_any_method_that_its_data_flag_does_not_imply(request_, method):
+    argv = h2load_argv("h2load", LoadSettings(2, 4, 3, 2), "http://h/", request_, Path("/raw/x.body"))
+    assert argv[argv.index("-D") + 2:] == method + (["-d", "/raw/x.body"] if request_.body else []) + ["http://h/"]
+
+
+def test_a_flow_is_not_cross_checked_and_the_record_says_why():
+    assert request_skip_reason(POST) is None
+    found = skip_reason(H2load("h2load", "1.64.0"), LoadSettings(2, 4, 3, 2), False, GET, LOGIN)
+    assert found == request_skip_reason(GET, LOGIN) and "cannot run a flow" in found
