@@ -2,7 +2,9 @@
 
 GET  /login/            the form: a csrftoken cookie and the same token in a hidden field
 POST /login/            form body username=bench&password=bench&csrfmiddlewaretoken=<token>, the csrftoken
-                        cookie sent back: 302 to /api/items with a sessionid cookie; else 403
+                        cookie sent back: 302 to /api/items with a sessionid cookie; else 403. With
+                        ?rotate=1 the 302 also sets a new csrftoken after the sessionid (two Set-Cookie
+                        headers, the session's not last: what wrk's Lua cannot keep)
 GET  /api/items?page=N  with the session: {"page": N, "items": [{"id": ...}, ...]} (5 per page); else 403
 POST /api/echo          a JSON object: {"echo": <its "word">, "length": <body bytes>}; else 400
 """
@@ -44,8 +46,11 @@ def app(environ, start_response):
                 and form.get("password") == ["bench"]:
             session = secrets.token_hex(16)
             SESSIONS.add(session)
+            cookies = [("Set-Cookie", "sessionid={}; Path=/".format(session))]
+            if "rotate=1" in environ.get("QUERY_STRING", ""):
+                cookies.append(("Set-Cookie", "csrftoken={}; Path=/".format(secrets.token_hex(16))))
             return _answer(start_response, "302 Found", b"", "text/html; charset=utf-8",
-                           [("Location", "/api/items?page=1"), ("Set-Cookie", "sessionid={}; Path=/".format(session))])
+                           [("Location", "/api/items?page=1")] + cookies)
         return _answer(start_response, "403 Forbidden", b'{"error": "bad login or CSRF token"}')
     if path == "/api/items" and method == "GET":
         if cookies.get("sessionid") not in SESSIONS:

@@ -3,6 +3,7 @@ answer checks and wrk through a ScenarioMeasurement, records read back from resu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -56,6 +57,15 @@ def test_a_post_and_a_flow_are_verified_measured_and_recorded(tmp_path, login_ap
     endpoint, pid = login_app
     scenarios = (ECHO, LOGIN_FLOW)
     assert verify_endpoints(endpoint, scenarios) == []
+    # A login answer that sets the session and then another cookie passes the probe, but wrk's Lua would keep
+    # only the last Set-Cookie: refused before any load, saying so.
+    steps = list(LOGIN_FLOW.steps)
+    steps[1] = dataclasses.replace(steps[1], path="/login/?rotate=1")
+    rotating = dataclasses.replace(LOGIN_FLOW, name="rotating", steps=tuple(steps))
+    [problem] = verify_endpoints(endpoint, [rotating])
+    assert problem.message.startswith("flow step '3 GET /api/items?page=1': GET /api/items?page=1 answered 403")
+    assert "only when, as under wrk, an answer's last Set-Cookie alone is kept: step(s) '2 POST /login/'" in \
+        problem.message
     options = RunOptions(server="gunicorn", app="flask", scenarios=scenarios, duration_s=1, warmup_s=0, primer_s=0,
                          trials=1, connections=4, results_dir=tmp_path, side_probe=False)
     cell = find_cell(load_matrix(), "{}.{}".format(*sys.version_info[:2]), "gunicorn", "flask")
