@@ -178,3 +178,12 @@ def test_a_flow_is_not_cross_checked_and_the_record_says_why():
     assert request_skip_reason(POST) is None
     found = skip_reason(H2load("h2load", "1.64.0"), LoadSettings(2, 4, 3, 2), False, GET, LOGIN)
     assert found == request_skip_reason(GET, LOGIN) and "cannot run a flow" in found
+
+
+def test_an_ssh_load_host_cannot_run_a_prelude_and_the_record_says_why(tmp_path):
+    from benchmatrix.load.wrk import REMOTE_COMMAND, refuse_remote_prelude, run_wrk
+    prefix = ["python", "-m", REMOTE_COMMAND, "--", "ssh", "--"]
+    refuse_remote_prelude(prefix, GET, ())  # a plain GET runs there as before
+    with pytest.raises(WrkOutputError, match="--hosts local or netns"):
+        run_wrk("wrk", LoadSettings(1, 1, 1, 1), "http://h/", tmp_path / "x.txt", prefix=prefix, request=POST)
+    assert not list(tmp_path.iterdir())  # nothing ran, nothing written

@@ -130,7 +130,10 @@ function request()
     return request_text
   end
   local s = STEPS[step]
-  local headers = { Host = wrk.headers["Host"] }
+  local headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value  -- Host, and wrk's --header ones (Connection: close in --connection-mode close)
+  end
   for _, header in ipairs(s.headers) do
     headers[header[1]] = fill(header[2])
   end

@@ -16,7 +16,8 @@ from typing import List, Optional, Sequence, Tuple
 
 from benchmatrix.load import fixed_rate
 from benchmatrix.load.flow_report import flow_result, parse_flow_report
-from benchmatrix.load.parse import FixedRateResult, WrkResult, is_wrk2_usage, parse_wrk2, parse_wrk_report
+from benchmatrix.load.parse import (FixedRateResult, WrkOutputError, WrkResult, is_wrk2_usage, parse_wrk2,
+                                   parse_wrk_report)
 from benchmatrix.load.request_script import UnsupportedUnderWrk, flow_prelude, request_prelude, write_script
 from benchmatrix.matrix.scenarios import GET, FlowStep, HttpRequest
 from benchmatrix.stack.process import run_bounded
@@ -70,6 +71,18 @@ def check_flow_load(steps: Sequence[FlowStep], connections: int) -> None:
         flow_prelude(steps, REPORT_SCRIPT)  # refuses an extraction wrk's Lua cannot run
 
 
+REMOTE_COMMAND = "benchmatrix.hosts.remote_command"  # the wrapper an SSH load host's commands run under
+
+
+def refuse_remote_prelude(prefix: Sequence[str], request: HttpRequest, steps: Sequence[FlowStep]) -> None:
+    """WrkOutputError (the record's load-failed) for a prelude on an SSH load host: only the scripts copied
+    there when its session opened exist on it, and a prelude is written per trial, here."""
+    if REMOTE_COMMAND in prefix and (steps or not request.is_plain_get):
+        raise WrkOutputError("a request beyond a plain GET, or a flow, needs its prelude script on the load "
+                             "host, and an SSH load host has only the scripts copied when it was set up: run "
+                             "this scenario with the load generator local (--hosts local or netns)")
+
+
 def load_script(raw_path: Path, report_script: Path, request: HttpRequest = GET,
                 steps: Sequence[FlowStep] = ()) -> Path:
     """The script wrk runs: the report script itself for a plain GET, else a prelude written beside the raw
@@ -95,6 +108,7 @@ def run_wrk(wrk: str, settings: LoadSettings, url: str, raw_path: Path,
     Raises WrkOutputError if the output holds no result, UnsupportedUnderWrk for a flow wrk cannot run.
     """
     check_flow_load(steps, settings.connections)
+    refuse_remote_prelude(prefix, request, steps)
     script = load_script(raw_path, REPORT_SCRIPT, request, steps)
     argv = list(prefix) + wrk_argv(wrk, settings, url, script, thread_per_connection=bool(steps))
     # wrk stops itself after --duration; the margin covers start-up and its final timeouts.
@@ -164,6 +178,7 @@ def run_fixed_rate(driver: FixedRateDriver, rate: float, settings: LoadSettings,
     result, UnsupportedUnderWrk for a flow (FLOWS_CLOSED_LOOP_ONLY)."""
     if steps:
         raise UnsupportedUnderWrk(FLOWS_CLOSED_LOOP_ONLY)
+    refuse_remote_prelude(prefix, request, steps)
     argv = list(prefix) + fixed_rate_command(driver, rate, settings, url,
                                              fixed_rate_script(driver, raw_path, request))
     output = run_bounded(argv, timeout_s=settings.duration_s + settings.drain_s + settings.timeout_s + 15,

@@ -95,7 +95,9 @@ def run_flow(endpoint: Endpoint, steps: Sequence[FlowStep], timeout_s: float,
     from benchmatrix.run.verify import check_response  # verify runs flows through this module
 
     conn = probe.connection(endpoint, timeout_s)
-    jar, values, known = CookieJar(), {}, []  # type: CookieJar, Dict[str, str], List[str]
+    jar = CookieJar()
+    values: Dict[str, str] = {}
+    known: List[str] = []
     outcomes: List[StepOutcome] = []
     several: List[str] = []
     try:
