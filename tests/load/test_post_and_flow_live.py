@@ -95,4 +95,4 @@ def test_a_post_and_a_flow_are_verified_measured_and_recorded(tmp_path, login_ap
     assert sum(s["mean_ms"] for s in steps) == pytest.approx(flow["latency_ms"]["avg"], rel=0.2)
     assert flow["rps"] == pytest.approx(trial["rps"]) and flow["meta"]["answers"]["after_load"]["wrong"] == 0
     load = flow["meta"]["load_command"]
-    assert load[load.index("--threads") + 1] == "4"  # one connection per thread
+    assert load[load.index("--threads") + 1] == "4" and flow["threads"] == 4  # one connection per thread
