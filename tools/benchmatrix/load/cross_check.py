@@ -17,6 +17,13 @@ Matching the load, measured with Debian 12's h2load 1.52 (tests/fixtures/h2load)
   skipped with the reason recorded, rather than run a different load or hang;
 - in a timed run h2load counts a reset connection as no error: that client just stops,
   so its req/s drops and shows as a disagreement, not as socket errors.
+
+What is sent: the scenario's headers with -H, its body with -d from a file written beside
+the raw output. -d makes the request a POST; any other method is set with -H ":method: M",
+which h2load 1.52 honours on HTTP/1.1 too (measured: PUT, PATCH and DELETE with and without
+-d, and a body-less POST, reached a server as such). A flow cannot be expressed: h2load
+sends one request again and again; it is skipped with the reason recorded, as the
+closing-connection case is.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.load.wrk import LoadSettings, LoadToolMissing
+from benchmatrix.matrix.scenarios import GET, FlowStep, HttpRequest
 from benchmatrix.stack.process import run_bounded
 
 TOOL = "h2load"
@@ -133,15 +141,33 @@ def matched_load(settings: LoadSettings) -> Tuple[int, int]:
     return threads * (settings.connections // threads), threads
 
 
-def h2load_argv(h2load: str, settings: LoadSettings, url: str) -> List[str]:
+def h2load_argv(h2load: str, settings: LoadSettings, url: str, request: HttpRequest = GET,
+                data_path: Optional[Path] = None) -> List[str]:
+    """h2load's command line; a request with a body needs data_path, the file holding it."""
     connections, threads = matched_load(settings)
     close = ["-H", "Connection: close"] if settings.connection_close else []
+    headers = [word for name, value in request.headers for word in ("-H", "{}: {}".format(name, value))]
+    data = ["-d", str(data_path)] if request.body and data_path is not None else []
+    if request.method != ("POST" if data else "GET"):
+        headers = ["-H", ":method: {}".format(request.method)] + headers
     return [h2load, "--h1", "-c", str(connections), "-t", str(threads), "-m", "1",
-            "-D", "{}s".format(int(round(settings.duration_s))), *close, url]
+            "-D", "{}s".format(int(round(settings.duration_s))), *close, *headers, *data, url]
 
 
-def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[bool]) -> Optional[str]:
+def request_skip_reason(request: HttpRequest, steps: Sequence[FlowStep] = ()) -> Optional[str]:
+    """Why h2load cannot send what the scenario sends, or None."""
+    if steps:
+        return ("h2load cannot run a flow (steps in order sharing cookies and values): it repeats one request; "
+                "a flow is measured by wrk alone")
+    return None
+
+
+def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[bool],
+                request: HttpRequest = GET, steps: Sequence[FlowStep] = ()) -> Optional[str]:
     """Why this load cannot be cross-checked with this h2load, or None."""
+    cannot_send = request_skip_reason(request, steps)
+    if cannot_send:
+        return cannot_send
     if h2load.version_tuple and h2load.version_tuple >= CLOSE_FIXED_IN:
         return None
     if settings.connection_close:
@@ -155,13 +181,23 @@ def skip_reason(h2load: H2load, settings: LoadSettings, server_closes: Optional[
                 why, h2load.version or "(unknown version)", ".".join(map(str, CLOSE_FIXED_IN))))
 
 
+def data_file(raw_path: Path, request: HttpRequest) -> Optional[Path]:
+    """The request's body in a file beside the raw output, for -d; None without a body."""
+    if not request.body:
+        return None
+    path = raw_path.with_name(raw_path.stem + ".body")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(request.body)
+    return path
+
+
 def run_cross_check(h2load: H2load, settings: LoadSettings, url: str, raw_path: Path,
-                    prefix: Sequence[str] = ()) -> Tuple[List[str], H2loadResult]:
+                    prefix: Sequence[str] = (), request: HttpRequest = GET) -> Tuple[List[str], H2loadResult]:
     """One h2load run after `prefix` (the load generator's CPU pinning); the raw output stays at raw_path.
 
     Raises WrkOutputError on output without a summary, ServiceError when it overran its deadline.
     """
-    argv = list(prefix) + h2load_argv(h2load.binary, settings, url)
+    argv = list(prefix) + h2load_argv(h2load.binary, settings, url, request, data_file(raw_path, request))
     output = run_bounded(argv, timeout_s=settings.duration_s + MARGIN_S, log_path=raw_path)
     return argv, parse_h2load(output)
 
@@ -223,7 +259,8 @@ def cross_check_metadata(h2load: H2load, argv: Optional[List[str]], result: Opti
 
 def cross_check(driver, settings: LoadSettings, url: str, raw_path: Path, prefix: Sequence[str],
                 wrk_rps: Optional[float], server_closes: Optional[bool], relative: Callable[[Path], str],
-                settle: Callable[[], Any], say: Callable[[str], None]) -> Tuple[Dict[str, Any], List[Flag]]:
+                settle: Callable[[], Any], say: Callable[[str], None], request: HttpRequest = GET,
+                steps: Sequence[FlowStep] = ()) -> Tuple[Dict[str, Any], List[Flag]]:
     """The record's cross-check by `driver` (load/driver.H2loadDriver, or a test's fake with a .tool):
     (meta, flags). A skip or an h2load failure is recorded, never raised: wrk's trials stand on their own.
     settle() runs first, as before each wrk trial."""
@@ -231,14 +268,14 @@ def cross_check(driver, settings: LoadSettings, url: str, raw_path: Path, prefix
     from benchmatrix.stack.readiness import ServiceError
 
     h2load = driver.tool
-    reason = skip_reason(h2load, settings, server_closes)
+    reason = skip_reason(h2load, settings, server_closes, request, steps)
     if reason:
         say("cross-check (h2load) skipped: " + reason)
         return cross_check_metadata(h2load, None, None, wrk_rps, None, skipped=reason), []
     say("cross-check trial with h2load, {:g} s".format(settings.duration_s))
     settle()
     try:
-        ran = driver.run(LoadRequest(settings, url, raw_path, prefix=tuple(prefix)))
+        ran = driver.run(LoadRequest(settings, url, raw_path, prefix=tuple(prefix), request=request))
     except (WrkOutputError, ServiceError) as error:
         reason = "h2load gave no result: {}".format(str(error).splitlines()[0])
         say("cross-check (h2load) failed: " + reason)

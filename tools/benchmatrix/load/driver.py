@@ -16,6 +16,7 @@ from typing import Any, Callable, List, Optional, Protocol, Tuple, Union
 from benchmatrix.load.cross_check import H2load, H2loadResult, run_cross_check
 from benchmatrix.load.parse import FixedRateResult, WrkResult
 from benchmatrix.load.wrk import FixedRateDriver, LoadSettings, run_fixed_rate, run_wrk
+from benchmatrix.matrix.scenarios import GET, FlowStep, HttpRequest
 
 LoadResult = Union[WrkResult, FixedRateResult, H2loadResult]
 Observer = Callable[[int], Any]  # called with the tool's pid once it runs (a run-queue sampler)
@@ -24,12 +25,15 @@ Observer = Callable[[int], Any]  # called with the tool's pid once it runs (a ru
 @dataclass(frozen=True)
 class LoadRequest:
     """One trial's load: the closed-loop settings (connections, threads, duration, timeout, Connection
-    header), the URL, where the raw output goes, and for a fixed-rate run the planned req/s."""
+    header), the URL, where the raw output goes, and for a fixed-rate run the planned req/s; what is sent:
+    the scenario's request, or the steps of its flow (then the URL names the first step)."""
     settings: LoadSettings
     url: str
     raw_path: Path
     planned_rate: Optional[float] = None
     prefix: Tuple[str, ...] = ()  # what the tool runs under: taskset, ssh ...
+    request: HttpRequest = GET
+    steps: Tuple[FlowStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class WrkClosedLoop:
 
     def run(self, request: LoadRequest, observer: Optional[Observer] = None) -> DriverRun:
         argv, result = run_wrk(self.binary, request.settings, request.url, request.raw_path,
-                               prefix=request.prefix, observer=observer)
+                               prefix=request.prefix, observer=observer, request=request.request,
+                               steps=request.steps)
         return DriverRun(argv, result, request.raw_path)
 
 
@@ -72,7 +77,8 @@ class FixedRateTool:
         if request.planned_rate is None:
             raise ValueError("a fixed-rate driver needs a planned rate")
         argv, result = run_fixed_rate(self.tool, request.planned_rate, request.settings, request.url,
-                                      request.raw_path, prefix=request.prefix, observer=observer)
+                                      request.raw_path, prefix=request.prefix, observer=observer,
+                                      request=request.request, steps=request.steps)
         return DriverRun(argv, result, request.raw_path)
 
 
@@ -83,7 +89,8 @@ class H2loadDriver:
 
     def run(self, request: LoadRequest, observer: Optional[Observer] = None) -> DriverRun:
         # No observer: the cross-check records no load-generator CPU or wait.
-        argv, result = run_cross_check(self.tool, request.settings, request.url, request.raw_path, request.prefix)
+        argv, result = run_cross_check(self.tool, request.settings, request.url, request.raw_path, request.prefix,
+                                       request=request.request)
         return DriverRun(argv, result, request.raw_path)
 
 

@@ -53,6 +53,26 @@ class SocketErrors:
 
 
 @dataclass(frozen=True)
+class StepLatency:
+    """One step of a flow under load (load/flow.lua): its answers, the wrong ones, and their latency in ms."""
+    name: str
+    count: int  # answers to this step
+    failed: int  # of them with another status than the step expects, or nothing to extract
+    mean_ms: Optional[float] = None  # None when the step got no answer
+    p50_ms: Optional[float] = None
+    p90_ms: Optional[float] = None
+    p99_ms: Optional[float] = None
+    max_ms: Optional[float] = None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "count": self.count, "failed": self.failed, "mean_ms": self.mean_ms,
+                "p50_ms": self.p50_ms, "p90_ms": self.p90_ms, "p99_ms": self.p99_ms, "max_ms": self.max_ms}
+
+
+REQUEST, FLOW = "request", "flow"  # what a result counts: requests, or completed flows of all their steps
+
+
+@dataclass(frozen=True)
 class WrkResult:
     url: str
     threads: int
@@ -73,6 +93,10 @@ class WrkResult:
     # done() report carried its histogram, else wrk's own figures with its synthetic samples.
     latency_source: str = WITH_SYNTHETIC
     wrk_latency: Optional[Latency] = None  # wrk's own figures, synthetic samples included, for comparison
+    # FLOW: requests, rps, latency, non2xx and the histogram count whole flows (non2xx: the failed ones),
+    # and steps holds each step's own figures.
+    unit: str = REQUEST
+    steps: Tuple[StepLatency, ...] = ()
 
     @property
     def successful_requests(self) -> int:

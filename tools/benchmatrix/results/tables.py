@@ -169,7 +169,25 @@ def render_scenario_table(scenario: str, records: Sequence[Record]) -> str:
              ceiling_share_label(r), coop_summary(r), marked_status(r, newest), r.recorded_at[:10]]
             for r in sorted(records, key=_sort_key)]
     table = tabulate(rows, headers=TABLE_COLUMNS, tablefmt="github", disable_numparse=True)
+    if any(r.section("flow") for r in records):
+        return "### Scenario `{}` (a flow)\n\n{}\n\n{}\n".format(scenario, FLOW_NOTE, table) + flow_step_table(records)
     return "### Scenario `{}`\n\n{}\n".format(scenario, table)
+
+
+FLOW_NOTE = ("A flow's req/s counts completed flows (flows/s), each of all its steps on one connection; its "
+             "latency and CPU per request are a whole flow's. Each step's own latency follows.")
+STEP_COLUMNS = ("python", "app", "server", "topology", "step", "answers", "failed", "mean ms", "p50 ms", "p90 ms",
+                "p99 ms")
+
+
+def flow_step_table(records: Sequence[Record]) -> str:
+    """Each flow record's per-step latency (meta.flow.step_latency), in the closed-loop table's order."""
+    rows = [[r.python, r.app, r.server, topology(r), step["name"], step["count"], step["failed"],
+             *(format_number(step.get(key)) for key in ("mean_ms", "p50_ms", "p90_ms", "p99_ms"))]
+            for r in sorted(records, key=_sort_key) for step in r.section("flow").get("step_latency") or []]
+    if not rows:
+        return ""
+    return "\n{}\n".format(tabulate(rows, headers=STEP_COLUMNS, tablefmt="github", disable_numparse=True))
 
 
 def chart_markdown(scenario: str, chart_links: Dict[str, List[str]]) -> List[str]:

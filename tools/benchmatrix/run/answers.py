@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.run.verify import check_response
+from benchmatrix.run.verify import check_scenario_once, request_line
 from benchmatrix.stack import probe
 from benchmatrix.stack.probe import Endpoint
 
@@ -55,13 +55,13 @@ class AnswerLog:
 
 
 def check_once(endpoint: Endpoint, scenario: Scenario, timeout_s: float) -> str:
-    """One GET on a new connection, checked; "" when the answer is right, else what is wrong."""
+    """The scenario's request (or its whole flow, with a fresh cookie jar) on a new connection, checked; ""
+    when every answer is right, else what is wrong."""
     try:
-        answer = probe.get(endpoint, scenario.path, timeout_s, headers={"Host": endpoint.host})
+        return check_scenario_once(endpoint, scenario, timeout_s) or ""
     except (OSError, http.client.HTTPException) as error:
         # Under load a slow answer is the load's business (wrk counts timeouts), not a wrong answer.
-        return "" if isinstance(error, TimeoutError) else "GET {} failed: {}".format(scenario.path, error)
-    return check_response(scenario, answer.status, answer.header("Content-Type"), answer.body) or ""
+        return "" if isinstance(error, TimeoutError) else "{} failed: {}".format(request_line(scenario), error)
 
 
 def probe_interval_s(primer_rps: Optional[float]) -> Optional[float]:

@@ -150,7 +150,8 @@ class ScenarioMeasurement:
             self._raw(scenario, load.file_stem("cross-check-h2load")), self.runner.load_prefix,
             wrk_rps=summarize(as_json(trials))["rps"], server_closes=self.checks.server_closes.get(scenario.name),
             relative=self.recorder.relative, settle=lambda: self.runner.settle(scenario),
-            say=lambda line: self.say("{}: {}".format(scenario.name, line)))
+            say=lambda line: self.say("{}: {}".format(scenario.name, line)), request=scenario.request,
+            steps=scenario.steps)
 
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Trial], flags: List[Flag],
                argv: Optional[List[str]], extra_meta: Optional[Dict[str, Any]] = None):

@@ -74,6 +74,20 @@ class RunOptions:
                              "run --rate or --slo in a separate run with one --connections")
         if self.sweep and len(set(self.sweep)) != len(self.sweep):
             raise ValueError("--connections {}: each count once".format(",".join(map(str, self.sweep))))
+        self._check_flows()
+
+    def _check_flows(self) -> None:
+        """A flow the load tools cannot run as asked is refused here, before anything starts."""
+        from benchmatrix.load.wrk import FLOWS_CLOSED_LOOP_ONLY, check_flow_load
+
+        flows = [scenario for scenario in self.scenarios if scenario.is_flow]
+        if flows and (self.rates or self.slo):
+            raise ValueError("scenario {}: {}".format(", ".join(s.name for s in flows), FLOWS_CLOSED_LOOP_ONLY))
+        for scenario in flows:
+            try:
+                check_flow_load(scenario.steps, max(self.sweep or (self.connections or 0,)))
+            except ValueError as error:
+                raise ValueError("scenario {}: {}".format(scenario.name, error)) from None
 
     @property
     def closed_loop_needed(self) -> bool:

@@ -72,7 +72,9 @@ class CellPlan:
         """The scenario's load profile, unless the command line (or a sweep level) set connections or timeout."""
         connections = connections or self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
         timeout_s = self.options.timeout_s or scenario.timeout_s or DEFAULT_TIMEOUT_S
-        return LoadSettings(threads=min(self.options.threads, connections), connections=connections,
+        # A flow's state lives in its wrk thread: one thread per connection (load/flow.lua), as recorded.
+        threads = connections if scenario.is_flow else min(self.options.threads, connections)
+        return LoadSettings(threads=threads, connections=connections,
                             connection_close=self.options.connection_mode == "close",
                             duration_s=self.options.duration_s if duration_s is None else duration_s,
                             timeout_s=timeout_s, drain_s=IO_DRAIN_S if scenario.io_bound else DRAIN_S)

@@ -18,6 +18,7 @@ from benchmatrix.results.records import (Latency, Record, TrialSpread, append_ma
                                          format_number, rps_label, status_label)
 from benchmatrix.run.plan import CellPlan, LoadPlan
 from benchmatrix.run.progress import Progress
+from benchmatrix.run.flow_steps import step_summary
 from benchmatrix.run.trials import resource_summary, summarize
 from benchmatrix.checks.flags import Flag, status_for
 
@@ -43,6 +44,18 @@ def new_run_id(cell: Cell) -> str:
 
 def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def sent_meta(scenario: Scenario, trials: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """What the record keeps of what was sent: the request, or a flow's steps with each one's latency under
+    load (rps, requests and latency_ms of a flow record count whole flows: flows/s)."""
+    if not scenario.steps:
+        return {"request": scenario.request.describe()}
+    return {"flow": {"unit": "flow", "rate_unit": "flows/s",
+                     "steps": [{"name": step.name, "path": step.path, "request": step.request.describe(),
+                                "status": step.status, "extract": [list(pair) for pair in step.extract]}
+                               for step in scenario.steps],
+                     "step_latency": step_summary(trials)}}
 
 
 class Recorder:
@@ -73,7 +86,7 @@ class Recorder:
         load = load or self.plan.closed_loop(scenario)
         summary = summarize(trials) if trials else EMPTY_SUMMARY
         meta = dict(self.meta, load_command=load_argv, load_driver=load.driver,
-                    phases_s=self.plan.phases_s(scenario), **(extra_meta or {}))
+                    phases_s=self.plan.phases_s(scenario), **sent_meta(scenario, trials), **(extra_meta or {}))
         cell, options = self.plan.cell, self.plan.options
         self.records_made += 1
         return Record(
@@ -98,8 +111,9 @@ class Recorder:
         append_markdown_row(self.results_dir / "results.md", record)
         self.statuses.append(record.status)
         rate = "" if record.planned_rate is None else " at a planned {:g} req/s".format(record.planned_rate)
-        self.console.say("{}{}: {} req/s, p50 {} ms, p99 {} ms -> {}".format(
-            record.scenario, rate, rps_label(record), format_number(record.latency_ms.p50),
+        unit = "flows/s" if record.section("flow") else "req/s"
+        self.console.say("{}{}: {} {}, p50 {} ms, p99 {} ms -> {}".format(
+            record.scenario, rate, rps_label(record), unit, format_number(record.latency_ms.p50),
             format_number(record.latency_ms.p99), status_label(record)))
         for flag in record.flags:
             self.console.say("  {}: {}. What to do: {}".format(flag.code, flag.reason, flag.hint))

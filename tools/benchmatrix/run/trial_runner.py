@@ -56,7 +56,14 @@ class TrialRunner:
         self.front_requests = front_requests  # nginx's count of requests read, where nginx fronts the cell
 
     def url(self, scenario: Scenario) -> str:
-        return "http://{}:{}{}".format(self.endpoint.host, self.endpoint.port, scenario.path)
+        """What the load tool is pointed at: the scenario's path, or its flow's first step's."""
+        path = scenario.steps[0].path if scenario.steps else scenario.path
+        return "http://{}:{}{}".format(self.endpoint.host, self.endpoint.port, path)
+
+    def load_request(self, scenario: Scenario, settings, raw_path: Path,
+                     planned_rate: Optional[float] = None) -> LoadRequest:
+        return LoadRequest(settings, self.url(scenario), raw_path, planned_rate=planned_rate,
+                           prefix=self.load_prefix, request=scenario.request, steps=scenario.steps)
 
     def settle(self, scenario: Scenario) -> float:
         """Wait until the server has worked off requests an earlier wrk run left queued; seconds waited.
@@ -103,8 +110,8 @@ class TrialRunner:
     def unmeasured_run(self, scenario: Scenario, phase: str, duration_s: int) -> DriverRun:
         """A closed-loop run at the scenario's own load whose cost is not measured: the primer, the warmup."""
         self.settle(scenario)
-        request = LoadRequest(self.plan.settings(scenario, duration_s), self.url(scenario),
-                              self.raw_path(scenario, phase), prefix=self.load_prefix)
+        request = self.load_request(scenario, self.plan.settings(scenario, duration_s),
+                                    self.raw_path(scenario, phase))
         return self.drivers.closed_loop.run(request)
 
     def run(self, scenario: Scenario, load: LoadPlan, number: int, driver: Optional[LoadDriver] = None
@@ -118,9 +125,8 @@ class TrialRunner:
             return waits[-1]
 
         settle_s = self.settle(scenario)
-        request = LoadRequest(self.plan.load_settings(scenario, load), self.url(scenario),
-                              self.raw_path(scenario, load.phase_name(number)), planned_rate=load.planned_rate,
-                              prefix=self.load_prefix)
+        request = self.load_request(scenario, self.plan.load_settings(scenario, load),
+                                    self.raw_path(scenario, load.phase_name(number)), load.planned_rate)
         side_probe = self.checks.side_probe(scenario, enabled=self.plan.options.side_probe)
         work_before = self.read_work(scenario)
         front_before = self.read_front_requests(scenario)

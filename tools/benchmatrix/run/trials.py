@@ -75,6 +75,10 @@ class Trial:
     context: Optional[TrialContext] = None
     round_position: Optional[Tuple[int, int]] = None  # interleaved: (round, position in it), from 1
     probe: Optional[Tuple[int, bool]] = None  # latency-target search: (probe number, is a repeat)
+    # A flow's trial counts whole flows (rps, requests, latency_ms, errors.non2xx = failed flows) and keeps
+    # each step's latency and counts (load/results.StepLatency.to_json), in order; written only for flows.
+    unit: str = "request"
+    steps: Tuple[Dict[str, Any], ...] = ()
 
     @classmethod
     def from_result(cls, result: Union[WrkResult, FixedRateResult]) -> "Trial":
@@ -115,6 +119,8 @@ class Trial:
                 data["work"] = dict(self.context.work)
             if self.context.front_requests is not None:
                 data["front_requests"] = self.context.front_requests
+        if self.unit != "request":
+            data.update(unit=self.unit, steps=[dict(step) for step in self.steps])
         if self.round_position is not None:
             data.update(round=self.round_position[0], position_in_round=self.round_position[1])
         if self.probe is not None:
@@ -142,7 +148,8 @@ def closed_loop_trial(result: WrkResult) -> Trial:
                  synthetic_samples=result.synthetic_samples, latency_source=result.latency_source,
                  wrk_latency_ms=None if result.wrk_latency is None or result.latency_source != MEASURED else
                  dict(_latency_dict(result.wrk_latency, result.wrk_latency.p999_ms),
-                      **{"p99.99": result.wrk_latency.p9999_ms}))
+                      **{"p99.99": result.wrk_latency.p9999_ms}),
+                 unit=result.unit, steps=tuple(step.to_json() for step in result.steps))
 
 
 def fixed_rate_trial(result: FixedRateResult) -> Trial:

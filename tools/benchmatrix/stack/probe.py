@@ -1,4 +1,5 @@
-"""One HTTP probe for every service and check: a GET over loopback TCP or a unix socket.
+"""One HTTP probe for every service and check: a GET (or a scenario's own request) over loopback TCP or a
+unix socket.
 
 Readiness, verification, the cooperative-I/O check and the settle request all ask
 the same question (what does GET path answer here?), so they share this answer.
@@ -11,6 +12,8 @@ import http.client
 import socket
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
+
+from benchmatrix.matrix.scenarios import HttpRequest
 
 LOOPBACK = "127.0.0.1"
 
@@ -36,6 +39,7 @@ class Answer:
     status: int
     headers: Dict[str, str]  # lower-cased names; a repeated header keeps its last value
     body: bytes
+    set_cookies: Tuple[str, ...] = ()  # every Set-Cookie header, in order: a flow needs each of them
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -63,23 +67,56 @@ def get(endpoint: Endpoint, path: str, timeout_s: float = 2.0,
     """GET path on a fresh connection; raises OSError or http.client.HTTPException when it fails."""
     conn = connection(endpoint, timeout_s)
     try:
-        conn.request("GET", path, headers=dict(headers or {}))
-        response = conn.getresponse()
-        body = response.read()
-        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        return exchange(conn, "GET", path, dict(headers or {}), b"")
     finally:
         conn.close()
 
 
+def send(endpoint: Endpoint, request: HttpRequest, path: str, timeout_s: float = 2.0) -> Answer:
+    """A scenario's request (method, headers, body) on a fresh connection, with the Host header the checks
+    have always sent unless the request names its own; raises like get()."""
+    conn = connection(endpoint, timeout_s)
+    try:
+        return exchange(conn, request.method, path, request_headers(endpoint, request), request.body)
+    finally:
+        conn.close()
+
+
+def request_headers(endpoint: Endpoint, request: HttpRequest) -> Dict[str, str]:
+    headers = {"Host": endpoint.host}
+    for name, value in request.headers:
+        headers.pop(next((key for key in headers if key.lower() == name.lower()), name), None)
+        headers[name] = value
+    return headers
+
+
+def exchange(conn: http.client.HTTPConnection, method: str, path: str, headers: Dict[str, str],
+             body: bytes) -> Answer:
+    """One request on `conn` (opened again by http.client when the server closed it) and its answer."""
+    # http.client adds Content-Length for a body, as wrk.format does, and 0 for a body-less POST, PUT or PATCH.
+    conn.request(method, path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    pairs = response.getheaders()
+    return Answer(response.status, {k.lower(): v for k, v in pairs}, body,
+                  tuple(v for k, v in pairs if k.lower() == "set-cookie"))
+
+
 def wire_sizes(endpoint: Endpoint, path: str, count: int = 3, timeout_s: float = 10.0,
-               headers: Optional[Mapping[str, str]] = None) -> Tuple[List[int], bool]:
+               headers: Optional[Mapping[str, str]] = None, sent: HttpRequest = HttpRequest()
+               ) -> Tuple[List[int], bool]:
     """The bytes on the wire (status line, headers, body and any chunk framing) of up to `count`
-    answers to GET path on one connection, asked exactly as wrk asks (HTTP/1.1, a Host header,
-    then `headers`), and whether the server closed the connection after an answer."""
+    answers to `sent` (a GET unless given) on path on one connection, asked exactly as wrk asks (HTTP/1.1,
+    a Host header, then `headers`, the request's own and its body's Content-Length), and whether the server
+    closed the connection after an answer."""
     family = socket.AF_UNIX if endpoint.socket_path else socket.AF_INET
     host = "localhost" if endpoint.socket_path else "{}:{}".format(endpoint.host, endpoint.port)
-    extra = "".join("{}: {}\r\n".format(name, value) for name, value in (headers or {}).items())
-    request = "GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n".format(path, host, extra).encode("ascii")
+    pairs = list((headers or {}).items()) + list(sent.headers)
+    if sent.body:
+        pairs.append(("Content-Length", str(len(sent.body))))
+    extra = "".join("{}: {}\r\n".format(name, value) for name, value in pairs)
+    request = "{} {} HTTP/1.1\r\nHost: {}\r\n{}\r\n".format(sent.method, path, host, extra).encode(
+        "latin-1") + sent.body
     sizes, closes = [], False
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout_s)

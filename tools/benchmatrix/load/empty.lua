@@ -1,0 +1,1 @@
+-- Nothing: the report script of a wrk2 run, whose request prelude (load/request_script.py) needs one.
