@@ -136,7 +136,9 @@ def mode_label(record: Record) -> str:
 
 
 # A cell's measurement under one load plan: what "the newest record" is newest of.
-CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode")
+# override_label: a cell run `--with` another version of a package is its own row, never the pinned cell's.
+CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode",
+                   "override_label")
 
 
 def connections_label(record: Record) -> str:
