@@ -94,3 +94,9 @@ def smoke(session):
     `-- --all-pythons` runs every cell of every Python; other arguments go to nox (e.g. `-- -k nginx`).
     """
     matrix.smoke(session)
+
+
+@nox.session(python=False, default=False)
+def regressions(session):
+    """Change points in each cell's history (Apache Otava); fails on a slowdown: -- [--since DATE | --baseline SHA]."""
+    matrix.harness(session, "regressions")
