@@ -100,3 +100,9 @@ def smoke(session):
 def regressions(session):
     """Change points in each cell's history (Apache Otava); fails on a slowdown: -- [--since DATE | --baseline SHA]."""
     matrix.harness(session, "regressions")
+
+
+@nox.session(python=False, default=False)
+def bisect(session):
+    """The first release that changed a cell: -- uvicorn/raw --package uvicorn --releases 0.30.6,0.31.0,0.32.0."""
+    matrix.bisect(session)
