@@ -11,7 +11,7 @@ from benchmatrix.matrix.cells import find_cell, load_matrix
 from benchmatrix.matrix.overrides import (PackageOverride, check_overrides_installed, constraints_without,
                                           contender_text, parse_overrides, pinned_names, split_contender, venv_suffix)
 from benchmatrix.results.ratio import RatioEstimate
-from benchmatrix.results.records import CELL_KEY_FIELDS, newest_by
+from benchmatrix.results.records import CELL_KEY_FIELDS, markdown_cells, newest_by, server_label
 from benchmatrix.run.bisect import walk_releases
 from benchmatrix.sessions.bench import cell_key
 from benchmatrix.sessions.bisect import parse_bisect_arguments
@@ -88,6 +88,8 @@ def test_records_with_overrides_are_their_own_row_and_label():
     assert pinned.cell_label == "uvicorn · raw · py3.12" and pinned.override_label == ""
     assert "override_label" in CELL_KEY_FIELDS
     assert sorted(r.record_id for r in newest_by([pinned, older], CELL_KEY_FIELDS)) == ["older", "pinned"]
+    assert (server_label(pinned), server_label(older)) == ("uvicorn", "uvicorn (uvicorn==0.30.6)")
+    assert markdown_cells(older)[3] == "uvicorn (uvicorn==0.30.6)"
 
 
 def test_an_interleave_contender_names_its_release_after_at():
@@ -126,6 +128,9 @@ def test_bisect_says_none_differs_or_where_it_could_not_measure():
     same = walk_releases("uvicorn", ["a1", "a2", "a3", "a4"], lambda b, a: {"json": ratio(1.01)})
     assert len(same.steps) == 3 and same.first_different is None
     assert same.render().splitlines()[-1] == "none of these releases differs from its predecessor at 95%"
+    # An interval without 1 after too few rounds for the permutation test (p 0.33) is no verdict either.
+    few_rounds = RatioEstimate(ratio=0.7, low=0.68, high=0.72, p_value=0.333, rounds=2)
+    assert walk_releases("uvicorn", ["a1", "a2"], lambda b, a: {"json": few_rounds}).first_different is None
     failed = walk_releases("uvicorn", ["a1", "a2", "a3"], lambda b, a: {"json": None})
     assert len(failed.steps) == 1 and failed.incomplete
     with pytest.raises(ValueError, match="at least two releases"):

@@ -95,10 +95,15 @@ def rps_label(record: Record) -> str:
     return label + (" (!)" if record.status == "flagged" else "")
 
 
+def server_label(record: Record) -> str:
+    """The server column: "uvicorn", or "uvicorn (uvicorn==0.30.6)" for a cell run `--with` another release."""
+    return "{} ({})".format(record.server, record.override_label) if record.overrides else record.server
+
+
 def markdown_cells(record: Record) -> List[str]:
     latency = record.latency_ms
     return [record.recorded_at[:16].replace("T", " "), record.python, record.app,
-            record.server, hosts_label(record), str(record.workers), record.scenario, mode_label(record),
+            server_label(record), hosts_label(record), str(record.workers), record.scenario, mode_label(record),
             connections_label(record), "{:g}s".format(record.duration_s),
             str(record.trial_count), rps_label(record),
             format_number(latency.p50), format_number(latency.get("p90")),

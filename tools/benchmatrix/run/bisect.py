@@ -3,7 +3,7 @@
 The releases are walked in order, each compared with its predecessor in an interleaved
 run (run/interleave.py: the two virtualenvs' trials alternate, so the machine's drift
 cancels), and the walk stops at the first release whose ratio to its predecessor is
-significant: its 95% confidence interval excludes 1 on some scenario. Adjacent pairs
+significant: its 95% confidence interval excludes 1 on some scenario, at p <= 0.05. Adjacent pairs
 rather than asv's halving, because a cell's throughput need not move monotonically
 across releases (a slowdown later undone would hide from a halving search), and each
 answer is then about one upgrade a user could make.
@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from benchmatrix.results.ratio import RatioEstimate
 
+ALPHA = 0.05
 # One comparison: (release before, release after) -> each scenario's ratio after / before (None: not measured).
 Compare = Callable[[str, str], Dict[str, Optional[RatioEstimate]]]
 
@@ -32,8 +33,10 @@ class Step:
 
     @property
     def significant(self) -> List[str]:
-        """The scenarios whose ratio's 95% interval excludes 1."""
-        return [scenario for scenario, ratio in self.ratios.items() if ratio is not None and not ratio.contains(1.0)]
+        """The scenarios whose ratio's 95% interval excludes 1 and whose permutation p-value is at most 0.05
+        (as the report's headline asks of a winner: results/tables.py)."""
+        return [scenario for scenario, ratio in self.ratios.items() if ratio is not None and not ratio.contains(1.0)
+                and (ratio.p_value is None or ratio.p_value <= ALPHA)]
 
     def describe(self, package: str) -> str:
         ratios = "; ".join("{} {}".format(s, r.describe() if r else "not measured") for s, r in self.ratios.items())
