@@ -82,10 +82,6 @@ def split_contender(text: str) -> Tuple[str, Overrides]:
         raise ValueError("{!r}: after '@' {}".format(text, error))
 
 
-def contender_text(cell: str, overrides: Sequence[PackageOverride]) -> str:
-    return "{}{}{}".format(cell, CONTENDER_SEPARATOR, ",".join(map(str, overrides))) if overrides else cell
-
-
 def constraints_without(constraints: str, overrides: Sequence[PackageOverride]) -> str:
     """The constraints file's text without the overridden packages' pins (every marker variant of each)."""
     names = {o.name for o in overrides}

@@ -10,6 +10,7 @@ pin, a release PyPI does not have) is refused before anything is built or starte
 from __future__ import annotations
 
 import argparse
+import difflib
 import subprocess
 from pathlib import Path
 from typing import Callable, List, Sequence
@@ -44,8 +45,10 @@ def check_pinned(cell: Cell, overrides: Overrides) -> str:
     pinned = pinned_names(text)
     for override in overrides:
         if override.name not in pinned:
-            raise ValueError("--with {}: {} is not one of the packages {} pins for this cell; give one of: {}".format(
-                override, override.name, path.name, ", ".join(sorted(pinned))))
+            near = difflib.get_close_matches(override.name, pinned, n=3)
+            raise ValueError("--with {}: this cell installs no {} (it is not pinned in configs/constraints/{}); give "
+                             "a package pinned there{}".format(override, override.name, path.name,
+                                                               ", e.g. " + ", ".join(near) if near else ""))
     return text
 
 
