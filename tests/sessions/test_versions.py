@@ -150,3 +150,19 @@ def test_bisect_arguments():
                       (["uvicorn", "--package", "uvicorn", "--releases", "1,2"], "is not a cell")):
         with pytest.raises(ValueError, match=says):
             parse_bisect_arguments(bad)
+
+
+def test_bisect_releases_between_two_bounds_are_the_final_ones_in_version_order():
+    released = ["0.9.0", "0.30.6", "0.31.0rc1", "0.31.0", "0.32.0.dev1", "0.32.0", "0.33.0", "0.34.0", "1.0.0"]
+    asked = []
+
+    def listed(package):
+        asked.append(package)
+        return list(reversed(released))
+
+    parsed = parse_bisect_arguments(["uvicorn/raw", "--package", "uvicorn", "--releases", "0.30.6..0.33.0"], listed)
+    assert asked == ["uvicorn"] and parsed.releases == ("0.30.6", "0.31.0", "0.32.0", "0.33.0")
+    for bounds, says in (("0.33.0..0.30.6", "the older first"), ("0.30.7..0.33.0", "0.30.7 is not a release"),
+                         ("x..0.33.0", "give two releases")):
+        with pytest.raises(ValueError, match=says):
+            parse_bisect_arguments(["uvicorn/raw", "--package", "uvicorn", "--releases", bounds], listed)
