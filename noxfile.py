@@ -96,3 +96,15 @@ def smoke(session):
     `-- --all-pythons` runs every cell of every Python; other arguments go to nox (e.g. `-- -k nginx`).
     """
     matrix.smoke(session)
+
+
+@nox.session(python=False, default=False)
+def regressions(session):
+    """Change points in each cell's history (Apache Otava); fails on a slowdown: -- [--since DATE | --baseline SHA]."""
+    matrix.harness(session, "regressions")
+
+
+@nox.session(python=False, default=False)
+def bisect(session):
+    """The first release that changed a cell: -- uvicorn/raw --package uvicorn --releases 0.30.6,0.31.0,0.32.0."""
+    matrix.bisect(session)

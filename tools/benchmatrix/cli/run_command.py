@@ -64,6 +64,7 @@ def command_run(args: argparse.Namespace) -> int:
             args, args.server, args.app,
             select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
             venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
+            overrides=getattr(args, "with") or (),  # `with` is Python's keyword: no args.with
             cross_check=args.cross_check, hosts=args.hosts, link=args.link,
             rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))
 

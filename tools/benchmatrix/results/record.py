@@ -193,8 +193,19 @@ class Record:
         return self.meta.get(name) or {}
 
     @property
+    def overrides(self) -> Dict[str, str]:
+        """Packages this cell ran at another version than its pins (`--with uvicorn==0.30.6`): name -> version."""
+        return dict(self.meta.get("overrides") or {})
+
+    @property
+    def override_label(self) -> str:
+        """"uvicorn==0.30.6" (several joined by spaces); "" for a cell on its pins. A key field of the tables."""
+        return " ".join("{}=={}".format(name, version) for name, version in sorted(self.overrides.items()))
+
+    @property
     def cell_label(self) -> str:
-        return "{} · {} · py{}".format(self.server, self.app, self.python)
+        label = "{} · {} · py{}".format(self.server, self.app, self.python)
+        return "{} · {}".format(label, self.override_label) if self.overrides else label
 
     @property
     def latency_basis(self) -> Optional[str]:

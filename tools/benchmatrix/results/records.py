@@ -95,10 +95,15 @@ def rps_label(record: Record) -> str:
     return label + (" (!)" if record.status == "flagged" else "")
 
 
+def server_label(record: Record) -> str:
+    """The server column: "uvicorn", or "uvicorn (uvicorn==0.30.6)" for a cell run `--with` another release."""
+    return "{} ({})".format(record.server, record.override_label) if record.overrides else record.server
+
+
 def markdown_cells(record: Record) -> List[str]:
     latency = record.latency_ms
     return [record.recorded_at[:16].replace("T", " "), record.python, record.app,
-            record.server, hosts_label(record), str(record.workers), record.scenario, mode_label(record),
+            server_label(record), hosts_label(record), str(record.workers), record.scenario, mode_label(record),
             connections_label(record), "{:g}s".format(record.duration_s),
             str(record.trial_count), rps_label(record),
             format_number(latency.p50), format_number(latency.get("p90")),
@@ -136,7 +141,9 @@ def mode_label(record: Record) -> str:
 
 
 # A cell's measurement under one load plan: what "the newest record" is newest of.
-CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode")
+# override_label: a cell run `--with` another version of a package is its own row, never the pinned cell's.
+CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode",
+                   "override_label")
 
 
 def connections_label(record: Record) -> str:

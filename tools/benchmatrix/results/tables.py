@@ -22,7 +22,7 @@ from benchmatrix.results.slo_table import newest_searches, render_slo_table
 from benchmatrix.results.sweep import newest_sweeps, render_sweep_table
 from benchmatrix.results.records import (CELL_KEY_FIELDS, COST_COLUMNS, RESOURCE_COLUMNS, Record, ceiling_share_label,
                                          connections_label, coop_summary, error_summary, format_number, newest_by,
-                                         newest_of, rate_text, resource_cells, rps_label, status_label)
+                                         newest_of, rate_text, resource_cells, rps_label, server_label, status_label)
 
 TABLE_COLUMNS = ("python", "app", "server", "topology", "workers", "conn", "duration", "trials", "req/s (min-max)",
                  "p50 ms", "p99 ms", "errors", "in flight", *RESOURCE_COLUMNS,
@@ -76,7 +76,7 @@ def render_fixed_rate_table(scenario: str, records: Sequence[Record]) -> str:
     """Open-loop runs: the client sets the rate, so latency at that rate is the result."""
     ordered = sorted(records, key=lambda r: (r.planned_rate, r.python, r.app, r.server))
     newest = newest_of(records)
-    rows = [[r.python, r.app, r.server, r.workers, "{:g}".format(r.planned_rate),
+    rows = [[r.python, r.app, server_label(r), r.workers, "{:g}".format(r.planned_rate),
              format_number(r.achieved_rate, 1), r.meta.get("load_driver") or "-", r.trial_count,
              *[format_number(r.latency_ms.get(p)) for p in ("p50", "p90", "p99", "p99.9", "max")],
              error_summary(r.errors), *resource_cells(r)[:COST_COLUMNS], marked_status(r, newest),
@@ -122,7 +122,7 @@ def interleaved_headline(scenario: str, group: Sequence[Record]) -> Optional[str
         else:
             margin = "; {} the runner-up {} ({})".format(ratio, runner.cell_label, interval)
     return "- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{} (interleaved run of {}, {} cells)".format(
-        scenario, best.app, best.server, best.python, topology(best), rate_text(best.rps),
+        scenario, best.app, server_label(best), best.python, topology(best), rate_text(best.rps),
         format_number(best.latency_ms.p99), margin, best.recorded_at[:10], len(group))
 
 
@@ -141,7 +141,7 @@ def render_summary(latest: Sequence[Record], records: Sequence[Record] = ()) -> 
         else:
             flagged_faster = [r for r in closed if r.status == "flagged" and (r.rps or 0) > best.rps]
             lines.append("- `{}`: {} on {} (Python {}, {}), {} req/s, p99 {} ms{}; {}".format(
-                scenario, best.app, best.server, best.python, topology(best), rate_text(best.rps),
+                scenario, best.app, server_label(best), best.python, topology(best), rate_text(best.rps),
                 format_number(best.latency_ms.p99),
                 "; {} flagged row(s) measured faster: read their flags".format(len(flagged_faster))
                 if flagged_faster else "", apart_note(closed)))
@@ -162,7 +162,7 @@ def synthetic_note(records: Sequence[Record]) -> str:
 
 def render_scenario_table(scenario: str, records: Sequence[Record]) -> str:
     newest = newest_of(records)
-    rows = [[r.python, r.app, r.server, topology(r), r.workers, connections_label(r),
+    rows = [[r.python, r.app, server_label(r), topology(r), r.workers, connections_label(r),
              "{:g}s".format(r.duration_s), r.trial_count, rps_label(r),
              format_number(r.latency_ms.p50), format_number(r.latency_ms.p99),
              error_summary(r.errors), format_number(r.in_flight), *resource_cells(r),

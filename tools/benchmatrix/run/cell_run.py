@@ -24,6 +24,7 @@ from benchmatrix.load.cross_check import H2load, find_h2load
 from benchmatrix.load.wrk import FixedRateDriver, find_fixed_rate_driver, require_wrk
 from benchmatrix.matrix.cells import (Matrix, constraints_fingerprint, find_cell, load_matrix, package_name,
                                       requirements)
+from benchmatrix.matrix.overrides import check_overrides_installed
 from benchmatrix.run import coop, resume
 from benchmatrix.run.conditions import (CeilingOutcome, Conditions, HostsConditions, MachineCheck,
                                         check_cooperative_io, check_machine, find_ceilings, measure_hosts)
@@ -86,7 +87,8 @@ class CellRun:
             workers_rule=self.workers_rule, constraints=self.constraints,
             fixed_rate_driver={"name": driver.name, "binary": driver.binary} if driver else None,
             machine_lock=self.lock_held, machine=self.machine_check, ceiling=self.ceiling,
-            stack=self.stack_conditions, hosts=self.hosts_conditions, coop_check=self.coop_check)
+            stack=self.stack_conditions, hosts=self.hosts_conditions, coop_check=self.coop_check,
+            overrides={o.name: o.version for o in self.plan.options.overrides})
 
     def _publish(self) -> None:
         """The conditions, as records are about to state them, into the dict the Recorder shares.
@@ -248,6 +250,7 @@ def prepare_cell_run(options: RunOptions, console: Optional[Console] = None) -> 
     # "3.13t" for a free-threaded build: a Python axis value of its own.
     python = description.get("axis", description["major_minor"])
     cell = find_cell(load_matrix(), python, options.server, options.app)  # ValueError: user error
+    check_overrides_installed(options.overrides, description.get("packages") or {})
     if options.coop_check == "on" and not cell.app.serves(coop.CHECKED_SCENARIOS):
         raise ValueError("--coop-check on: app {!r} does not serve {}".format(
             cell.app.name, " and ".join(coop.CHECKED_SCENARIOS)))

@@ -157,6 +157,7 @@ class Conditions:
     stack: Optional[StackConditions] = None
     hosts: Optional[HostsConditions] = None
     coop_check: Optional[Dict[str, Any]] = None
+    overrides: Optional[Dict[str, str]] = None  # --with: package -> the release run instead of its pin
 
     def to_json(self) -> Dict[str, Any]:
         environment = self.environment
@@ -187,6 +188,8 @@ class Conditions:
                 meta["upstream"] = self.stack.upstream
         if self.hosts is not None:
             meta["hosts"] = self.hosts.to_json()
+        if self.overrides:
+            meta["overrides"] = dict(self.overrides)
         if self.coop_check is not None:
             meta["coop_check"] = self.coop_check
         return meta

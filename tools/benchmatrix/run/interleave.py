@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmatrix.hosts.machine_lock import machine_lock
 from benchmatrix.matrix.cells import load_matrix
+from benchmatrix.matrix.overrides import Overrides, label as overrides_label
 from benchmatrix.matrix.scenarios import Scenario
 from benchmatrix.results.ratio import RatioEstimate
 from benchmatrix.run.cell_run import CellRun, prepare_cell_run
@@ -45,6 +46,7 @@ class Contender:
     venv: Optional[Path]  # None: the harness's own environment
     app_target: Optional[str] = None
     side_probe: Optional[bool] = None  # None: as the base options say; False to measure what the probe costs
+    overrides: Overrides = ()  # packages at another release than the pins (its VENV holds them; matrix/overrides.py)
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,13 @@ class InterleavedRun:
         # Each cell verifies, starts services for and measures the scenarios its app serves; each
         # scenario is compared among the cells that serve it.
         self.runs: List[CellRun] = [prepare_cell_run(dataclasses.replace(
-            options.base, server=c.server, app=c.app, venv=c.venv, app_target=c.app_target,
+            options.base, server=c.server, app=c.app, venv=c.venv, app_target=c.app_target, overrides=c.overrides,
             scenarios=tuple(served_by(c.app, options.base.scenarios)),
             side_probe=options.base.side_probe if c.side_probe is None else c.side_probe), self.console)
             for c in options.contenders]
         self.labels = unique_labels(self.runs)
+        # Each scenario's contenders (labels) and their ratios to the first, once executed (bisect reads them).
+        self.estimates: Dict[str, Tuple[List[str], Optional[List[Optional[RatioEstimate]]]]] = {}
 
     @property
     def scenarios(self) -> Sequence[Scenario]:
@@ -102,6 +106,7 @@ class InterleavedRun:
                     serving = [i for i, run in enumerate(self.runs) if scenario in run.plan.options.scenarios]
                     estimates[scenario.name] = ([self.labels[i] for i in serving], self._scenario(
                         scenario, [measurements[i] for i in serving], [self.labels[i] for i in serving]))
+        self.estimates = estimates
         self._report(estimates)
         return 1 if any(run.recorder.any_failed for run in self.runs) else 0
 
@@ -165,9 +170,11 @@ def served_by(app: str, scenarios: Sequence[Scenario]) -> List[Scenario]:
 
 
 def unique_labels(runs: Sequence[CellRun]) -> List[str]:
-    """server/app/python; where two contenders share that, their virtualenvs' names if those differ, else A, B ..."""
-    plain = ["{}/{}/{}{}".format(r.plan.cell.server.name, r.recorder.app_label, r.plan.cell.python,
-                                 "" if r.plan.options.side_probe else " (side probe off)") for r in runs]
+    """server/app/python[@overrides]; where two contenders share that, their virtualenvs' names if those differ,
+    else A, B ..."""
+    plain = ["{}/{}/{}{}{}".format(r.plan.cell.server.name, r.recorder.app_label, r.plan.cell.python,
+                                   "@" + overrides_label(r.plan.options.overrides) if r.plan.options.overrides else "",
+                                   "" if r.plan.options.side_probe else " (side probe off)") for r in runs]
     labels = []
     for index, (label, run) in enumerate(zip(plain, runs)):
         twins = [other for other, name in zip(runs, plain) if name == label]

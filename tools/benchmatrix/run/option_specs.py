@@ -75,6 +75,15 @@ def latency_target(text: str):
         raise argparse.ArgumentTypeError(str(error))
 
 
+def package_overrides(text: str):
+    from benchmatrix.matrix.overrides import parse_overrides
+
+    try:
+        return parse_overrides(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
 def cross_check_tool(text: str) -> str:
     from benchmatrix.load.cross_check import KNOWN_TOOLS
 
@@ -174,6 +183,11 @@ OPTIONS: Tuple[Option, ...] = (
     Option("--progress", None, "this cell's place in a matrix run, optionally with the seconds the matrix has spent "
            "(3/10@42.5; the bench sessions pass it), for the '[cell 3/10, ~4m10s left]' prefix", RUN,
            metavar="CELL/CELLS"),
+    Option("--with", None, "run the cell with this release of one of its packages instead of its pin "
+           "(uvicorn==0.30.6; several separated by commas): a bench session builds it a virtualenv of its own "
+           "(.nox/<session>-with-<hash>) from the cell's pins without that package's line, then the release; the run "
+           "checks the virtualenv has it and records it (meta.overrides), and tables label the cell with it",
+           RUN, package_overrides, "PACKAGE==VERSION"),
     Option("--app-target", None, "serve this importable callable instead of the app's own (benchmark your own app "
            "with the same servers and checks)", RUN, metavar="MODULE:CALLABLE"),
     Option("--duration", 10, "measured load per scenario (wrk takes whole seconds: 10s, 2m)", parse=whole_seconds),

@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Tuple
 from benchmatrix.load.cross_check import KNOWN_TOOLS as CROSS_CHECK_TOOLS
 from benchmatrix.load.latency_target import LatencyTarget
 from benchmatrix.load.rates import RateChoice
+from benchmatrix.matrix.overrides import PackageOverride
 from benchmatrix.matrix.scenarios import Scenario
 from benchmatrix.run.option_specs import default as declared
 
@@ -40,6 +41,8 @@ class RunOptions:
     boot_timeout_s: int = declared("--boot-timeout")
     results_dir: Path = DEFAULT_RESULTS_DIR
     app_target: Optional[str] = None
+    # --with: packages at another release than the cell's pins (matrix/overrides.py); () on the pins.
+    overrides: Tuple[PackageOverride, ...] = ()
     max_cv: Optional[float] = declared("--max-cv")
     max_busy: float = declared("--max-busy")  # CPU share busy before the start above which the machine is flagged
     machine_sample_s: float = declared("--machine-sample")

@@ -9,7 +9,9 @@ from typing import Optional, Sequence
 
 from benchmatrix.matrix.cells import Cell, constraints_fingerprint, find_cell, requirements
 from benchmatrix.matrix.listing import MatrixListing
+from benchmatrix.matrix.overrides import Overrides, venv_suffix
 from benchmatrix.run import resume
+from benchmatrix.sessions import versions
 from benchmatrix.sessions.harness_call import STOP_WAITS, run_harness
 from benchmatrix.sessions.install import install_cell
 from benchmatrix.sessions.prepare import prepare_cells
@@ -18,8 +20,10 @@ from benchmatrix.sessions.queue import nox_queue
 from benchmatrix.sessions.state import REMEASURE, BenchArguments, MatrixRun, parse_bench_arguments, trusts_preparation
 
 
-def cell_key(cell: Cell) -> str:
-    return "py{}-{}-{}".format(cell.python, cell.server.name, cell.app.name)
+def cell_key(cell: Cell, overrides: Overrides = ()) -> str:
+    """The name of the file that says where the cell's virtualenv is (one per override set)."""
+    key = "py{}-{}-{}".format(cell.python, cell.server.name, cell.app.name)
+    return key + "-" + venv_suffix(overrides) if overrides else key
 
 
 def results_dir_of(options: Sequence[str], default: Path) -> Path:
@@ -65,13 +69,21 @@ def run_bench(session, project: BenchProject, listing: MatrixListing, run: Matri
     if run.should_prepare(session.name, arguments.ticket):
         run.prepared = True  # before the preparation: its nox processes carry their own ticket
         prepare_cells(session, project, run.remaining(session.name), project.new_logs_dir("prepare"))
-    if not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket), arguments.ticket):
+    try:
+        overrides = versions.overrides_of(arguments.options)
+        venv = versions.build_override_venv(str(Path(session.bin) / "python"), versions.override_venv(
+            Path(session.bin).parent, overrides), cell, requirements(listing.matrix, cell), overrides,
+            session.log) if overrides else Path(session.bin).parent
+    except ValueError as error:
+        session.error(str(error))
+    if not overrides and not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket),
+                                          arguments.ticket):
         return  # left for after the other preparing job's build (prepare.prepare_cells)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.
     project.cell_venvs.mkdir(parents=True, exist_ok=True)
-    (project.cell_venvs / (cell_key(cell) + ".path")).write_text(str(Path(session.bin).parent), encoding="utf-8")
+    (project.cell_venvs / (cell_key(cell, overrides) + ".path")).write_text(str(venv), encoding="utf-8")
     # The harness writes the fingerprint to the results folder's ledger when the cell's run ends.
-    run_harness(session, listing, "run", "--venv", str(Path(session.bin).parent), "--server", server, "--app", app,
+    run_harness(session, listing, "run", "--venv", str(venv), "--server", server, "--app", app,
                 *run.progress_arguments(session.name, time.monotonic()), *arguments.options,
                 env={resume.FINGERPRINT_VARIABLE: fingerprint}, **STOP_WAITS)

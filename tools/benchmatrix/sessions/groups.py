@@ -8,12 +8,16 @@ import time
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
+from benchmatrix import harness_env
 from benchmatrix.matrix import shards as shard_plan
 from benchmatrix.matrix.cell_spec import EXAMPLE, parse_cell_spec
 from benchmatrix.matrix.cells import Cell
 from benchmatrix.matrix.listing import MatrixListing
+from benchmatrix.matrix.overrides import EXAMPLE as OVERRIDE_EXAMPLE, Overrides, label, split_contender
 from benchmatrix.results import smoke as smoke_table
 from benchmatrix.sessions.bench import cell_key
+from benchmatrix.sessions import versions
+from benchmatrix.sessions.bisect import parse_bisect_arguments
 from benchmatrix.sessions.harness_call import NESTED_STOP_WAITS, STOP_WAITS, run_harness
 from benchmatrix.sessions.prepare import prepare_cells
 from benchmatrix.sessions.project import BenchProject
@@ -100,35 +104,72 @@ def run_shard(session, project: BenchProject, listing: MatrixListing) -> None:
     measure_prepared(session, project, names, logs, options)
 
 
-def contenders(session, listing: MatrixListing, arguments: Sequence[str]) -> Tuple[List[Tuple[Cell, bool]], List[str]]:
-    """The leading SERVER/APP[/PYTHON] arguments as cells (and whether the Python was named); the rest."""
+def contenders(session, listing: MatrixListing, arguments: Sequence[str]
+               ) -> Tuple[List[Tuple[Cell, bool, Overrides]], List[str]]:
+    """The leading SERVER/APP[/PYTHON][@PACKAGE==VERSION] arguments as cells (whether the Python was named,
+    the package overrides); the rest."""
     cells, rest = [], list(arguments)
     while rest and not rest[0].startswith("-"):
         try:
-            spec = parse_cell_spec(rest.pop(0))
-            cells.append((listing.resolve(spec), spec.python is not None))
+            text, overrides = split_contender(rest.pop(0))
+            spec = parse_cell_spec(text)
+            cells.append((listing.resolve(spec), spec.python is not None, overrides))
         except ValueError as error:
             session.error(str(error))
     if len(cells) < 2:
-        session.error("name at least two cells, e.g. nox -s interleave -- gunicorn/flask {} --scenarios json"
-                      .format(EXAMPLE))
+        session.error("name at least two cells, e.g. nox -s interleave -- gunicorn/flask {} --scenarios json, or one "
+                      "cell on two releases: uvicorn/raw uvicorn/raw@{}".format(EXAMPLE, OVERRIDE_EXAMPLE))
     return cells, rest
+
+
+def prepare_contenders(session, project: BenchProject, listing: MatrixListing,
+                       cells: Sequence[Tuple[Cell, bool, Overrides]]) -> List[str]:
+    """Each contender's virtualenv as its bench session builds it (one `nox --install-only` per override set);
+    the harness's --cell arguments for them."""
+    uv = harness_env.find_uv()
+    for cell, _, overrides in cells:  # a release PyPI lacks is refused before any virtualenv is built
+        if overrides:
+            try:
+                versions.check_pinned(cell, overrides)
+                if uv:
+                    versions.check_releases_exist(uv, listing.found[cell.python].path, overrides)
+            except ValueError as error:
+                session.error(str(error))
+    out = project.new_logs_dir("interleave")
+    for overrides in dict.fromkeys(overrides for _, _, overrides in cells):
+        names = list(dict.fromkeys(listing.session_name(cell, pinned) for cell, pinned, o in cells if o == overrides))
+        session.log("benchmatrix: preparing {}{}".format(", ".join(names), " with " + label(overrides)
+                                                          if overrides else ""))
+        ticket = RunTicket(PREPARING).write(out / "prepare-ticket.json")
+        given = ["--with", ",".join(map(str, overrides))] if overrides else []
+        session.run(sys.executable, "-m", "nox", "--noxfile", str(project.noxfile), "--install-only", "-s", *names,
+                    "--", *given, *ticket_arguments(ticket), external=True)
+    arguments = []
+    for cell, _, overrides in cells:
+        venv = (project.cell_venvs / (cell_key(cell, overrides) + ".path")).read_text().strip()
+        arguments += ["--cell", "{}/{}={}{}".format(cell.server.name, cell.app.name, venv,
+                                                    "".join(",with={}".format(o) for o in overrides))]
+    return arguments
 
 
 def run_interleaved(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
     """Prepare each cell's virtualenv as its bench session would, then measure them interleaved."""
     cells, options = contenders(session, listing, arguments)
-    names = [listing.session_name(cell, pinned) for cell, pinned in cells]
-    session.log("benchmatrix: preparing {}".format(", ".join(names)))
-    out = project.new_logs_dir("interleave")
-    ticket = RunTicket(PREPARING).write(out / "prepare-ticket.json")
-    session.run(sys.executable, "-m", "nox", "--noxfile", str(project.noxfile), "--install-only", "-s", *names,
-                "--", *ticket_arguments(ticket), external=True)
-    arguments = []
-    for cell, _ in cells:
-        venv = project.cell_venvs / (cell_key(cell) + ".path")
-        arguments += ["--cell", "{}/{}={}".format(cell.server.name, cell.app.name, venv.read_text().strip())]
-    run_harness(session, listing, "interleave", *arguments, *options, **STOP_WAITS)
+    run_harness(session, listing, "interleave", *prepare_contenders(session, project, listing, cells), *options,
+                **STOP_WAITS)
+
+
+def run_bisect(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
+    """One virtualenv per release of the package, then the harness walks adjacent pairs interleaved."""
+    try:
+        bisect = parse_bisect_arguments(arguments)
+        spec = parse_cell_spec(bisect.cell)
+        cell = listing.resolve(spec)
+    except ValueError as error:
+        session.error(str(error))
+    cells = [(cell, spec.python is not None, overrides) for overrides in bisect.contender_overrides()]
+    run_harness(session, listing, "bisect", "--package", bisect.package,
+                *prepare_contenders(session, project, listing, cells), *bisect.options, **STOP_WAITS)
 
 
 def run_ranking(session, project: BenchProject, listing: MatrixListing, config: Path) -> None:
