@@ -40,6 +40,12 @@ def interleave(session):
 
 
 @nox.session(python=False, default=False)
+def calibrate(session):
+    """This machine's A/A spread, false positives and smallest detectable difference: nox -s calibrate -- gunicorn/flask --runs 10."""
+    matrix.calibrate(session)
+
+
+@nox.session(python=False, default=False)
 def ranking(session):
     """The README's rankings: the cells of configs/ranking.json interleaved on its scenarios, into reports/."""
     matrix.ranking(session)

@@ -1,4 +1,4 @@
-"""Command line of the harness: `benchmatrix run|interleave|report|compare|merge|ceiling|lock|system|options`.
+"""Command line of the harness: `benchmatrix run|interleave|calibrate|report|compare|merge|ceiling|lock|system|options`.
 
 It runs from the harness's own environment (.nox/harness, built by the noxfile).
 nox sessions call `run --venv <the cell's virtualenv>` after installing that
@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from benchmatrix.cli import interleave_command, machine_commands, options_command, report_commands, run_command
+from benchmatrix.cli import calibrate_command, interleave_command, machine_commands, options_command, report_commands, run_command
 
-GROUPS = (run_command, report_commands, machine_commands, interleave_command, options_command)
+GROUPS = (run_command, report_commands, machine_commands, interleave_command, calibrate_command,
+          options_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,9 +118,16 @@ def contenders(session, listing: MatrixListing, arguments: Sequence[str]) -> Tup
 def run_interleaved(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
     """Prepare each cell's virtualenv as its bench session would, then measure them interleaved."""
     cells, options = contenders(session, listing, arguments)
+    run_harness(session, listing, "interleave", *prepared_cell_arguments(session, project, listing, cells,
+                                                                         "interleave"), *options, **STOP_WAITS)
+
+
+def prepared_cell_arguments(session, project: BenchProject, listing: MatrixListing,
+                            cells: Sequence[Tuple[Cell, bool]], purpose: str) -> List[str]:
+    """Each cell's virtualenv prepared as its bench session would; --cell SERVER/APP=VENV for each."""
     names = [listing.session_name(cell, pinned) for cell, pinned in cells]
     session.log("benchmatrix: preparing {}".format(", ".join(names)))
-    out = project.new_logs_dir("interleave")
+    out = project.new_logs_dir(purpose)
     ticket = RunTicket(PREPARING).write(out / "prepare-ticket.json")
     session.run(sys.executable, "-m", "nox", "--noxfile", str(project.noxfile), "--install-only", "-s", *names,
                 "--", *ticket_arguments(ticket), external=True)
@@ -128,7 +135,24 @@ def run_interleaved(session, project: BenchProject, listing: MatrixListing, argu
     for cell, _ in cells:
         venv = project.cell_venvs / (cell_key(cell) + ".path")
         arguments += ["--cell", "{}/{}={}".format(cell.server.name, cell.app.name, venv.read_text().strip())]
-    run_harness(session, listing, "interleave", *arguments, *options, **STOP_WAITS)
+    return arguments
+
+
+CALIBRATED_CELL = "gunicorn/flask"  # the issue's acceptance cell, when none is named
+
+
+def run_calibrate(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
+    """posargs: [SERVER/APP[/PYTHON]] then calibrate's options: A/A comparisons of the cell in its bench
+    session's virtualenv (and, with --detect, the detection test)."""
+    arguments = list(arguments)
+    named = [arguments.pop(0)] if arguments and not arguments[0].startswith("-") else [CALIBRATED_CELL]
+    try:
+        spec = parse_cell_spec(named[0])
+        cell = listing.resolve(spec)
+    except ValueError as error:
+        session.error(str(error))
+    run_harness(session, listing, "calibrate", *prepared_cell_arguments(
+        session, project, listing, [(cell, spec.python is not None)], "calibrate"), *arguments, **STOP_WAITS)
 
 
 def run_ranking(session, project: BenchProject, listing: MatrixListing, config: Path) -> None:
