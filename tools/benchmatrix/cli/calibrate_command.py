@@ -80,6 +80,9 @@ def command_calibrate(args: argparse.Namespace) -> int:
             raise ValueError("--runs 0 leaves nothing to do: give --detect SHARE for the detection test alone")
         if args.runs == 1:
             raise ValueError("--runs 1: a false-positive rate and a spread need at least 2 A/A comparisons")
+        if args.detect is not None and contender.app != "flask":
+            raise ValueError("--detect: the slower copy is the Flask app with extra CPU work per request "
+                             "(tests/apps/extra_work.py); calibrate a SERVER/flask cell, e.g. gunicorn/flask")
         args.duration = args.slices[0]
         base = measurement_options(args, contender.server, contender.app, scenarios)
         settings = comparison_settings(args)

@@ -71,8 +71,8 @@ class Verdicts:
                 load_s=load_s, detectable_effect=(list(outcome.detectable) or [None] * len(labels))[position],
                 calibrated_detectable_effect=saved.detectable(options.max_load_s, contenders, options.min_pairs)
                 if saved else None, calibrated_at=saved.measured_at if saved else None)
-            self.say("{}: {} is not distinguishable from {} on {} (p <= 0.05 after correcting for the looks): {}"
-                     .format(scenario.name, label, labels[0], method.name, verdict.statement))
+            self.say("{}: {} is not told apart from {} on {} at p <= 0.05 (corrected for the stopping rule's "
+                     "looks): {}".format(scenario.name, label, labels[0], method.name, verdict.statement))
             undecided.append(verdict)
         return undecided
 
