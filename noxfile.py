@@ -35,7 +35,7 @@ def compare(session):
 
 @nox.session(python=False, default=False)
 def interleave(session):
-    """Compare cells in one run, trials alternating: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
+    """Compare cells in one run, their load alternating in ABBA slices: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
     matrix.interleave(session)
 
 

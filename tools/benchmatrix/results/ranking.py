@@ -121,8 +121,10 @@ def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     first = group[0]
     when = min(r.recorded_at for r in group)[:16].replace("T", " ")
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
-    return ("#### Ranking `{}`: one interleaved run ({} UTC, {} s trials, {} connections)\n\n{}\n").format(
-        scenario, when, format_number(first.duration_s, 0), first.connections, table)
+    pace = ("{} s ABBA slices".format(format_number(first.duration_s, 0)) if _sliced(first)
+            else "{} s trials".format(format_number(first.duration_s, 0)))
+    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n").format(
+        scenario, when, pace, first.connections, table)
 
 
 def apart_note(records: Sequence[Record]) -> str:
