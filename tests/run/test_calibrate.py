@@ -78,3 +78,9 @@ def test_calibrate_refuses_what_it_cannot_do_before_anything_starts(tmp_path, ca
     assert main(["calibrate", *words, "--results-dir", str(tmp_path / "r")]) == 2
     captured = capsys.readouterr()
     assert says in captured.out + captured.err and not (tmp_path / "r").exists()
+
+
+def test_the_cell_s_cpu_per_request_is_the_median_over_every_slice():
+    run = calibrate.AaRun(1, {m.name: ([0.5, 0.6], [0.7, None]) for m in ALL_METHODS}, noise={})
+    assert calibrate.cpu_ms_per_request([run]) == pytest.approx(0.6)
+    assert calibrate.cpu_ms_per_request([]) is None

@@ -60,7 +60,8 @@ def add_parsers(commands) -> None:
     parser.add_argument("--tries", type=positive_int, default=10, help="detection comparisons")
     parser.add_argument("--detect-budget", type=whole_seconds, default=300, help="load budget of each detection try")
     parser.add_argument("--extra-work-us", type=int, default=None,
-                        help="the copy's extra CPU per request in microseconds, instead of --detect of the measured cost")
+                        help="the copy's extra CPU per request in microseconds, instead of --detect of the "
+                             "measured cost")
     add_options(parser, MEASUREMENT, **{"--duration": {"default": None, "help": "not used: see --slices"}})
     add_options(parser, COMPARISON, **{"--slice": {"default": None, "help": "not used: see --slices"}})
     parser.set_defaults(scenarios="json")

@@ -75,7 +75,8 @@ def parse_contender(text: str):
 def comparison_settings(args: argparse.Namespace) -> dict:
     """The COMPARISON options as InterleaveOptions' fields (interleave and calibrate share them)."""
     min_trials = getattr(args, "min_trials", None)
-    return dict(min_pairs=args.min_pairs if min_trials is None else (min_trials + 1) // 2, metric=args.metric, normalize=args.normalize == "speed-reference",
+    return dict(min_pairs=args.min_pairs if min_trials is None else (min_trials + 1) // 2, metric=args.metric,
+                normalize=args.normalize == "speed-reference",
                 speed_reference=args.speed_reference == "on" or args.normalize == "speed-reference")
 
 

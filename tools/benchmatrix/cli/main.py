@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from benchmatrix.cli import calibrate_command, interleave_command, machine_commands, options_command, report_commands, run_command
+from benchmatrix.cli import (calibrate_command, interleave_command, machine_commands, options_command,
+                             report_commands, run_command)
 
 GROUPS = (run_command, report_commands, machine_commands, interleave_command, calibrate_command,
           options_command)

@@ -51,6 +51,12 @@ class AaRun:
         return pair_log_ratios(*self.values[method])
 
 
+def cpu_ms_per_request(runs: Sequence[AaRun]) -> Optional[float]:
+    """The cell's stack CPU milliseconds per request, median over every slice of the runs (None if unread)."""
+    cpu = [v for run in runs for side in run.values["cpu"] for v in side if v]
+    return statistics.median(cpu) if cpu else None
+
+
 def variation(values: Sequence[Optional[float]]) -> float:
     present = [v for v in values if v]
     if len(present) < 2:

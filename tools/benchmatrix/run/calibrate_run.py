@@ -19,13 +19,12 @@ stopping rule and budget, `tries` times.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from benchmatrix.run import calibrate, calibrate_store
 from benchmatrix.run.interleave import Contender, InterleavedRun, InterleaveOptions
-from benchmatrix.run.interleave_rule import CPU, FAILED, Method, RPS, StoppingRule
+from benchmatrix.run.interleave_rule import FAILED, RPS, Method, StoppingRule
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.recording import Console, utc_now
 
@@ -107,14 +106,18 @@ class Calibration:
         table = calibrate.render(rows, options.load_points)
         noise = calibrate.render_noise(runs)
         measured_at = utc_now()
+        cost = calibrate.cpu_ms_per_request(runs)
         path = calibrate_store.save_entries(options.base.results_dir, [calibrate_store.CalibrationEntry(
             measured_at=measured_at, cell=self.cell, scenario=self.scenario.name, slice_s=row.slice_s,
             method=row.method, sd_log=row.sd_log, pairs=row.pairs, runs=row.runs,
-            false_positives=row.false_positives, budget_s=row.budget_s) for row in rows if row.pairs >= 2])
+            false_positives=row.false_positives, budget_s=row.budget_s, cpu_ms_per_request=cost)
+            for row in rows if row.pairs >= 2])
         text = ("A/A calibration of {} {} ({} UTC): 95% interval half-widths (median over the runs), "
                 "false positives of the stopping rule at p <= 0.05 within {:g} s, minimum detectable effect "
-                "(80% power) in {:g} s of load\n\n{}\n{}").format(
-            self.cell, self.scenario.name, measured_at[:16], options.budget_s, options.budget_s, table, noise)
+                "(80% power) in {:g} s of load\n\n{}\n{}the cell's stack CPU per request: {} ms (median over "
+                "the slices)\n").format(
+            self.cell, self.scenario.name, measured_at[:16], options.budget_s, options.budget_s, table, noise,
+            "-" if cost is None else "{:.4f}".format(cost))
         (options.base.results_dir / "calibration.md").write_text(text, encoding="utf-8")
         print()
         print(text)
@@ -125,20 +128,26 @@ class Calibration:
         """The copy's extra CPU per request: `detect` of the cell's own stack CPU per request."""
         if self.options.extra_work_us is not None:
             return self.options.extra_work_us
-        if not runs:
+        per_request_ms = calibrate.cpu_ms_per_request(runs) if runs else self.saved_cost()
+        if per_request_ms is None:
             self.say("calibrate: measuring the cell's CPU per request first (a short A/A run)")
             run = self._interleave(self.options.slices[0], [self.options.contender] * 2, min_pairs=2,
                                    target_half_width=1.0, max_load_s=8 * self.options.slices[0])
             runs = [calibrate.AaRun.of(self.options.slices[0], run.outcomes[self.scenario.name].trials)] if run else []
-        cpu = [v for run in runs for side in run.values[Method(CPU).name] for v in side if v]
-        if not cpu:
+            per_request_ms = calibrate.cpu_ms_per_request(runs)
+        if per_request_ms is None:
             self.say("calibrate: no CPU time per request was measured; give --extra-work-us")
             return None
-        per_request_ms = statistics.median(cpu)
         spin = int(round(self.options.detect * per_request_ms * 1000))
         self.say("calibrate: the cell costs {:.3f} ms of CPU per request; the copy spins {} us more ({:.0%})".format(
             per_request_ms, spin, self.options.detect))
         return spin
+
+    def saved_cost(self) -> Optional[float]:
+        """The cell's CPU per request from this machine's saved calibration, newest first."""
+        saved = [e for e in calibrate_store.load_entries(self.options.base.results_dir)
+                 if e.cell == self.cell and e.scenario == self.scenario.name and e.cpu_ms_per_request]
+        return max(saved, key=lambda e: e.measured_at).cpu_ms_per_request if saved else None
 
     def detection(self, runs: Sequence[calibrate.AaRun]) -> List[DetectionTry]:
         options = self.options

@@ -33,6 +33,7 @@ class CalibrationEntry:
     runs: int  # A/A comparisons
     false_positives: int  # of them, how many the stopping rule called different at p <= 0.05
     budget_s: float  # the load budget the false positives were judged at
+    cpu_ms_per_request: Optional[float] = None  # the cell's stack CPU per request, median over the slices
 
     def detectable(self, budget_s: float, contenders: int, min_pairs: int, alpha: float = 0.05) -> float:
         """The minimum detectable effect of a comparison of `contenders` cells in budget_s of load."""

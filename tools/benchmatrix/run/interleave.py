@@ -185,8 +185,9 @@ class InterleavedRun:
         for scenario, (labels, per_candidate) in estimates.items():
             outcome = self.outcomes.get(scenario)
             for position, (label, estimate) in enumerate(zip(labels[1:], per_candidate or [None] * (len(labels) - 1))):
-                lines.append("  {}: {} / {} = {} [{}]".format(scenario, label, labels[0],
-                                                             estimate.describe() if estimate else "not measured",
+                shown = estimate.describe() if estimate else (
+                    "no interval (fewer than 2 ABBA pairs)" if outcome and per_candidate else "not measured")
+                lines.append("  {}: {} / {} = {} [{}]".format(scenario, label, labels[0], shown,
                                                              self.options.method.name))
                 cpu = ((outcome.by_method or {}).get(Method(CPU, normalize).name) if outcome and per_candidate
                        else None)
