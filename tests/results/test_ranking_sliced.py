@@ -49,3 +49,12 @@ def test_the_ranking_shows_the_cpu_ratio_and_what_an_undecided_ratio_could_have_
     assert "10 s ABBA slices" in table  # the factory's duration
     assert "1.00x (1.00-1.00)" in table  # the CPU ratio: both cells at 0.5 ms a request
     assert "below {:.1%} unseen".format(detectable(estimate)) in table
+
+
+def test_the_ranking_repeats_what_the_run_stated_of_an_undecided_ratio():
+    record = sliced("gunicorn", [1000.0] * 4, [0.5] * 4)
+    record.meta["interleaved"].update(contenders=["uwsgi/flask/3.13", "gunicorn/flask/3.13"], undecided={
+        "statement": "a difference below 4.0% cannot be seen here in 120 s of load (at this run's spread)"})
+    table = render_ranking("json", [sliced("uwsgi", [1000.0] * 4, [0.5] * 4), record])
+    assert table.endswith("\n- {} against uwsgi/flask/3.13: a difference below 4.0% cannot be seen here in 120 s "
+                          "of load (at this run's spread)\n".format(record.cell_label))

@@ -123,8 +123,20 @@ def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
     pace = ("{} s ABBA slices".format(format_number(first.duration_s, 0)) if _sliced(first)
             else "{} s trials".format(format_number(first.duration_s, 0)))
-    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n").format(
-        scenario, when, pace, first.connections, table)
+    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n{}").format(
+        scenario, when, pace, first.connections, table, undecided_notes(group))
+
+
+def undecided_notes(group: Sequence[Record]) -> str:
+    """What the run itself stated for each ratio to its first cell that it could not decide (the calibrated
+    detectable effect where the machine had one), as lines under the table."""
+    notes = []
+    for record in group:
+        section = record.section("interleaved")
+        statement = (section.get("undecided") or {}).get("statement")
+        if statement and section.get("contenders"):
+            notes.append("- {} against {}: {}\n".format(record.cell_label, section["contenders"][0], statement))
+    return "\n" + "".join(notes) if notes else ""
 
 
 def apart_note(records: Sequence[Record]) -> str:
