@@ -77,9 +77,43 @@ def test_an_undecided_ratio_states_and_records_its_detectable_effect():
                            calibrated_at="2026-12-07T01:00:00+00:00")
     assert calibrated.statement == ("a difference below 6.5% cannot be seen here in 120 s of load (by the "
                                     "calibration of 2026-12-07T01:00; 9.1% at this run's own spread)")
+    too_few_pairs = Undecided(load_s=8.0, detectable_effect=None, calibrated_detectable_effect=0.2,
+                              calibrated_at="2026-12-07T01:00:00+00:00")
+    assert too_few_pairs.statement == ("a difference below 20.0% cannot be seen here in 8 s of load (by the "
+                                       "calibration of 2026-12-07T01:00)")
     outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=30, estimates=[None],
                             stopped_by="budget", by_method={"rps": [None]})
     meta = outcome_meta(outcome, _Options, 1, [own])
     assert meta["undecided"]["statement"] == own.statement and meta["undecided"]["detectable_effect"] == 0.0912
     assert (meta["slice_s"], meta["pairs"], meta["method"], meta["stopped_by"]) == (2, 15, "rps", "budget")
     assert "undecided" not in outcome_meta(outcome, _Options, 0, [own])
+
+
+def test_an_undecided_comparison_states_the_calibrated_effect_for_its_budget(tmp_path):
+    from benchmatrix.matrix.scenarios import SCENARIOS
+    from benchmatrix.results.ratio import detectable_effect, estimate_from_logs
+    from benchmatrix.run import calibrate_store
+    from benchmatrix.run.interleave_report import Verdicts
+
+    calibrate_store.save_entries(tmp_path, [calibrate_store.CalibrationEntry(
+        measured_at="2026-12-07T01:00:00+00:00", cell="gunicorn/flask", scenario="json", slice_s=2, method="rps",
+        sd_log=0.02, pairs=150, runs=10, false_positives=0, budget_s=120)], fingerprint="test-machine")
+    lines = []
+    verdicts = Verdicts(tmp_path, lines.append, fingerprint="test-machine")
+    estimate = estimate_from_logs([0.01, -0.01, 0.02, -0.02, 0.0])
+    outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=10, estimates=[estimate],
+                            stopped_by="budget", detectable=[0.05], by_method={"rps": [estimate], "cpu": [None]})
+
+    class Options:
+        class base:
+            duration_s = 2
+        method = Method(RPS)
+        max_load_s = 120
+        min_pairs = 5
+
+    undecided, = verdicts.state(SCENARIOS["json"], ["A", "B"], outcome, Options, 2)
+    # 120 s of 8 s pairs: 15 pairs, looks at 5, 8, 12, 15.
+    assert undecided.calibrated_detectable_effect == pytest.approx(detectable_effect(0.02, 15, 0.05 / 4))
+    assert lines[-1] == ("json: B is not told apart from A on rps at p <= 0.05 (corrected for the stopping rule's "
+                         "looks): " + undecided.statement)
+    assert lines[0].startswith("json: B / A req/s: 1.000x") and lines[1] == "json: B / A CPU/request: -"

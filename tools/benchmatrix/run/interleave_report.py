@@ -35,16 +35,19 @@ class Undecided:
             else self.detectable_effect
         if shown is None:
             return "too few pairs to say what difference could be seen"
-        source = ("by the calibration of {}; {:.1%} at this run's own spread".format(
-            self.calibrated_at[:16], self.detectable_effect) if self.calibrated_at and self.detectable_effect
-            is not None else "at this run's spread")
+        if self.calibrated_detectable_effect is None:
+            source = "at this run's spread"
+        else:
+            source = "by the calibration of {}".format((self.calibrated_at or "")[:16]) + (
+                "" if self.detectable_effect is None else "; {:.1%} at this run's own spread".format(
+                    self.detectable_effect))
         return "a difference below {:.1%} cannot be seen here in {:g} s of load ({})".format(
             shown, self.load_s, source)
 
 
 class Verdicts:
-    def __init__(self, results_dir: Path, say: Callable[[str], None]):
-        self.entries = calibrate_store.load_entries(results_dir)
+    def __init__(self, results_dir: Path, say: Callable[[str], None], fingerprint: Optional[str] = None):
+        self.entries = calibrate_store.load_entries(results_dir, fingerprint)  # None: this machine's
         self.say = say
 
     def state(self, scenario: Scenario, labels: Sequence[str], outcome: RoundsOutcome, options,
