@@ -38,11 +38,11 @@ def add_parsers(commands) -> None:
               "       python -m benchmatrix calibrate --cell SERVER/APP[=VENV] [options]",
         description="Compare a cell with a second instance of itself (--runs times at each --slices length, "
                     "interleaved as `interleave` does), and print per slice length and method (req/s, CPU "
-                    "per request; with and without the speed reference) the 95%% interval reached after "
+                    "per request; with and without the speed reference) the 95% interval reached after "
                     "--at seconds of load, the stopping rule's false positives at p <= 0.05 within --budget, "
                     "and the minimum detectable effect for --budget. Saves it for this machine in the results "
                     "folder's calibration.json: later undecided comparisons state it. --detect 0.10 then "
-                    "compares the cell with a copy spending 10%% more CPU per request, --tries times.",
+                    "compares the cell with a copy spending 10% more CPU per request, --tries times.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     parser.add_argument("--cell", required=True, metavar="SERVER/APP[=VENV]", help="the cell to calibrate on")
     parser.add_argument("--runs", type=int, default=10, help="A/A comparisons per slice length (0: detection only)")

@@ -24,7 +24,7 @@ def add_parsers(commands) -> None:
                     "--slice slices, A B | B A | A B | B A ..., until each ratio to the first cell differs "
                     "from 1 (p <= 0.05, corrected for the looks) or is known to within --target-ci (at least "
                     "--min-pairs ABBA pairs, at most --max-load of load per scenario). Prints each ratio of "
-                    "req/s and of CPU time per request with its 95%% interval and p-value, and for an "
+                    "req/s and of CPU time per request with its 95% interval and p-value, and for an "
                     "undecided one the smallest difference it could have seen; appends one record per cell "
                     "and scenario, marked with the comparison's group.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
@@ -37,7 +37,7 @@ def add_parsers(commands) -> None:
     parser.add_argument("--min-trials", type=positive_int, default=None,
                         help="the older form of --min-pairs: trials a side, two to a pair")
     parser.add_argument("--target-ci", type=float, default=interleave.TARGET_HALF_WIDTH,
-                        help="stop adding rounds once every ratio's 95%% interval is within +- this share")
+                        help="stop adding pairs once every ratio's 95%% interval is within +- this share")
     parser.add_argument("--max-load", type=whole_seconds, default=interleave.MAX_LOAD_S,
                         help="load time per scenario, all cells together, after which no round is added")
     add_options(parser, MEASUREMENT, **{"--duration": {"default": None, "help": "the older name of --slice"}})
