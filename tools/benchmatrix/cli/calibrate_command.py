@@ -45,7 +45,9 @@ def add_parsers(commands) -> None:
                     "compares the cell with a copy spending 10% more CPU per request, --tries times.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     parser.add_argument("--cell", required=True, metavar="SERVER/APP[=VENV]", help="the cell to calibrate on")
-    parser.add_argument("--runs", type=int, default=10, help="A/A comparisons per slice length (0: detection only)")
+    parser.add_argument("--runs", type=int, default=argparse.SUPPRESS,
+                        help="A/A comparisons per slice length (default: 10; with --detect, 0: the detection alone, "
+                             "sized by the saved calibration's CPU per request)")
     parser.add_argument("--slices", type=seconds_list, default=(2,),
                         help="slice lengths to calibrate, comma-separated seconds (the first is the detection's)")
     parser.add_argument("--budget", type=whole_seconds, default=120,
@@ -75,6 +77,8 @@ def command_calibrate(args: argparse.Namespace) -> int:
         scenarios = select_scenarios(args.scenarios.split(","), None)
         if len(scenarios) != 1:
             raise ValueError("calibrate measures one scenario; give --scenarios with one name (e.g. json)")
+        if getattr(args, "runs", None) is None:
+            args.runs = 0 if args.detect is not None else 10
         if args.runs < 0:
             raise ValueError("--runs: give 0 (detection only) or more A/A comparisons")
         if args.runs == 0 and args.detect is None:
