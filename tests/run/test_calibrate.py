@@ -63,6 +63,11 @@ def test_the_calibration_is_saved_per_machine_and_stated_for_any_budget(tmp_path
     assert calibrate_store.load_entries(tmp_path, "machine-a") == [newer]
     found = calibrate_store.matching([newer], "json", 2, "cpu")
     assert found == newer and calibrate_store.matching([newer], "json", 1, "cpu") is None
+    (tmp_path / "calibration.json").write_text("{not json", encoding="utf-8")
+    assert calibrate_store.load_entries(tmp_path, "machine-a") == []
+    calibrate_store.save_entries(tmp_path, [newer], fingerprint="machine-a")
+    assert (tmp_path / "calibration.json.damaged").read_text(encoding="utf-8") == "{not json"
+    assert calibrate_store.load_entries(tmp_path, "machine-a") == [newer]
     # Two cells in 120 s at 2 s slices: 15 pairs of 8 s, looks at 5, 8, 12, 15.
     assert found.detectable(120, 2, 5) == pytest.approx(detectable_effect(0.02, 15, 0.05 / 4), rel=1e-12)
 

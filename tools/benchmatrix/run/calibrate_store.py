@@ -64,7 +64,12 @@ def load_entries(results_dir: Path, fingerprint: Optional[str] = None) -> List[C
 def save_entries(results_dir: Path, entries: List[CalibrationEntry], fingerprint: Optional[str] = None) -> Path:
     """Adds the entries under this machine; an older entry of the same cell, scenario, slice and method goes."""
     path = _path(results_dir)
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        # A damaged file is kept aside, not overwritten unseen: the new calibration starts a fresh one.
+        path.replace(path.with_name(FILE_NAME + ".damaged"))
+        data = {}
     machines = data.setdefault("machines", {})
     key = fingerprint or machine_fingerprint()
     fresh = {(e.cell, e.scenario, e.slice_s, e.method) for e in entries}
