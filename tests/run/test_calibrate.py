@@ -39,6 +39,7 @@ def test_calibration_rows_from_scripted_a_a_runs():
     assert 16 in row.half_widths and 40 not in row.half_widths  # no run lasted 40 s
     # The rule's looks in 16 s are at 2, 3 and 4 pairs; the shifted run differs at 3 (p 0.0153 x 3 looks).
     assert (row.false_positives, row.false_positive_rate) == (1, 0.5)
+    assert row.misses == 1  # the shifted run's 95% interval after 4 pairs leaves out 1 too
     assert row.detectable == pytest.approx(detectable_effect(math.sqrt(0.002 / 6), 4, 0.05 / 3), rel=1e-12)
 
 
@@ -46,9 +47,9 @@ def test_the_table_has_a_line_per_configuration():
     rows = calibrate.aggregate([QUIET, SHIFTED], 16, (8, 16), 2, 0.01)
     table = calibrate.render(rows, (8, 16))
     assert table.splitlines()[0] == ("| slice | method | A/A runs | +-95% CI at 8 s | +-95% CI at 16 s | "
-                                     "false positives | MDE in 16 s |")
+                                     "false positives | 95% CI at the end misses 1 | MDE in 16 s |")
     assert len(table.splitlines()) == 2 + 4 and "| 1 s | cpu/speed-reference | 2 |" in table
-    assert "| 1/2 |" in table
+    assert "| 1/2 | 1/2 |" in table
 
 
 def test_the_calibration_is_saved_per_machine_and_stated_for_any_budget(tmp_path):

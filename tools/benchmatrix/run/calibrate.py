@@ -8,7 +8,9 @@ without the speed reference) the A/A runs give:
 - the 95% interval's half-width reached after 30, 60, 120 ... s of load (median
   over the runs, and the widest), from the first pairs of each run;
 - the false-positive rate: how many runs the stopping rule, replayed on their
-  slices with the given budget, called different at p <= 0.05;
+  slices with the given budget, called different at p <= 0.05; and, beside it, how
+  many runs' plain 95% interval at the budget's end left out 1 (about 1 in 20 if
+  the interval is honest: more says the pairs are not independent);
 - the minimum detectable effect for the budget: with sd the pooled spread of the
   runs' ABBA pair log-ratios and n the pairs the budget holds,
       MDE = exp((t_{1-a/2k, n-1} + t_{0.8, n-1}) * sd / sqrt(n)) - 1
@@ -71,6 +73,7 @@ class CalibrationRow:
     runs: int
     half_widths: Dict[float, Tuple[float, float]]  # load s -> (median, widest) 95% half-width over the runs
     false_positives: int  # runs the rule called different at p <= 0.05 within the budget
+    misses: int  # runs whose plain 95% interval at the budget's end left out 1 (its coverage, one look)
     sd_log: float
     pairs: int  # pairs pooled, all runs
     budget_s: float
@@ -111,10 +114,12 @@ def aggregate(runs: Sequence[AaRun], budget_s: float, load_points: Sequence[floa
                 if widths and all(len(run_logs) >= pairs for run_logs in logs):
                     half_widths[load_s] = (statistics.median(widths), max(widths))
             false_positives = sum(1 for run in mine if judged_different(run, method, rule))
+            at_end = [estimate_from_logs(run_logs[:rule.last_pair(pair_s)]) for run_logs in logs]
+            misses = sum(1 for e in at_end if e is not None and not e.contains(1.0))
             sd, pooled = pooled_sd(logs)
             rows.append(CalibrationRow(
                 slice_s=slice_s, method=method.name, runs=len(mine), half_widths=half_widths,
-                false_positives=false_positives, sd_log=sd, pairs=pooled, budget_s=budget_s,
+                false_positives=false_positives, misses=misses, sd_log=sd, pairs=pooled, budget_s=budget_s,
                 detectable=detectable_effect(sd, rule.last_pair(pair_s), alpha / len(rule.looks(pair_s)))))
     return rows
 
@@ -129,14 +134,14 @@ def judged_different(run: AaRun, method: Method, rule: StoppingRule) -> bool:
 def render(rows: Sequence[CalibrationRow], load_points: Sequence[float]) -> str:
     """The calibration as a table: what the lead's closing note asks for, one line per configuration."""
     header = ["slice", "method", "A/A runs"] + ["+-95% CI at {:g} s".format(p) for p in load_points] + [
-        "false positives", "MDE in {:g} s".format(rows[0].budget_s if rows else 0)]
+        "false positives", "95% CI at the end misses 1", "MDE in {:g} s".format(rows[0].budget_s if rows else 0)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = ["{:g} s".format(row.slice_s), row.method, str(row.runs)]
         for point in load_points:
             width = row.half_widths.get(point)
             cells.append("{:.1%} (widest {:.1%})".format(*width) if width else "-")
-        cells += ["{}/{}".format(row.false_positives, row.runs),
+        cells += ["{}/{}".format(row.false_positives, row.runs), "{}/{}".format(row.misses, row.runs),
                   "-" if math.isnan(row.sd_log) else "{:.1%}".format(row.detectable)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
