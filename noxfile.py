@@ -37,8 +37,14 @@ def compare(session):
 
 @nox.session(python=False, default=False)
 def interleave(session):
-    """Compare cells in one run, trials alternating: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
+    """Compare cells in one run, their load alternating in ABBA slices: nox -s interleave -- gunicorn/flask meinheld/flask/3.9 [options]."""
     matrix.interleave(session)
+
+
+@nox.session(python=False, default=False)
+def calibrate(session):
+    """This machine's A/A spread, false positives and smallest detectable difference: nox -s calibrate -- gunicorn/flask --runs 10."""
+    matrix.calibrate(session)
 
 
 @nox.session(python=False, default=False)

@@ -1,18 +1,24 @@
-"""The interleaving stopping rule, driven by scripted drivers: exactly when an interleaved comparison stops."""
+"""The sliced interleaving and its stopping rule, driven by scripted drivers and scripted noise: exactly which
+slices run in which order, how they pair, and when a comparison stops."""
 
 from __future__ import annotations
+
+import math
+import statistics
 
 import pytest
 
 from benchmatrix.load.parse import WrkOutputError
-from benchmatrix.run.interleave_rule import BUDGET, FAILED, TARGET, StoppingRule, alternate
+from benchmatrix.results.ratio import PairedEstimate, detectable_effect, paired_ratio
+from benchmatrix.run.interleave_rule import (BUDGET, DIFFERS, FAILED, TARGET, StoppingRule, alternate,
+                                             look_schedule)
 
 from tests.fake_driver import FakeDriver, bench, wrk_result
 
 
 def contenders(tmp_path, rps_a, rps_b):
-    """Two measurements on fake wrk drivers scripted with each side's req/s, trial by trial; and a log of
-    which side ran each trial, in order."""
+    """Two measurements on fake wrk drivers scripted with each side's req/s, slice by slice; and a log of
+    which side ran each slice, in order."""
     order = []
 
     def scripted(side, values):
@@ -38,51 +44,97 @@ def run(tmp_path, rps_a, rps_b, rule):
     return outcome, "".join(order)
 
 
-RULE = StoppingRule(min_rounds=5, target_half_width=0.05, max_load_s=300)
-A = [1000.0] * 40
+RULE = StoppingRule(min_pairs=5, target_half_width=0.05, max_load_s=300)
+A = [1000.0] * 80
+# B 10% faster, with +-7% of scripted noise slice to slice.
+NOISE = [1.06, 0.95, 0.97, 1.04, 1.05, 0.93, 0.99, 1.02, 1.07, 0.94, 0.96, 1.03] * 10
 
 
-def test_it_stops_at_the_first_round_whose_interval_is_within_the_target(tmp_path):
-    # B is 10% faster every round but round 1's, which is 30% faster: the interval is wide until
-    # enough steady rounds outweigh it.
-    b = [1300.0] + [1100.0] * 39
-    outcome, order = run(tmp_path, A, b, RULE)
-    assert (outcome.stopped_by, outcome.rounds) == (TARGET, 9)
-    assert order == "ABBA" * 4 + "AB"
+def drifting(slices, step=1.01):
+    """Both sides alike on a machine whose speed drifts by `step` per slice: each side's values in its own
+    order, as ABBA slices would meet them (slice k of the whole run at 1000 * step**k)."""
+    sides = ([], [])
+    for k in range(slices):
+        round_index, position = divmod(k, 2)
+        side = position if round_index % 2 == 0 else 1 - position
+        sides[side].append(1000.0 * step ** k)
+    return sides
+
+
+def test_slices_run_abba_and_a_linear_drift_cancels_within_each_pair(tmp_path):
+    a, b = drifting(40)
+    outcome, order = run(tmp_path, a, b, RULE)
+    assert order == "ABBA" * 5 and outcome.pairs == 5 and outcome.stopped_by == TARGET
     estimate = outcome.estimates[0]
-    assert estimate.half_width == pytest.approx(0.043732306893069506, rel=1e-9) and estimate.rounds == 9
-    assert [t.round_position for t in outcome.trials[1]][:3] == [(1, 2), (2, 1), (3, 2)]
-    # One round fewer was not enough: the rule is what stopped it, not the budget.
-    eight, _ = run(tmp_path / "eight", A[:8], b[:8], StoppingRule(5, 0.05, 16))
-    assert (eight.stopped_by, eight.rounds) == (BUDGET, 8)
-    assert eight.estimates[0].half_width == pytest.approx(0.05061690213890424, rel=1e-9)
+    assert estimate.ratio == pytest.approx(1.0, abs=1e-12) and estimate.half_width == pytest.approx(0.0, abs=1e-12)
+    assert [t.round_position for t in outcome.trials[1]][:4] == [(1, 2), (2, 1), (3, 2), (4, 1)]
+    # Round by round, the same slices carry the drift: each ratio 1% off, alternately up and down.
+    assert paired_ratio(a[:10], b[:10]).half_width > 0.007
+    assert outcome.distinguishable == [False]
+
+
+def test_a_difference_stops_at_the_first_look(tmp_path):
+    outcome, order = run(tmp_path, A, [1100.0 * n for n in NOISE], RULE)
+    assert (outcome.stopped_by, outcome.pairs, order) == (DIFFERS, 5, "ABBA" * 5)
+    estimate = outcome.estimates[0]
+    assert estimate.ratio == pytest.approx(1.1008244427661082, rel=1e-9)
+    assert estimate.p_raw == pytest.approx(7.140922157217282e-06, rel=1e-6)
+    # Eight looks in a 300 s budget of 4 s pairs (5, 8, 12, 18, 27, 41, 62, 75): the p-value is corrected by them.
+    assert estimate.p_value == pytest.approx(8 * estimate.p_raw, rel=1e-12)
     assert outcome.distinguishable == [True]
 
 
-def test_it_never_stops_before_the_minimum_of_rounds(tmp_path):
-    # The same 10% in every round: the interval is exact from round 2 on, and still five rounds run.
-    outcome, order = run(tmp_path, A, [1100.0] * 40, RULE)
-    assert (outcome.stopped_by, outcome.rounds) == (TARGET, 5)
-    assert order == "ABBAABBAAB"
-    assert outcome.estimates[0].ratio == pytest.approx(1.1, rel=1e-12)
-    assert outcome.estimates[0].half_width == pytest.approx(0.0, abs=1e-12)
+def test_the_looks_thin_out_as_the_pairs_grow():
+    assert look_schedule(5, 37) == [5, 8, 12, 18, 27, 37]
+    assert look_schedule(5, 15) == [5, 8, 12, 15]
+    assert look_schedule(5, 3) == [3]
+    assert RULE.looks(pair_s=8.0) == [5, 8, 12, 18, 27, 37]
 
 
-def test_it_stops_at_the_budget_and_says_the_cells_are_not_distinguishable(tmp_path):
-    # B swings 20% either side of A: never within +-5%. A 10 s budget at 2 s a round stops after 5.
-    swing = [800.0, 1250.0] * 20
-    outcome, order = run(tmp_path, A, swing, StoppingRule(5, 0.05, 10))
-    assert (outcome.stopped_by, outcome.rounds) == (BUDGET, 5)
-    assert len(order) == 10
+def estimate(p_value, half_width, pairs):
+    return PairedEstimate(ratio=1.1, low=1.1 * (1 - half_width), high=1.1 * (1 + half_width), p_value=p_value,
+                          rounds=pairs, sd_log=0.1, p_raw=p_value)
+
+
+def test_a_difference_seen_between_looks_waits_for_the_next_look_but_a_narrow_interval_does_not():
+    rule = StoppingRule(5, 0.05, 300)  # looks at 5, 8, 12, ... pairs of 8 s
+    wide_but_different = [estimate(0.01, 0.2, 6)]
+    assert rule.verdict(6, wide_but_different, 48, 8) is None
+    assert rule.verdict(8, wide_but_different, 64, 8) == DIFFERS
+    narrow_and_same = [estimate(0.9, 0.04, 6)]
+    assert rule.verdict(6, narrow_and_same, 48, 8) == TARGET
+    assert rule.verdict(4, narrow_and_same, 32, 8) is None  # before the minimum of pairs
+    # At a look, one ratio decided and one narrow: stop, but not every ratio differs.
+    assert rule.verdict(5, [estimate(0.01, 0.2, 5), estimate(0.9, 0.01, 5)], 40, 8) == TARGET
+
+
+def test_an_undecided_comparison_stops_at_the_budget_and_says_what_it_could_have_seen(tmp_path):
+    # B swings 20% either side of A pair by pair: never decided. 40 s at 4 s a pair: 10 pairs, looks 5, 8, 10.
+    swing = [800.0, 800.0, 1250.0, 1250.0] * 20
+    rule = StoppingRule(5, 0.05, 40)
+    outcome, order = run(tmp_path, A, swing, rule)
+    assert (outcome.stopped_by, outcome.pairs, len(order)) == (BUDGET, 10, 40)
     assert outcome.estimates[0].contains(1.0) and outcome.distinguishable == [False]
+    sd = statistics.stdev([math.log(0.8), math.log(1.25)] * 5)
+    assert outcome.estimates[0].sd_log == pytest.approx(sd, rel=1e-12)
+    assert outcome.detectable[0] == pytest.approx(detectable_effect(sd, 10, 0.05 / 3), rel=1e-12)
+    assert outcome.detectable[0] == pytest.approx(0.32829045454339845, rel=1e-9)
 
 
 def test_a_budget_spent_before_the_minimum_stops_there(tmp_path):
-    outcome, _ = run(tmp_path, A, [800.0, 1250.0] * 20, StoppingRule(5, 0.05, 6))
-    assert (outcome.stopped_by, outcome.rounds) == (BUDGET, 3)
+    outcome, _ = run(tmp_path, A, [800.0, 1250.0] * 20, StoppingRule(5, 0.05, 12))
+    assert (outcome.stopped_by, outcome.pairs, outcome.rounds) == (BUDGET, 3, 6)
 
 
-def test_a_load_tool_failure_ends_the_rounds_with_its_first_line_and_keeps_the_trials(tmp_path):
+def test_a_load_tool_failure_ends_the_slices_with_its_first_line_and_keeps_the_trials(tmp_path):
     outcome, order = run(tmp_path, [1000.0, WrkOutputError("wrk could not connect: refused")], [1100.0] * 5, RULE)
     assert outcome.stopped_by == FAILED and outcome.error == "wrk could not connect: refused"
     assert order == "ABBA" and [len(side) for side in outcome.trials] == [1, 2]
+
+
+def test_every_method_s_ratio_is_in_the_outcome(tmp_path):
+    outcome, _ = run(tmp_path, A, [1100.0] * 40, RULE)
+    assert sorted(outcome.by_method) == ["cpu", "cpu/speed-reference", "rps", "rps/speed-reference"]
+    # The fake server used 1 s of CPU for each slice's 1000 requests, on both sides: a ratio of exactly 1.
+    assert outcome.by_method["cpu"][0].ratio == pytest.approx(1.0, abs=1e-12)
+    assert outcome.by_method["rps/speed-reference"] == [None]  # no speed reference was timed

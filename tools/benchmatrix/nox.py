@@ -141,6 +141,10 @@ class BenchSessions:
         """posargs: SERVER/APP[/PYTHON] --package P --releases V1,V2,...: the first release that differs."""
         groups.run_bisect(session, self.project, self.listing, session.posargs)
 
+    def calibrate(self, session) -> None:
+        """posargs: [SERVER/APP[/PYTHON]] (default gunicorn/flask), then `benchmatrix calibrate`'s options."""
+        groups.run_calibrate(session, self.project, self.listing, session.posargs)
+
     def ranking(self, session, config: Optional[Path] = None) -> None:
         """The cells of a ranking config (default configs/ranking.json) interleaved on its scenarios."""
         config = config or self.project.root / "configs" / "ranking.json"

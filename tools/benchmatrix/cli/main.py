@@ -1,5 +1,5 @@
-"""Command line of the harness: `benchmatrix run|interleave|bisect|report|compare|merge|regressions|ceiling|lock|
-system|options`.
+"""Command line of the harness: `benchmatrix run|interleave|calibrate|bisect|report|compare|merge|regressions|
+ceiling|lock|system|options`.
 
 It runs from the harness's own environment (.nox/harness, built by the noxfile).
 nox sessions call `run --venv <the cell's virtualenv>` after installing that
@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from benchmatrix.cli import (bisect_command, interleave_command, machine_commands, options_command, regressions_command,
-                             report_commands, run_command)
+from benchmatrix.cli import (bisect_command, calibrate_command, interleave_command, machine_commands,
+                             options_command, regressions_command, report_commands, run_command)
 
-GROUPS = (run_command, report_commands, machine_commands, interleave_command, options_command, regressions_command,
-          bisect_command)
+GROUPS = (run_command, report_commands, machine_commands, interleave_command, calibrate_command,
+          options_command, regressions_command, bisect_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

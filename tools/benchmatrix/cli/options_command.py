@@ -16,7 +16,10 @@ PAGE_HEAD = ("# Options of a run\n\n"
              "Back to the [README](../README.md). The load plans that `--rate`, `--slo`, `--connections` and "
              "`--cross-check` ask for are explained in [load plans](load-plans.md), `--hosts` and `--link` in "
              "[hosts](hosts.md), and what each flag means in [trust](trust.md#flags). `interleave` also takes "
-             "`--min-trials`, `--target-ci` and `--max-load` (`benchmatrix interleave --help`).\n\n")
+             "`--target-ci` and `--max-load` (`benchmatrix interleave --help`), and `calibrate` its "
+             "`--runs`, `--slices`, `--budget`, `--at`, `--detect` and `--tries` (`benchmatrix calibrate --help`); "
+             "how a sliced comparison stops and what its minimum detectable effect means is in "
+             "[trust](trust.md#comparing-cells-on-a-noisy-machine).\n\n")
 
 
 def options_page() -> str:

@@ -3,7 +3,9 @@
 Rows measured hours apart differ by the machine's drift as much as by the
 cells, so the README ranks only the cells of one interleaved group (see
 run/interleave.py), with each cell's ratio to the group's fastest and its 95%
-interval from the rounds' paired trials. Where a scenario has no such group,
+interval from the rounds' paired trials (ABBA pairs of rounds for sliced
+comparisons, run/interleave_rule.py), beside the ratio of CPU time per request,
+and, where the interval holds 1, the smallest difference it could have seen. Where a scenario has no such group,
 the headline still names the fastest clean row but says plainly that the rows
 were measured apart, over how long, and how much the load generator's ceiling
 (the machine's own yardstick) moved meanwhile.
@@ -16,11 +18,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from benchmatrix.results.ratio import RatioEstimate, paired_ratio
+from benchmatrix.results.ratio import (RatioEstimate, detectable_effect, estimate_from_logs, pair_log_ratios,
+                                       paired_ratio)
 from benchmatrix.results.records import Record, ceiling_share_label, format_number, rate_text, status_label
 
-RANKING_COLUMNS = ("rank", "cell", "req/s (median)", "vs fastest (95% CI)", "p", "trials", "of wrk ceiling",
-                   "status")
+RANKING_COLUMNS = ("rank", "cell", "req/s (median)", "vs fastest (95% CI)", "p", "CPU/request vs fastest",
+                   "smallest visible difference", "trials", "of wrk ceiling", "status")
 
 
 def newest_group(records: Sequence[Record], scenario: str) -> List[Record]:
@@ -41,23 +44,54 @@ def newest_group(records: Sequence[Record], scenario: str) -> List[Record]:
                                                      max(r.recorded_at for r in members)))
 
 
-Rounds = Tuple[Tuple[int, float], ...]  # (round, req/s) of one cell's interleaved trials
+Rounds = Tuple[Tuple[int, float], ...]  # (round, figure) of one cell's interleaved trials
 
 
 def versus(record: Record, reference: Record) -> Optional[RatioEstimate]:
-    """record's req/s over reference's, paired by round."""
-    return _versus(_rounds(record), _rounds(reference))
+    """record's req/s over reference's, paired by round (by ABBA pair of rounds where the run was sliced)."""
+    return _versus(_rounds(record), _rounds(reference), _sliced(record))
+
+
+def cpu_versus(record: Record, reference: Record) -> Optional[RatioEstimate]:
+    """record's stack CPU time per request over reference's, by ABBA pair (sliced runs only)."""
+    if not _sliced(record):
+        return None
+    return _versus(_cpu_rounds(record), _cpu_rounds(reference), True)
+
+
+def detectable(estimate: Optional[RatioEstimate]) -> Optional[float]:
+    """Where a paired estimate's interval holds 1: the smallest difference its spread lets it see."""
+    if estimate is None or not estimate.contains(1.0) or not hasattr(estimate, "sd_log"):
+        return None
+    return detectable_effect(getattr(estimate, "sd_log"), estimate.rounds)
+
+
+def _sliced(record: Record) -> bool:
+    return "slice_s" in record.section("interleaved")
 
 
 def _rounds(record: Record) -> Rounds:
     return tuple(sorted(record.rates_by_round.items()))
 
 
+def _cpu_rounds(record: Record) -> Rounds:
+    per_round = {}
+    for trial in record.trials:
+        cpu_s = (trial.get("resources") or {}).get("stack_cpu_s")
+        if trial.get("round") and cpu_s and trial.get("requests"):
+            per_round[trial["round"]] = cpu_s * 1000.0 / trial["requests"]
+    return tuple(sorted(per_round.items()))
+
+
 @functools.lru_cache(maxsize=256)
-def _versus(mine_rounds: Rounds, reference_rounds: Rounds) -> Optional[RatioEstimate]:
+def _versus(mine_rounds: Rounds, reference_rounds: Rounds, sliced: bool = False) -> Optional[RatioEstimate]:
     # Cached: one report ranks each group three times (README, tables page, headline), and the exact
     # permutation test of 10 against 10 trials enumerates 184,756 splits.
     mine, theirs = dict(mine_rounds), dict(reference_rounds)
+    if sliced:  # rounds 1-2, 3-4, ... are the ABBA pairs; a pair missing a round on either side is dropped
+        last = max(set(mine) | set(theirs) or {0})
+        return estimate_from_logs(pair_log_ratios([theirs.get(r) for r in range(1, last + 1)],
+                                                  [mine.get(r) for r in range(1, last + 1)]))
     shared = sorted(set(mine) & set(theirs))
     return paired_ratio([theirs[r] for r in shared], [mine[r] for r in shared])
 
@@ -69,20 +103,40 @@ def ranked(group: Sequence[Record]) -> List[Tuple[Record, Optional[RatioEstimate
     return [(r, None if r is fastest else versus(r, fastest)) for r in order]
 
 
+def _ratio_text(estimate: Optional[RatioEstimate]) -> str:
+    return "{:.2f}x ({:.2f}-{:.2f})".format(estimate.ratio, estimate.low, estimate.high) if estimate else "-"
+
+
 def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     rows = []
-    for rank, (record, estimate) in enumerate(ranked(group), start=1):
+    order = ranked(group)
+    for rank, (record, estimate) in enumerate(order, start=1):
+        cpu = None if estimate is None else cpu_versus(record, order[0][0])
+        visible = detectable(estimate)
         rows.append([rank, record.cell_label, rate_text(record.rps) if record.rps else "-",
-                     "fastest" if estimate is None and rank == 1 else (
-                         "{:.2f}x ({:.2f}-{:.2f})".format(estimate.ratio, estimate.low, estimate.high)
-                         if estimate else "-"),
+                     "fastest" if estimate is None and rank == 1 else _ratio_text(estimate),
                      "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
+                     _ratio_text(cpu), "-" if visible is None else "below {:.1%} unseen".format(visible),
                      len(record.trials), ceiling_share_label(record), status_label(record)])
     first = group[0]
     when = min(r.recorded_at for r in group)[:16].replace("T", " ")
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
-    return ("#### Ranking `{}`: one interleaved run ({} UTC, {} s trials, {} connections)\n\n{}\n").format(
-        scenario, when, format_number(first.duration_s, 0), first.connections, table)
+    pace = ("{} s ABBA slices".format(format_number(first.duration_s, 0)) if _sliced(first)
+            else "{} s trials".format(format_number(first.duration_s, 0)))
+    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n{}").format(
+        scenario, when, pace, first.connections, table, undecided_notes(group))
+
+
+def undecided_notes(group: Sequence[Record]) -> str:
+    """What the run itself stated for each ratio to its first cell that it could not decide (the calibrated
+    detectable effect where the machine had one), as lines under the table."""
+    notes = []
+    for record in group:
+        section = record.section("interleaved")
+        statement = (section.get("undecided") or {}).get("statement")
+        if statement and section.get("contenders"):
+            notes.append("- {} against {}: {}\n".format(record.cell_label, section["contenders"][0], statement))
+    return "\n" + "".join(notes) if notes else ""
 
 
 def apart_note(records: Sequence[Record]) -> str:

@@ -1,13 +1,20 @@
-"""Interleaved comparison: two or more cells measured in alternating order in one run.
+"""Interleaved comparison: two or more cells measured in short alternating slices in one run.
 
 Cells measured an hour apart differ by the machine's drift as much as by what
-they are (measured here: the same cell 20% apart an hour later). So every
-contender's stack is booted and verified first, all pinned alike (servers on the
-server CPUs, idle while another is loaded), and then trials go round in
-alternating order: A B, B A, A B, ... Each round's ratio cancels the drift; the
-run keeps adding rounds until every ratio to the first contender is known to
-+-target (or the load budget is spent), with at least min_rounds trials a side,
-which the exact permutation test needs to reach p <= 0.05.
+they are (measured here: the same cell 20% apart an hour later; the machine's
+speed threefold within minutes). So every contender's stack is booted, warmed
+and verified first, all pinned alike (servers on the server CPUs, idle while
+another is loaded), and stays up; then the load alternates between them in
+short slices (--slice, default 2 s), A B | B A | A B | B A ..., two rounds
+making one ABBA pair whose ratio cancels drift linear over the pair
+(run/interleave_rule.py). Each slice is one wrk run, so its connections are
+opened afresh: on 127.0.0.1 that is well under a millisecond per connection,
+a cost both sides pay alike in every pair, so no untimed warm-up precedes a
+slice (the stack was warmed once, before the first). Before each slice the
+speed reference (run/speed_reference.py) is timed on the server's CPUs and kept
+in the slice's resources. The run adds pairs until every ratio to the first
+contender differs from 1 or is known to +-target, or the load budget is spent;
+then an undecided ratio states the smallest difference this run could have seen.
 
 Each contender's trials become an ordinary record (its flags, its ceiling share)
 marked with the group, so the report can rank a group's cells as one measurement.
@@ -28,15 +35,21 @@ from benchmatrix.matrix.overrides import Overrides, label as overrides_label
 from benchmatrix.matrix.scenarios import Scenario
 from benchmatrix.results.ratio import RatioEstimate
 from benchmatrix.run.cell_run import CellRun, prepare_cell_run
-from benchmatrix.run.interleave_rule import BUDGET, FAILED, StoppingRule, alternate
+from benchmatrix.run.interleave_report import Verdicts, outcome_meta
+from benchmatrix.run.interleave_rule import (BUDGET, CPU, FAILED, RPS, SPEED_REFERENCE_KEY, Method, RoundsOutcome,
+                                             StoppingRule, alternate)
 from benchmatrix.run.measure import ScenarioMeasurement
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.recording import Console, utc_now
+from benchmatrix.run.speed_reference import SpeedReference
+from benchmatrix.run.trial_runner import TrialOutcome
 from benchmatrix.checks.flags import make_flag
 
-MIN_ROUNDS = 5  # 5 a side: the exact permutation test's smallest p is then 2/252, below 0.05
+MIN_PAIRS = 5  # ABBA pairs before any stop: 4 degrees of freedom for the t-interval
+MIN_ROUNDS = 2 * MIN_PAIRS  # (the older name: trials a side)
 TARGET_HALF_WIDTH = 0.05  # stop once every ratio's 95% interval is within +-5%
 MAX_LOAD_S = 300  # of load per scenario, all contenders together
+SLICE_S = 2  # seconds of load per slice; --slice (calibrate measures which is narrowest here)
 
 
 @dataclass(frozen=True)
@@ -45,17 +58,24 @@ class Contender:
     app: str
     venv: Optional[Path]  # None: the harness's own environment
     app_target: Optional[str] = None
-    side_probe: Optional[bool] = None  # None: as the base options say; False to measure what the probe costs
     overrides: Overrides = ()  # packages at another release than the pins (its VENV holds them; matrix/overrides.py)
+    side_probe: Optional[bool] = None  # None: as the base options say; False to measure what the probe costs
 
 
 @dataclass(frozen=True)
 class InterleaveOptions:
     base: RunOptions  # everything but the cell; its server and app are ignored
     contenders: Sequence[Contender]
-    min_rounds: int = MIN_ROUNDS
+    min_pairs: int = MIN_PAIRS
     target_half_width: float = TARGET_HALF_WIDTH
     max_load_s: float = MAX_LOAD_S
+    metric: str = RPS  # which ratio drives the stopping rule: RPS or CPU
+    normalize: bool = False  # divide each slice's figure by the speed reference timed before it
+    speed_reference: bool = True  # time the reference before each slice (kept in the records either way)
+
+    @property
+    def method(self) -> Method:
+        return Method(self.metric, self.normalize)
 
 
 class InterleavedRun:
@@ -74,8 +94,10 @@ class InterleavedRun:
             side_probe=options.base.side_probe if c.side_probe is None else c.side_probe), self.console)
             for c in options.contenders]
         self.labels = unique_labels(self.runs)
+        self.outcomes: Dict[str, RoundsOutcome] = {}  # per scenario, for the calibration's A/A runs
         # Each scenario's contenders (labels) and their ratios to the first, once executed (bisect reads them).
         self.estimates: Dict[str, Tuple[List[str], Optional[List[Optional[RatioEstimate]]]]] = {}
+        self.verdicts = Verdicts(options.base.results_dir, self.say)
 
     @property
     def scenarios(self) -> Sequence[Scenario]:
@@ -117,14 +139,21 @@ class InterleavedRun:
             if not measurement.prepare(scenario):
                 return None
         loads = [m.plan.closed_loop(scenario) for m in measurements]
-        rule = StoppingRule(self.options.min_rounds, self.options.target_half_width, self.options.max_load_s)
+        rule = StoppingRule(self.options.min_pairs, self.options.target_half_width, self.options.max_load_s)
+        method = self.options.method
 
-        def say_round(rounds: int, estimates: List[Optional[RatioEstimate]]) -> None:
-            self.say("{}: round {}: {}".format(scenario.name, rounds, "; ".join(
+        def say_pair(rounds: int, estimates: List[Optional[RatioEstimate]]) -> None:
+            self.say("{}: pair {} ({}): {}".format(scenario.name, rounds // 2, method.name, "; ".join(
                 "{} {}".format(label, e.describe() if e else "-") for label, e in zip(labels[1:], estimates))))
 
-        outcome = alternate(lambda index, number: measurements[index].trial(scenario, loads[index], number),
-                            len(measurements), rule, self.options.base.duration_s, on_round=say_round)
+        with self._speed_reference() as reference:
+            def run_slice(index: int, number: int) -> TrialOutcome:
+                speed_ms = reference.time_ms() if reference else None
+                return with_speed(measurements[index].trial(scenario, loads[index], number), speed_ms)
+
+            outcome = alternate(run_slice, len(measurements), rule, self.options.base.duration_s,
+                                on_round=say_pair, method=method)
+        self.outcomes[scenario.name] = outcome
         if outcome.stopped_by == FAILED:
             for index, measurement in enumerate(measurements):
                 measurement.recorder.save(measurement._record(
@@ -133,34 +162,57 @@ class InterleavedRun:
             return None
         if outcome.stopped_by == BUDGET:
             self.say("{}: load budget of {:g} s spent".format(scenario.name, self.options.max_load_s))
-        for label, estimate, apart in zip(labels[1:], outcome.estimates, outcome.distinguishable):
-            if not apart:
-                self.say("{}: {} is not distinguishable from {} at 95%".format(scenario.name, label, labels[0]))
+        undecided = self.verdicts.state(scenario, labels, outcome, self.options, len(measurements))
         estimates = outcome.estimates
         for index, measurement in enumerate(measurements):
-            details = {"interleaved": {
-                "group": self.group, "contenders": labels, "position": index, "rounds": outcome.rounds,
-                "order": "alternating (A B, B A, ...)", "finished_at": utc_now(),
-                "ratio_to_first": dataclasses.asdict(estimates[index - 1]) if index and estimates[index - 1] else None}}
+            details = {"interleaved": dict(
+                group=self.group, contenders=labels, position=index, rounds=outcome.rounds,
+                order="ABBA slices (A B | B A | ...), ratios per pair of rounds", finished_at=utc_now(),
+                ratio_to_first=dataclasses.asdict(estimates[index - 1]) if index and estimates[index - 1] else None,
+                **outcome_meta(outcome, self.options, index, undecided))}
             measurement.recorder.save(measurement.finish(scenario, loads[index], outcome.trials[index],
                                                          outcome.flags[index], outcome.argvs[index],
                                                          extra_meta=details))
         return estimates
 
+    def _speed_reference(self):
+        """The loop timed before each slice, pinned where the servers run; nothing when switched off."""
+        if not self.options.speed_reference:
+            return contextlib.nullcontext()
+        pinning = self.runs[0].pinning
+        return SpeedReference(pinning.server_prefix() if pinning else ())
+
     def _report(self, estimates: Dict[str, Tuple[List[str], Optional[List[Optional[RatioEstimate]]]]]) -> None:
         results_dir = self.options.base.results_dir
         lines = ["", "Interleaved comparison {} ({}), each scenario against its first cell:".format(
             self.group, utc_now())]
+        normalize = self.options.normalize
         for scenario, (labels, per_candidate) in estimates.items():
-            for label, estimate in zip(labels[1:], per_candidate or [None] * (len(labels) - 1)):
-                lines.append("  {}: {} / {} = {}".format(scenario, label, labels[0],
-                                                        estimate.describe() if estimate else "not measured"))
+            outcome = self.outcomes.get(scenario)
+            for position, (label, estimate) in enumerate(zip(labels[1:], per_candidate or [None] * (len(labels) - 1))):
+                shown = estimate.describe() if estimate else (
+                    "no interval (fewer than 2 ABBA pairs)" if outcome and per_candidate else "not measured")
+                lines.append("  {}: {} / {} = {} [{}]".format(scenario, label, labels[0], shown,
+                                                             self.options.method.name))
+                cpu = ((outcome.by_method or {}).get(Method(CPU, normalize).name) if outcome and per_candidate
+                       else None)
+                if cpu and cpu[position]:
+                    lines.append("    CPU time per request: {}".format(cpu[position].describe()))
         lines.append("records appended to {}".format(results_dir / "results.jsonl"))
         for line in lines:
             if line:
                 self.say(line)
             else:
                 print()
+
+
+def with_speed(ran: TrialOutcome, speed_ms: Optional[float]) -> TrialOutcome:
+    """The slice with the speed reference timed before it in its resources (the record keeps it per trial)."""
+    if speed_ms is None or ran.trial.context is None:
+        return ran
+    context = dataclasses.replace(ran.trial.context, resources=dict(ran.trial.context.resources,
+                                                                      **{SPEED_REFERENCE_KEY: speed_ms}))
+    return dataclasses.replace(ran, trial=ran.trial.with_context(context))
 
 
 def served_by(app: str, scenarios: Sequence[Scenario]) -> List[Scenario]:

@@ -172,6 +172,24 @@ def run_bisect(session, project: BenchProject, listing: MatrixListing, arguments
                 *prepare_contenders(session, project, listing, cells), *bisect.options, **STOP_WAITS)
 
 
+CALIBRATED_CELL = "gunicorn/flask"  # the issue's acceptance cell, when none is named
+
+
+def run_calibrate(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
+    """posargs: [SERVER/APP[/PYTHON]] then calibrate's options: A/A comparisons of the cell in its bench
+    session's virtualenv (and, with --detect, the detection test)."""
+    arguments = list(arguments)
+    named = [arguments.pop(0)] if arguments and not arguments[0].startswith("-") else [CALIBRATED_CELL]
+    try:
+        spec = parse_cell_spec(named[0])
+        cell = listing.resolve(spec)
+    except ValueError as error:
+        session.error(str(error))
+    run_harness(session, listing, "calibrate", *prepare_contenders(session, project, listing,
+                                                                   [(cell, spec.python is not None, ())]),
+                *arguments, **STOP_WAITS)
+
+
 def run_ranking(session, project: BenchProject, listing: MatrixListing, config: Path) -> None:
     """The cells of a ranking config (configs/ranking.json) interleaved on its scenarios; posargs after them."""
     data = json.loads(config.read_text(encoding="utf-8"))
