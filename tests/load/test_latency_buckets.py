@@ -70,3 +70,11 @@ def test_the_scripts_share_the_one_copy():
         text = script.read_text(encoding="utf-8")
         assert script.parent == MODULE.parent and '"latency_buckets.lua")' in text
         assert "function bucket" not in text and "frexp" not in text and "function num" not in text
+
+
+def test_an_ssh_load_host_gets_the_module_beside_the_scripts():
+    """The scripts find the module in their own folder, so the copy to a load host must carry it there too."""
+    from benchmatrix.run.cell_run import load_files
+
+    copied = {path.name: path.parent for path in load_files()}
+    assert copied["latency_buckets.lua"] == copied["fixed_rate.lua"] == copied["flow.lua"]
