@@ -48,17 +48,12 @@
 -- closed-loop view of the run plus synthetic samples of its own correction.
 
 local ffi = require("ffi")
+-- The histograms, the clock and the JSON numbers, shared with flow.lua; from this
+-- script's own folder, where the harness keeps (and copies to a load host) both.
+local buckets = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "latency_buckets.lua")
+local now, num, floor = buckets.now, buckets.num, math.floor
 
 local MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
-
--- Latency histogram: log-linear buckets over nanoseconds, HdrHistogram's layout.
--- Values below 128 ns get 1 ns buckets; above, every power of two [2^o, 2^(o+1))
--- is cut into SUB equal buckets, so a bucket is at most 1/64 of its lower edge wide
--- and its midpoint is within 0.8 % of any value in it. 1984 buckets reach 2^36 ns
--- (68.7 s); anything beyond is counted in the last one (the exact max is kept).
-local SUB = 64
-local LINEAR = 2 * SUB
-local NBUCKETS = LINEAR + (36 - 7) * SUB
 
 -- A request is "late" when it left more than this after its planned time, i.e.
 -- its latency includes time spent waiting for the previous answer.
@@ -69,10 +64,7 @@ local LATE_S = 0.001
 -- states (thread:get of a table mangles the stack; a nested one crashes), and it
 -- has no hook at a thread's end where a thread could publish a summary itself.
 -- The threads are joined before done() runs, so reading the blocks there is safe.
-ffi.cdef(string.format([[
-typedef struct { long tv_sec; long tv_nsec; } fr_timespec;
-int clock_gettime(int clk_id, fr_timespec *tp);
-
+ffi.cdef([[
 typedef struct {
   double setup;      /* monotonic s when wrk set up its first thread (written by setup) */
   double started;    /* monotonic s when the thread was first ready to send; 0 = never */
@@ -87,44 +79,10 @@ typedef struct {
   double late;       /* requests sent more than LATE_S after their planned time */
   double first_done; /* monotonic s of the first response; 0 = none yet */
   double last_done;  /* monotonic s of the last response */
-  double min_ns, max_ns, sum_ms, sumsq_ms;          /* corrected latency */
-  double u_min_ns, u_max_ns, u_sum_ms, u_sumsq_ms;  /* uncorrected: from the actual send */
-  double counts[%d];
-  double u_counts[%d];
+  lb_histogram corrected;    /* latency from the planned send (latency_buckets.lua) */
+  lb_histogram uncorrected;  /* from the actual send */
 } fr_stats;
-]], NBUCKETS, NBUCKETS))
-
-local CLOCK_MONOTONIC = 1  -- Linux
-local timespec = ffi.new("fr_timespec")
-
--- Seconds on the monotonic clock. Not os.clock() (CPU time of the process) nor
--- os.time() (whole seconds); wrk's own clock is gettimeofday, which can jump.
-local function now()
-  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
-  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
-end
-
-local floor, frexp = math.floor, math.frexp
-
-local function bucket(ns)
-  if ns < LINEAR then
-    return floor(ns)
-  end
-  -- ns = m * 2^e with 0.5 <= m < 1, so ns lies in [2^(e-1), 2^e).
-  local m, e = frexp(ns)
-  local i = LINEAR + (e - 8) * SUB + floor(m * 2 * SUB) - SUB
-  return i < NBUCKETS and i or NBUCKETS - 1
-end
-
--- The value a bucket stands for: its midpoint, in ns.
-local function bucket_value(i)
-  if i < LINEAR then
-    return i + 0.5
-  end
-  local j = i - LINEAR
-  local width = 2 ^ (7 + floor(j / SUB)) / SUB
-  return (SUB + j % SUB) * width + width / 2
-end
+]])
 
 local function die(message)
   io.stderr:write("fixed_rate.lua: ", message, "\n")
@@ -228,6 +186,8 @@ function setup(thread)
   arrays[#arrays + 1] = array
   blocks[#blocks + 1] = array[0]
   array[0].setup = setup_time
+  buckets.clear(array[0].corrected)
+  buckets.clear(array[0].uncorrected)
   thread:set("fr_index", #blocks - 1)
   -- A user-space address fits a double exactly (x86-64 and arm64 use 47-48 bits).
   thread:set("fr_block_address", tonumber(ffi.cast("uintptr_t", array)))
@@ -278,7 +238,6 @@ function init(args)
   stats.rate = rate
   stats.interval = threads / rate
   stats.window_end = stats.setup + window
-  stats.min_ns, stats.u_min_ns = math.huge, math.huge
   -- Until the thread starts, plan as if it started at once: a thread that never
   -- gets to send then owes its whole share, which done() reports as unsent.
   schedule_from(stats.setup)
@@ -354,134 +313,38 @@ function response(status, headers, body)
   if status < 200 or status > 299 then
     stats.non2xx = stats.non2xx + 1
   end
-
-  local ns = (t - start_corrected) * 1e9
-  local ms = ns * 1e-6
-  local i = bucket(ns)
-  stats.counts[i] = stats.counts[i] + 1
-  stats.sum_ms = stats.sum_ms + ms
-  stats.sumsq_ms = stats.sumsq_ms + ms * ms
-  if ns < stats.min_ns then stats.min_ns = ns end
-  if ns > stats.max_ns then stats.max_ns = ns end
-
-  ns = (t - start_actual) * 1e9
-  ms = ns * 1e-6
-  i = bucket(ns)
-  stats.u_counts[i] = stats.u_counts[i] + 1
-  stats.u_sum_ms = stats.u_sum_ms + ms
-  stats.u_sumsq_ms = stats.u_sumsq_ms + ms * ms
-  if ns < stats.u_min_ns then stats.u_min_ns = ns end
-  if ns > stats.u_max_ns then stats.u_max_ns = ns end
+  buckets.record(stats.corrected, t - start_corrected)
+  buckets.record(stats.uncorrected, t - start_actual)
 end
 
 ---------------------------------------------------------------------------
 -- done: merge the threads' blocks and print the JSON line
 
--- Numbers as JSON: finite only, compact, C locale (wrk never calls setlocale).
-local function num(x, digits)
-  if x ~= x or x == math.huge or x == -math.huge then
-    return "null"
-  end
-  if x == floor(x) and math.abs(x) < 2 ^ 53 then
-    return string.format("%d", x)
-  end
-  return string.format("%." .. (digits or 6) .. "g", x)
-end
-
 local PERCENTILES = { { "p50", 50 }, { "p75", 75 }, { "p90", 90 }, { "p99", 99 },
                       { "p99.9", 99.9 }, { "p99.99", 99.99 } }
 
--- A merged histogram: counts[0..NBUCKETS-1], total, min/max (ns), sum/sumsq (ms).
-local function merged(prefix)
-  local h = { counts = {}, total = 0, min = math.huge, max = 0, sum = 0, sumsq = 0 }
-  for i = 0, NBUCKETS - 1 do
-    h.counts[i] = 0
+-- One histogram merged over every thread's block: "corrected" or "uncorrected".
+local function merged(name)
+  local histograms = {}
+  for k, block in ipairs(blocks) do
+    histograms[k] = block[name]
   end
-  for _, block in ipairs(blocks) do
-    local counts = block[prefix .. "counts"]
-    for i = 0, NBUCKETS - 1 do
-      local c = counts[i]
-      if c > 0 then
-        h.counts[i] = h.counts[i] + c
-        h.total = h.total + c
-      end
-    end
-    h.min = math.min(h.min, block[prefix .. "min_ns"])
-    h.max = math.max(h.max, block[prefix .. "max_ns"])
-    h.sum = h.sum + block[prefix .. "sum_ms"]
-    h.sumsq = h.sumsq + block[prefix .. "sumsq_ms"]
-  end
-  return h
-end
-
--- Latency at percentile p in ms: the bucket holding the ceil(p% * total)-th
--- smallest sample, clamped to the exact min and max.
-local function value_at(h, p)
-  if p >= 100 then
-    return h.max / 1e6
-  end
-  local rank = math.max(1, math.ceil(p / 100 * h.total - 1e-9))
-  local seen = 0
-  for i = 0, NBUCKETS - 1 do
-    seen = seen + h.counts[i]
-    if seen >= rank then
-      return math.min(math.max(bucket_value(i), h.min), h.max) / 1e6
-    end
-  end
-  return h.max / 1e6
+  return buckets.merged(histograms)
 end
 
 local function latency_json(h)
   if h.total == 0 then
     return "null"
   end
-  local mean = h.sum / h.total
-  local variance = math.max(0, h.sumsq / h.total - mean * mean)
+  local mean, stdev = buckets.mean_stdev(h)
   local parts = {
-    '"min":' .. num(h.min / 1e6), '"avg":' .. num(mean), '"stdev":' .. num(math.sqrt(variance)),
+    '"min":' .. num(h.min / 1e6), '"avg":' .. num(mean), '"stdev":' .. num(stdev),
     '"max":' .. num(h.max / 1e6),
   }
   for _, entry in ipairs(PERCENTILES) do
-    parts[#parts + 1] = string.format('"%s":%s', entry[1], num(value_at(h, entry[2])))
+    parts[#parts + 1] = string.format('"%s":%s', entry[1], num(buckets.value_at(h, entry[2])))
   end
   return "{" .. table.concat(parts, ",") .. "}"
-end
-
--- HdrHistogram's percentile spectrum with 5 ticks per half distance (as wrk2
--- prints): steps of 10 % up to 50, 5 % up to 75, 2.5 % up to 87.5, and so on,
--- while at least one sample lies above the percentile; then 100 % = the max.
--- Every step is a binary fraction, so the sums stay exact.
-local function spectrum_json(h)
-  if h.total == 0 then
-    return "[]"
-  end
-  local rows, p = {}, 0
-  while (100 - p) / 100 * h.total >= 1 do
-    rows[#rows + 1] = "[" .. num(p, 10) .. "," .. num(value_at(h, p)) .. "]"
-    local level = 1
-    while (100 - p) * 2 ^ level <= 100 do
-      level = level + 1
-    end
-    p = p + 100 / (5 * 2 ^ level)
-  end
-  rows[#rows + 1] = "[100," .. num(h.max / 1e6) .. "]"
-  return "[" .. table.concat(rows, ",") .. "]"
-end
-
--- The non-zero buckets, [[us, count], ...] ascending, so Python can merge trials with
--- exact counts (tools/benchmatrix/results/latency_histogram.py). A bucket stands for its
--- midpoint, clamped to the exact min and max as value_at does, so a merged histogram
--- keeps the run's extremes; the value is within 0.8 % of every sample in the bucket.
-local function histogram_json(h)
-  local rows = {}
-  for i = 0, NBUCKETS - 1 do
-    local count = h.counts[i]
-    if count > 0 then
-      local ns = math.min(math.max(bucket_value(i), h.min), h.max)
-      rows[#rows + 1] = "[" .. num(ns / 1e3, 9) .. "," .. num(count) .. "]"
-    end
-  end
-  return "[" .. table.concat(rows, ",") .. "]"
 end
 
 -- JSON fields:
@@ -548,7 +411,7 @@ function done(summary, latency, requests)
   end
 
   local e = summary.errors
-  local corrected = merged("")
+  local corrected = merged("corrected")
   local fields = {
     '"driver":"wrk-fixed-rate"',
     '"planned_rate":' .. num(rate, 10),
@@ -567,9 +430,9 @@ function done(summary, latency, requests)
       num(e.connect), num(e.read), num(e.write), num(e.timeout), num(e.status)),
     '"wrk_duration_s":' .. num(summary.duration / 1e6, 10),
     '"latency_ms":' .. latency_json(corrected),
-    '"uncorrected_ms":' .. latency_json(merged("u_")),
-    '"spectrum":' .. spectrum_json(corrected),
-    '"histogram_us":' .. histogram_json(corrected),
+    '"uncorrected_ms":' .. latency_json(merged("uncorrected")),
+    '"spectrum":' .. buckets.spectrum_json(corrected),
+    '"histogram_us":' .. buckets.histogram_json(corrected),
   }
   io.stdout:write(MARKER, "{", table.concat(fields, ","), "}\n")
   io.stdout:flush()

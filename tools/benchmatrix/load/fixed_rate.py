@@ -10,13 +10,13 @@ after wrk's own summary; parse_fixed_rate_output turns it into a FixedRateResult
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from benchmatrix.load.parse import FixedRateResult, Latency, SocketErrors, WrkOutputError, first_lines
+from benchmatrix.load.script_line import histogram_rows, is_number, marked_object, number
 
 SCRIPT = Path(__file__).with_name("fixed_rate.lua")
 MARKER = "BENCHMATRIX_FIXED_RATE_JSON "
@@ -74,11 +74,7 @@ def _missing_marker(text: str) -> WrkOutputError:
 
 
 def _number(data: Dict[str, Any], key: str, where: str = "") -> float:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WrkOutputError("fixed-rate result has no number %r%s (got %r)"
-                             % (key, where, value))
-    return float(value)
+    return number(data, key, "fixed-rate result" + where)
 
 
 def _latency(data: Dict[str, Any], key: str) -> Tuple[Latency, float]:
@@ -104,8 +100,7 @@ def _spectrum(data: Dict[str, Any]) -> Tuple[Tuple[float, float], ...]:
         raise WrkOutputError("fixed-rate result has no 'spectrum' rows (got %r)" % (rows,))
     spectrum = []
     for row in rows:
-        if not (isinstance(row, list) and len(row) == 2
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)):
+        if not (isinstance(row, list) and len(row) == 2 and all(is_number(x) for x in row)):
             raise WrkOutputError("fixed-rate spectrum row is not [percentile, ms]: %r" % (row,))
         spectrum.append((float(row[0]), float(row[1])))
     for (p1, v1), (p2, v2) in zip(spectrum, spectrum[1:]):
@@ -119,39 +114,16 @@ def _histogram(data: Dict[str, Any]) -> Tuple[Tuple[float, int], ...]:
     rows = data.get("histogram_us")
     if rows is None:
         return ()
-    if not isinstance(rows, list):
-        raise WrkOutputError("fixed-rate 'histogram_us' is not a list of [us, count] (got %r)" % (rows,))
-    histogram = []
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 2
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row)
-                and row[0] >= 0 and row[1] >= 1 and row[1] == int(row[1])):
-            raise WrkOutputError("fixed-rate histogram row is not [us, count]: %r" % (row,))
-        histogram.append((float(row[0]), int(row[1])))
-    if sum(count for _, count in histogram) != int(_number(data, "requests")):
-        # Every completed request is one sample: a mismatch means a damaged line.
-        raise WrkOutputError("fixed-rate histogram counts %d samples for %d requests"
-                             % (sum(count for _, count in histogram), int(_number(data, "requests"))))
-    return tuple(histogram)
+    return histogram_rows(rows, int(_number(data, "requests")), "fixed-rate")
 
 
 def read_fixed_rate_json(text: str) -> Dict[str, Any]:
     """The JSON object fixed_rate.lua printed among wrk's output, with the fields a
     FixedRateResult has no place for (planned, sent, unsent, in_flight, late_sends,
     wrk's errors.status, p99.99). Raises WrkOutputError like parse_fixed_rate_output."""
-    lines = re.findall(r"^%s(.*)$" % re.escape(MARKER), text, re.M)
-    if not lines:
-        raise _missing_marker(text)
-    if len(lines) > 1:
-        raise WrkOutputError("wrk output holds %d fixed-rate results; parse one run at a time"
-                             % len(lines))
-    try:
-        data = json.loads(lines[0])
-    except ValueError as exc:
-        raise WrkOutputError("fixed-rate result line is not valid JSON (%s); the output seems "
-                             "cut short: %.200s" % (exc, lines[0])) from None
-    if not isinstance(data, dict) or data.get("driver") != DRIVER:
-        raise WrkOutputError("fixed-rate result line is not from %s: %.200s" % (DRIVER, lines[0]))
+    data = marked_object(text, MARKER, "fixed-rate", _missing_marker)
+    if data.get("driver") != DRIVER:
+        raise WrkOutputError("fixed-rate result line is not from %s: %.200s" % (DRIVER, data))
     return data
 
 

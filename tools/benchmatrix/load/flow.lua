@@ -19,55 +19,36 @@
 --
 -- Timing: each step from the moment wrk asks for its request to its answer, on the
 -- monotonic clock; a whole flow from its first step's request to its last step's answer.
--- Histograms as fixed_rate.lua keeps them (log-linear buckets over ns, 0.8 %), one per
--- step and one for whole flows, in a block per thread the main state allocates in setup()
--- (wrk cannot hand tables between its Lua states), read in done() after the threads end.
+-- Histograms as fixed_rate.lua keeps them (latency_buckets.lua: log-linear buckets over ns,
+-- 0.8 %), one per step and one for whole flows, in a block per thread the main state
+-- allocates in setup() (wrk cannot hand tables between its Lua states), read in done() after
+-- the threads end.
 
 dofile(BENCHMATRIX_REPORT_SCRIPT)  -- wrk_report.lua: defines done() for wrk's own figures
 local report_done = done
 
 local ffi = require("ffi")
+-- The histograms, the clock and the JSON numbers, shared with fixed_rate.lua; from this
+-- script's own folder, where the harness keeps (and copies to a load host) both.
+local buckets = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "latency_buckets.lua")
+local now, num = buckets.now, buckets.num
+
 local MARKER = "BENCHMATRIX_FLOW_JSON "
 local STEPS = BENCHMATRIX_FLOW
 local NSTEPS = #STEPS
 
-local SUB = 64
-local LINEAR = 2 * SUB
-local NBUCKETS = LINEAR + (36 - 7) * SUB
--- Per series (0 = whole flows, 1..NSTEPS = steps): count, failed, sum_ms, sumsq_ms, min_ns,
--- max_ns, then NBUCKETS counts.
-local HEAD = 6
-local SERIES = HEAD + NBUCKETS
-local BLOCK = 1 + (NSTEPS + 1) * SERIES  -- [0] = flow passes started
-
+-- A thread's block: series[0] for whole flows, series[1..NSTEPS] for the steps.
 ffi.cdef([[
-typedef struct { long tv_sec; long tv_nsec; } flow_timespec;
-int clock_gettime(int clk_id, flow_timespec *tp);
+typedef struct {
+  double failed;           /* wrong status, or nothing to extract */
+  lb_histogram latency;    /* latency_buckets.lua */
+} flow_series;
+
+typedef struct {
+  double started;          /* flow passes begun */
+  flow_series series[?];
+} flow_block;
 ]])
-local timespec = ffi.new("flow_timespec")
-local function now()
-  ffi.C.clock_gettime(1, timespec)  -- CLOCK_MONOTONIC
-  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
-end
-
-local floor, frexp = math.floor, math.frexp
-local function bucket(ns)
-  if ns < LINEAR then
-    return floor(ns)
-  end
-  local m, e = frexp(ns)
-  local i = LINEAR + (e - 8) * SUB + floor(m * 2 * SUB) - SUB
-  return i < NBUCKETS and i or NBUCKETS - 1
-end
-
-local function bucket_value(i)
-  if i < LINEAR then
-    return i + 0.5
-  end
-  local j = i - LINEAR
-  local width = 2 ^ (7 + floor(j / SUB)) / SUB
-  return (SUB + j % SUB) * width + width / 2
-end
 
 ---------------------------------------------------------------------------
 -- setup and done: wrk's main environment
@@ -75,13 +56,14 @@ end
 local blocks, arrays = {}, {}
 
 function setup(thread)
-  local array = ffi.new("double[?]", BLOCK)  -- zero-filled
+  local array = ffi.new("flow_block", NSTEPS + 1)  -- zero-filled
   for s = 0, NSTEPS do
-    array[1 + s * SERIES + 4] = math.huge  -- min_ns
+    buckets.clear(array.series[s].latency)
   end
   arrays[#arrays + 1] = array
   blocks[#blocks + 1] = array
-  thread:set("flow_block_address", tonumber(ffi.cast("uintptr_t", array)))
+  -- A user-space address fits a double exactly (x86-64 and arm64 use 47-48 bits).
+  thread:set("flow_block_address", tonumber(ffi.cast("uintptr_t", ffi.cast("flow_block *", array))))
 end
 
 ---------------------------------------------------------------------------
@@ -92,23 +74,15 @@ local step, in_flight, sent_at, flow_started = 1, false, 0, 0
 local jar_names, jar, vars = {}, {}, {}
 
 local function record(series, seconds, failed)
-  local base = 1 + series * SERIES
-  local ns = seconds * 1e9
-  local ms = ns * 1e-6
-  block[base] = block[base] + 1
+  local one = block.series[series]
   if failed then
-    block[base + 1] = block[base + 1] + 1
+    one.failed = one.failed + 1
   end
-  block[base + 2] = block[base + 2] + ms
-  block[base + 3] = block[base + 3] + ms * ms
-  if ns < block[base + 4] then block[base + 4] = ns end
-  if ns > block[base + 5] then block[base + 5] = ns end
-  local i = base + HEAD + bucket(ns)
-  block[i] = block[i] + 1
+  buckets.record(one.latency, seconds)
 end
 
 function init(args)
-  block = ffi.cast("double *", flow_block_address)
+  block = ffi.cast("flow_block *", flow_block_address)
 end
 
 local function fill(pieces)
@@ -149,7 +123,7 @@ function request()
   sent_at = now()
   if step == 1 then
     flow_started = sent_at
-    block[0] = block[0] + 1
+    block.started = block.started + 1
   end
   return request_text
 end
@@ -233,49 +207,16 @@ end
 ---------------------------------------------------------------------------
 -- done: merge the threads' blocks, print wrk's report and then the flow's
 
-local function num(x, digits)
-  if x ~= x or x == math.huge or x == -math.huge then
-    return "null"
-  end
-  if x == floor(x) and math.abs(x) < 2 ^ 53 then
-    return string.format("%d", x)
-  end
-  return string.format("%." .. (digits or 6) .. "g", x)
-end
-
+-- Series `series` merged over every thread's block, with its failed count.
 local function merged(series)
-  local h = { counts = {}, total = 0, failed = 0, min = math.huge, max = 0, sum = 0, sumsq = 0 }
-  for i = 0, NBUCKETS - 1 do
-    h.counts[i] = 0
+  local histograms, failed = {}, 0
+  for k, b in ipairs(blocks) do
+    histograms[k] = b.series[series].latency
+    failed = failed + b.series[series].failed
   end
-  for _, b in ipairs(blocks) do
-    local base = 1 + series * SERIES
-    h.total = h.total + b[base]
-    h.failed = h.failed + b[base + 1]
-    h.sum = h.sum + b[base + 2]
-    h.sumsq = h.sumsq + b[base + 3]
-    h.min = math.min(h.min, b[base + 4])
-    h.max = math.max(h.max, b[base + 5])
-    for i = 0, NBUCKETS - 1 do
-      local c = b[base + HEAD + i]
-      if c > 0 then
-        h.counts[i] = h.counts[i] + c
-      end
-    end
-  end
+  local h = buckets.merged(histograms)
+  h.failed = failed
   return h
-end
-
-local function value_at(h, p)
-  local rank = math.max(1, math.ceil(p / 100 * h.total - 1e-9))
-  local seen = 0
-  for i = 0, NBUCKETS - 1 do
-    seen = seen + h.counts[i]
-    if seen >= rank then
-      return math.min(math.max(bucket_value(i), h.min), h.max) / 1e6
-    end
-  end
-  return h.max / 1e6
 end
 
 local function json_string(text)
@@ -286,22 +227,15 @@ local function series_json(name, h)
   local parts = { '"name":' .. json_string(name), '"count":' .. num(h.total),
                   '"failed":' .. num(h.failed) }
   if h.total > 0 then
-    local mean = h.sum / h.total
+    local mean, stdev = buckets.mean_stdev(h)
     parts[#parts + 1] = '"mean_ms":' .. num(mean)
-    parts[#parts + 1] = '"stdev_ms":' .. num(math.sqrt(math.max(0, h.sumsq / h.total - mean * mean)))
+    parts[#parts + 1] = '"stdev_ms":' .. num(stdev)
     parts[#parts + 1] = '"min_ms":' .. num(h.min / 1e6)
     parts[#parts + 1] = '"max_ms":' .. num(h.max / 1e6)
     for _, p in ipairs({ 50, 75, 90, 99, 99.9 }) do
-      parts[#parts + 1] = string.format('"p%s_ms":%s', tostring(p), num(value_at(h, p)))
+      parts[#parts + 1] = string.format('"p%s_ms":%s', tostring(p), num(buckets.value_at(h, p)))
     end
-    local rows = {}
-    for i = 0, NBUCKETS - 1 do
-      if h.counts[i] > 0 then
-        local ns = math.min(math.max(bucket_value(i), h.min), h.max)
-        rows[#rows + 1] = "[" .. num(ns / 1e3, 9) .. "," .. num(h.counts[i]) .. "]"
-      end
-    end
-    parts[#parts + 1] = '"histogram_us":[' .. table.concat(rows, ",") .. "]"
+    parts[#parts + 1] = '"histogram_us":' .. buckets.histogram_json(h)
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
@@ -314,7 +248,7 @@ function done(summary, latency, requests)
   report_done(summary, latency, requests)
   local started = 0
   for _, b in ipairs(blocks) do
-    started = started + b[0]
+    started = started + b.started
   end
   local steps = {}
   for s = 1, NSTEPS do

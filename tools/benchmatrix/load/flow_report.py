@@ -8,13 +8,13 @@ latency and its histogram) and each step's latency from flow.lua's line.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from benchmatrix.load.measured_latency import MEASURED
 from benchmatrix.load.results import FLOW, Latency, StepLatency, WrkOutputError, WrkResult, first_lines
+from benchmatrix.load.script_line import histogram_rows, marked_object, optional_number
 
 MARKER = "BENCHMATRIX_FLOW_JSON "
 
@@ -37,12 +37,7 @@ class FlowReport:
 
 
 def _number(data: Dict[str, Any], key: str) -> Optional[float]:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WrkOutputError("flow result: {!r} is not a number (got {!r})".format(key, value))
-    return float(value)
+    return optional_number(data, key, "flow result")
 
 
 def _series(data: Any) -> FlowSeries:
@@ -59,30 +54,23 @@ def _series(data: Any) -> FlowSeries:
         latency = Latency(avg_ms=step.mean_ms, stdev_ms=_number(data, "stdev_ms") or 0.0, max_ms=step.max_ms or 0.0,
                           p50_ms=step.p50_ms, p75_ms=_number(data, "p75_ms"), p90_ms=step.p90_ms,
                           p99_ms=step.p99_ms, p999_ms=_number(data, "p99.9_ms"))
-    rows = data.get("histogram_us") or []
-    histogram = tuple((float(us), int(n)) for us, n in rows)
-    if sum(n for _, n in histogram) != step.count:
-        raise WrkOutputError("flow result: series {!r} histogram counts {} samples for {} answers".format(
-            step.name, sum(n for _, n in histogram), step.count))
+    # absent when the series has no answers
+    histogram = histogram_rows(data.get("histogram_us") or [], step.count, "flow series {!r}".format(step.name))
     return FlowSeries(step, latency, _number(data, "p99.9_ms"), histogram)
+
+
+def _missing_line(text: str) -> WrkOutputError:
+    script_error = re.search(r"^.*(?:\.lua|PANIC).*$", text, re.M)
+    return WrkOutputError("wrk printed no flow result (no {!r} line){}; first lines: {}".format(
+        MARKER.strip(), ": " + script_error.group(0).strip() if script_error else "", first_lines(text)))
 
 
 def parse_flow_report(text: str) -> FlowReport:
     """The line flow.lua printed among wrk's output; WrkOutputError when there is none or it is damaged."""
-    lines = re.findall(r"^%s(.*)$" % re.escape(MARKER), text, re.M)
-    if not lines:
-        script_error = re.search(r"^.*(?:\.lua|PANIC).*$", text, re.M)
-        raise WrkOutputError("wrk printed no flow result (no {!r} line){}; first lines: {}".format(
-            MARKER.strip(), ": " + script_error.group(0).strip() if script_error else "", first_lines(text)))
-    if len(lines) > 1:
-        raise WrkOutputError("wrk output holds %d flow results; parse one run at a time" % len(lines))
-    try:
-        data = json.loads(lines[0])
-    except ValueError as error:
-        raise WrkOutputError("flow result line is not JSON ({}): {:.200}".format(error, lines[0])) from None
+    data = marked_object(text, MARKER, "flow", _missing_line)
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
-        raise WrkOutputError("flow result has no steps: {:.200}".format(lines[0]))
+        raise WrkOutputError("flow result has no steps: {:.200}".format(str(data)))
     return FlowReport(threads=int(_number(data, "threads") or 0), started=int(_number(data, "started") or 0),
                       flow=_series(data.get("flow")), steps=tuple(_series(step) for step in steps))
 
