@@ -1,8 +1,10 @@
 """The endpoints every app serves, what a correct answer looks like, and how each is loaded.
 
-A scenario is the unit of measurement: one path, loaded on its own. Verification
-and load both read this table, so an app cannot be measured on an endpoint
-whose answer was never checked.
+A scenario is the unit of measurement: one path, loaded on its own, or a flow:
+an ordered list of steps on one connection that share cookies and carry values
+from one answer into a later request (a CSRF token), counted as one unit per
+completed flow. Verification and load both read this table, so an app cannot be
+measured on an endpoint whose answer was never checked.
 
 I/O-bound scenarios (a database or upstream call of about a second) carry their
 own load profile: the seeds drove them at 10 connections, and a wrk timeout of
@@ -11,6 +13,7 @@ own load profile: the seeds drove them at 10 connections, and a wrk timeout of
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -61,6 +64,59 @@ NO_WORK = WorkContract()
 AGENTS_MARKER = "agentfeatures"
 
 
+SHORT_BODY_BYTES = 256  # a body up to this long is kept in the record as sent; a longer one by length and digest
+CHECKS = ("exact", "json", "json-rows", "agents-html", "json-subset", "contains", "status")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What is sent for a scenario or a flow step: a plain GET unless the user says otherwise."""
+    method: str = "GET"
+    headers: Tuple[Tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    @property
+    def is_plain_get(self) -> bool:
+        return self.method == "GET" and not self.headers and not self.body
+
+    def describe(self) -> Dict[str, object]:
+        """What the record keeps of the request: method, headers, and the body or its length and digest."""
+        described: Dict[str, object] = {"method": self.method, "headers": [list(pair) for pair in self.headers],
+                                        "body_bytes": len(self.body)}
+        if self.body:
+            described["body_sha256"] = hashlib.sha256(self.body).hexdigest()
+            if len(self.body) <= SHORT_BODY_BYTES:
+                described["body"] = self.body.decode("utf-8", "replace")
+        return described
+
+
+GET = HttpRequest()
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One request of a flow and what its answer must be.
+
+    "{var}" in the request's headers and body is replaced by a value an earlier step
+    extracted: ("csrf", "cookie:csrftoken"), ("next", "header:Location") or
+    ("id", "regex:id=(\\d+)"), the regex's first group on the answer's body.
+    """
+    name: str  # "1 GET /login/" if the user gives none (default_step_name)
+    path: str
+    request: HttpRequest = GET
+    status: int = 200
+    content_type: str = ""  # "" = not checked
+    check: str = "status"  # "status" | "exact" | "json" | "json-subset" | "contains"
+    body: bytes = b""  # the exact body, or the JSON value / subset encoded as JSON
+    contains: Tuple[str, ...] = ()
+    extract: Tuple[Tuple[str, str], ...] = ()  # (variable, "cookie:NAME" | "header:NAME" | "regex:PATTERN")
+
+
+def default_step_name(position: int, request: HttpRequest, path: str) -> str:
+    """A step's name when the user gives none: its 1-based position, method and path."""
+    return "{} {} {}".format(position, request.method, path)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -68,16 +124,29 @@ class Scenario:
     content_type: str  # the media type the response must declare
     body: bytes  # the exact body, or its JSON value when content_type is JSON
     is_json: bool = False
-    check: str = "exact"  # "exact", "json", "json-rows" (order-free list) or "agents-html"
+    check: str = "exact"  # "exact", "json", "json-rows" (order-free list), "agents-html", "json-subset", "contains"
     needs: Tuple[str, ...] = ()  # services the app must reach: "database", "upstream"
     connections: Optional[int] = None  # the scenario's load profile; None: the command-line default
     timeout_s: Optional[int] = None
     min_primer_s: int = 0  # a shorter primer could not see one answer complete
     work: WorkContract = NO_WORK  # what each request must really do beside answering right
+    request: HttpRequest = GET  # what is sent (a flow's steps carry their own)
+    status: int = 200  # the status a correct answer has
+    contains: Tuple[str, ...] = ()  # substrings the body must hold (check "contains")
+    steps: Tuple[FlowStep, ...] = ()  # non-empty: a flow, measured in completed flows per second
 
     @property
     def io_bound(self) -> bool:
         return self.connections is not None
+
+    @property
+    def is_flow(self) -> bool:
+        return bool(self.steps)
+
+    @property
+    def unit(self) -> str:
+        """What one counted request is: a request, or one completed flow of all its steps."""
+        return "flow" if self.steps else "request"
 
 
 def _json(name: str, path: str, value, check: str = "json", needs: Tuple[str, ...] = (),
