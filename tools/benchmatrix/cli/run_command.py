@@ -7,7 +7,7 @@ import argparse
 from benchmatrix.cli.guard import guarded
 from benchmatrix.load.rates import parse_rates
 from benchmatrix.matrix.cells import MATRIX_FILE, load_matrix
-from benchmatrix.matrix.scenarios import select_scenarios
+from benchmatrix.project_config.matrix import choose_scenarios
 from benchmatrix.run.option_specs import MEASUREMENT, RUN, add_options
 from benchmatrix.run.progress import parse_position
 
@@ -62,7 +62,7 @@ def command_run(args: argparse.Namespace) -> int:
     def run() -> int:
         return run_cell(measurement_options(
             args, args.server, args.app,
-            select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
+            choose_scenarios(args.app, args.scenarios),
             venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
             cross_check=args.cross_check, hosts=args.hosts, link=args.link,
             rates=parse_rates(args.rate) if args.rate else (), position=parse_position(args.progress)))

@@ -12,6 +12,7 @@ from benchmatrix.matrix.listing import MatrixListing
 from benchmatrix.run import resume
 from benchmatrix.sessions.harness_call import STOP_WAITS, run_harness
 from benchmatrix.sessions.install import install_cell
+from benchmatrix.sessions.project_install import install_project_cell
 from benchmatrix.sessions.prepare import prepare_cells
 from benchmatrix.sessions.project import BenchProject
 from benchmatrix.sessions.queue import nox_queue
@@ -33,7 +34,7 @@ def cell_fingerprint(project: BenchProject, listing: MatrixListing, cell: Cell, 
     return resume.run_fingerprint(
         {"python": cell.python, "server": cell.server.name, "app": cell.app.name},
         {"constraints": constraints_fingerprint(cell.python, cell.server.lock),
-         "requirements": requirements(listing.matrix, cell)},
+         "requirements": requirements(listing.matrix, cell) + list(cell.app.install) + list(cell.app.setup)},
         list(options), resume.source_state(project.root))
 
 
@@ -65,7 +66,9 @@ def run_bench(session, project: BenchProject, listing: MatrixListing, run: Matri
     if run.should_prepare(session.name, arguments.ticket):
         run.prepared = True  # before the preparation: its nox processes carry their own ticket
         prepare_cells(session, project, run.remaining(session.name), project.new_logs_dir("prepare"))
-    if not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket), arguments.ticket):
+    if cell.app.root is not None:  # a user's project's app (benchmatrix.toml)
+        install_project_cell(session, listing, cell, project.work_dir)
+    elif not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket), arguments.ticket):
         return  # left for after the other preparing job's build (prepare.prepare_cells)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.
