@@ -27,7 +27,7 @@ from benchmatrix.stack.cell_env import CellEnvironment
 from benchmatrix.stack.probe import Endpoint
 from benchmatrix.project_config.model import SERVICES
 from benchmatrix.stack.process import HttpService, free_port
-from benchmatrix.stack.project_app import check_import, entry_point, run_setup
+from benchmatrix.stack.project_app import check_import, entry_target, run_setup, write_entry
 from benchmatrix.stack.recipes import Bind, LaunchPlan, launch_plan
 from benchmatrix.stack.work_counters import CombinedCounter, UpstreamCallCounter, WorkCounter
 
@@ -121,8 +121,7 @@ class CellStack:
         self.env = env
         self.declared_target = settings.target
         # A project's "module:factory()" becomes a plain "module:attr" every server loads (stack/project_app.py).
-        target, self.entry_path = (entry_point(settings.target, self.raw_dir / "entry") if cell.app.root
-                                   else (settings.target, ""))
+        target = entry_target(settings.target) if cell.app.root else settings.target
         self.target = target
         self.launch: LaunchPlan = launch_plan(cell, env, self.bind, settings.workers, settings.threads, target)
         # nginx in front shares the server's host and CPUs: it is part of what is measured. The
@@ -155,7 +154,7 @@ class CellStack:
         database = self._database(stack, env) if "database" in needs else None
         upstream = self._upstream(stack, env) if "upstream" in needs else None
         if self.cell.app.root:
-            self._prepare_project_app(env)
+            self._prepare_project_app(stack, env)
         if self.bind.is_unix:
             self.socket_dir.mkdir(mode=0o755)
             stack.callback(shutil.rmtree, str(self.socket_dir), True)
@@ -174,12 +173,16 @@ class CellStack:
                                work_counter=CombinedCounter(self.work_counters),
                                support_pids=dict(self.support_pids), front_requests=self.front_requests)
 
-    def _prepare_project_app(self, env: Dict[str, str]) -> None:
+    def _prepare_project_app(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> None:
         """A user's app: its folder (and the factory's entry module) importable, its setup commands run,
         its import checked; each failure a ServiceError with the output's tail, before the server starts."""
         app = self.cell.app
-        env["PYTHONPATH"] = os.pathsep.join(part for part in (self.entry_path, str(app.root), env.get("PYTHONPATH"))
-                                            if part)
+        entry_dir = ""
+        if self.target != self.declared_target:  # a factory: its entry module, in a folder removed at the end
+            entry_dir = tempfile.mkdtemp(prefix="benchmatrix-entry-")
+            stack.callback(shutil.rmtree, entry_dir, True)
+            write_entry(self.declared_target, Path(entry_dir))
+        env["PYTHONPATH"] = os.pathsep.join(part for part in (entry_dir, str(app.root), env.get("PYTHONPATH")) if part)
         if "BENCHMATRIX_DATABASE_URL" in env:
             env[SERVICES["postgres"]] = env["BENCHMATRIX_DATABASE_URL"]
         run_setup(app, self.env, env, self.say)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict
 
 from benchmatrix.matrix.cells import App
 from benchmatrix.stack.cell_env import CellEnvironment
@@ -27,22 +27,24 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join("    " + line for line in kept) or "    (no output)"
 
 
-def entry_point(target: str, folder: Path) -> Tuple[str, str]:
-    """(what the server loads, the folder to put on PYTHONPATH for it).
+def entry_target(target: str) -> str:
+    """What the server loads for a project's target.
 
     Servers spell a factory differently (gunicorn "m:f()", uvicorn --factory, uWSGI not at
-    all); a one-line module that calls the factory once at import gives all of them a plain
-    "module:attr", and the project's import errors surface the same way on every server.
+    all); a one-line module that calls the factory once at import (write_entry) gives all of
+    them a plain "module:attr", and the project's import errors surface the same way on every server.
     """
-    if not target.endswith("()"):
-        return target, ""
+    return ENTRY_MODULE + ":application" if target.endswith("()") else target
+
+
+def write_entry(target: str, folder: Path) -> None:
+    """The entry module of a "module:factory()" target, in `folder` (which goes on PYTHONPATH)."""
     module, factory = target[:-2].split(":")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / (ENTRY_MODULE + ".py")).write_text(
         "# Written by benchmatrix: the project's factory {}, called once per worker process.\n"
         "from {} import {} as _factory\n\napplication = _factory()\n".format(target, module, factory),
         encoding="utf-8")
-    return ENTRY_MODULE + ":application", str(folder)
 
 
 def cell_variables(env: CellEnvironment, variables: Dict[str, str]) -> Dict[str, str]:
