@@ -45,8 +45,13 @@ class Locator:
         if step is not None:
             section = self._step_lines(path, section, step)
         for number in section:
-            text = self.lines[number - 1].split("#")[0] if "#" in self.lines[number - 1] else self.lines[number - 1]
-            if pattern.search(text):
+            if pattern.search(self.lines[number - 1]):
+                return number
+        # A table of its own ([servers.x] for the top level's unknown "servers").
+        for number, line in enumerate(self.lines, 1):
+            name = _header_name(line)
+            if name is not None and (name == ".".join(list(path) + [key]) or
+                                     name.startswith(".".join(list(path) + [key]) + ".")):
                 return number
         return section[0] if section else self.table(path)
 

@@ -78,7 +78,7 @@ class Reader:
     def string_table(self, table, data, key, step=None) -> Tuple[Tuple[str, str], ...]:
         value = data.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
-            raise self.wrong(table, key, "a table of strings", value, step, 'write it as {{ NAME = "value" }}')
+            raise self.wrong(table, key, "a table of strings", value, step, 'write it as { NAME = "value" }')
         return tuple((name, item) for name, item in value.items())
 
 
