@@ -15,7 +15,10 @@ from benchmatrix.run.progress import parse_position
 def add_parsers(commands) -> None:
     # Outside a checkout (the package installed elsewhere, no BENCHMATRIX_ROOT) there is no matrix to
     # offer choices from; --help still works and a run says what is missing.
-    matrix = load_matrix() if MATRIX_FILE.is_file() else None
+    try:
+        matrix = load_matrix() if MATRIX_FILE.is_file() else None
+    except ValueError:  # a user's project's benchmatrix.toml is wrong: the run says so (guarded), --help still works
+        matrix = None
     run = commands.add_parser(
         "run", help="benchmark one cell on this interpreter",
         usage='nox -s "bench(server=\'S\', app=\'A\')" -- [options]\n'

@@ -129,11 +129,11 @@ def _ceiling_help() -> str:
 
 def _workers_help() -> str:
     from benchmatrix.hosts.pinning import resolve_pinning
-    from benchmatrix.matrix.cells import MATRIX_FILE, load_matrix
+    from benchmatrix.matrix.cells import MATRIX_FILE, read_matrix
 
     if not MATRIX_FILE.is_file():
         return WORKERS_HELP.format(here="")
-    matrix = load_matrix()
+    matrix = read_matrix()  # benchmatrix's own file: a user's project's apps do not change the workers
     auto = resolve_pinning("auto")
     here = ": {} with --pin auto here, {} with --pin off".format(
         auto.server_cpu_count if auto else matrix.worker_count(), matrix.worker_count())
