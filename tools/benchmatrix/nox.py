@@ -138,7 +138,8 @@ class BenchSessions:
             run_harness(session, self.listing, "report", *session.posargs)
             return
         ranking = ranking_page(self.project.default_results_dir)
-        run_harness(session, self.listing, "report", "--readme", str(ranking), *session.posargs)
+        run_harness(session, self.listing, "report", "--readme", str(ranking), "--tables",
+                    str(self.project.default_results_dir / "tables.md"), *session.posargs)
 
     def harness_python(self, session) -> str:
         """Build (or check) the harness's environment; its interpreter."""
