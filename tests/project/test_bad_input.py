@@ -4,6 +4,8 @@ with nothing left running (the harness fixture checks) and nothing written where
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -61,3 +63,13 @@ def test_a_malformed_config_names_the_key_and_its_line(harness, tmp_path, broken
     assert result.returncode == 2, result.stdout
     assert message.format(tmp_path / "shop") in result.stdout
     assert "Traceback" not in result.stdout and not harness.results_dir.exists()
+
+
+def test_nox_lists_nothing_from_a_malformed_config_and_names_the_line(tmp_path):
+    project = write_project(tmp_path / "shop", **{"benchmatrix.toml": CONFIG.replace("json = { echo", "jsn = { echo")})
+    listed = subprocess.run([sys.executable, "-m", "nox", "-l"], cwd=str(project), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert listed.returncode != 0
+    assert listed.stdout.startswith("benchmatrix: error: {}/benchmatrix.toml, line 14: [scenarios.echo] unknown key "
+                                    "'jsn'; a scenario takes: ".format(project))
+    assert "Traceback" not in listed.stdout and not (project / ".nox").exists()
