@@ -44,14 +44,15 @@ def test_every_app_key_and_a_body_file(tmp_path):
                        'install = ["-e .[prod]", "uvicorn"]\nsetup = ["alembic upgrade head"]\n'
                        'env = { MODE = "bench" }\nservices = ["postgres"]\n\n'
                        '[scenarios.order]\nmethod = "put"\npath = "/orders"\nbody_file = "bench/order.json"\n'
-                       'status = 201\ncontent_type = "text/plain"\nexpect_body = "created"\n\n'
+                       'status = 201\ncontent_type = "text/plain"\nexpect_body = "created"\nconnections = 10\n'
+                       'timeout = 30\n\n'
                        '[scenarios.home]\npath = "/"\ncontains = ["Welcome"]\napps = ["api"]\n')
     assert config.apps == (ProjectApp("api", (("wsgi", "api.wsgi:application"), ("asgi", "api.main:app")),
                                       ("-e .[prod]", "uvicorn"), ("alembic upgrade head",), (("MODE", "bench"),),
                                       ("postgres",)),)
     order, home = config.scenarios
     assert order == Scenario("order", "/orders", "text/plain", b"created", check="exact",
-                             request=HttpRequest("PUT", (), b'{"n": 1}'), status=201)
+                             request=HttpRequest("PUT", (), b'{"n": 1}'), status=201, connections=10, timeout_s=30)
     assert home == Scenario("home", "/", "", b"", check="contains", contains=("Welcome",))
     assert config.scenarios_of("api") == (order, home)
 
@@ -77,8 +78,8 @@ def test_a_flow_becomes_steps_with_names_extractions_and_placeholders_kept(tmp_p
 @pytest.mark.parametrize("text, message", [
     (APP + '[scenarios.items]\npath = "/items"\njsn = { a = 1 }\n',
      "DIR/benchmatrix.toml, line 6: [scenarios.items] unknown key 'jsn'; a scenario takes: path, method, headers, "
-     "body, body_file, status, content_type, json, json_subset, expect_body, contains, flow, apps "
-     "(see docs/own-app.md)"),
+     "body, body_file, status, content_type, json, json_subset, expect_body, contains, flow, apps, connections, "
+     "timeout (see docs/own-app.md)"),
     (APP + '[scenarios.items]\npath = "/items"\nstatus = "200"\n',
      "DIR/benchmatrix.toml, line 6: [scenarios.items] 'status' must be an HTTP status (an integer from 100 to 599), "
      "not '200'; write it as an HTTP status (an integer from 100 to 599)"),
@@ -92,6 +93,9 @@ def test_a_flow_becomes_steps_with_names_extractions_and_placeholders_kept(tmp_p
     (APP + '[scenarios.f]\nflow = [ { path = "/a", extract = { t = "body:x" } } ]\n',
      "DIR/benchmatrix.toml, line 5: [scenarios.f flow step 1] 'extract' must be \"cookie:NAME\", \"header:NAME\" or "
      "\"regex:PATTERN\", not 'body:x'; write it as \"cookie:NAME\", \"header:NAME\" or \"regex:PATTERN\""),
+    (APP + '[scenarios.items]\npath = "/items"\nconnections = 0\n',
+     "DIR/benchmatrix.toml, line 6: [scenarios.items] 'connections' must be a positive integer, not 0; write it as a "
+     "positive integer"),
     (APP + '[scenarios.items]\nmethod = "GET"\n',
      "DIR/benchmatrix.toml, line 4: [scenarios.items] 'path' is missing; write path = \"/your/endpoint\""),
     (APP + '[scenarios.items]\npath = "/items"\njson = [1]\ncontains = ["1"]\n',

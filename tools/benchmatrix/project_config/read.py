@@ -200,12 +200,21 @@ def _answer(reader: Reader, table, data: Dict[str, Any], step: Optional[int]):
     return status, content_type, check, expected, contains
 
 
+def _positive(reader: Reader, table, data: Dict[str, Any], key: str) -> Optional[int]:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise reader.wrong(table, key, "a positive integer", value)
+    return value
+
+
 def _scenario(reader: Reader, root: Path, name: str, data: Dict[str, Any]):
     table = ("scenarios", name)
+    load = {"connections": _positive(reader, table, data, "connections"),
+            "timeout_s": _positive(reader, table, data, "timeout")}
     if "flow" not in data:
         request = _request(reader, root, table, data, None)
-        return build_scenario(name, request, _answer(reader, table, data, None))
-    extra = [key for key in data if key not in ("flow", "apps")]
+        return build_scenario(name, request, _answer(reader, table, data, None), **load)
+    extra = [key for key in data if key not in ("flow", "apps", "connections", "timeout")]
     if extra:
         raise reader.fail(reader.where.key(table, extra[0]), ".".join(table),
                           "{!r} beside 'flow'".format(extra[0]), "put it in the flow's steps")
@@ -222,7 +231,7 @@ def _scenario(reader: Reader, root: Path, name: str, data: Dict[str, Any]):
                 raise reader.wrong(table, "extract", '"cookie:NAME", "header:NAME" or "regex:PATTERN"', source, index)
         label = reader.string(table, step, "name", index)
         steps.append((label, _request(reader, root, table, step, index), _answer(reader, table, step, index), extract))
-    return build_scenario(name, None, None, steps)
+    return build_scenario(name, None, None, steps, **load)
 
 
 __all__ = ["ConfigError", "read_config", "REQUEST_KEYS", "APP_KEYS"]

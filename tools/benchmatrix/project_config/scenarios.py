@@ -8,13 +8,15 @@ earlier answers ("{csrf}" in a later step's headers or body).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from benchmatrix.matrix.scenarios import FlowStep, HttpRequest, Scenario, default_step_name
 
 REQUEST_KEYS = ("path", "method", "headers", "body", "body_file")
 ANSWER_KEYS = ("status", "content_type", "json", "json_subset", "expect_body", "contains")
-SCENARIO_KEYS = REQUEST_KEYS + ANSWER_KEYS + ("flow", "apps")
+LOAD_KEYS = ("connections", "timeout")  # the scenario's own load profile, as the I/O-bound scenarios of matrix/scenarios.py
+SCENARIO_KEYS = REQUEST_KEYS + ANSWER_KEYS + ("flow", "apps") + LOAD_KEYS
 STEP_KEYS = ("name",) + REQUEST_KEYS + ANSWER_KEYS + ("extract",)
 
 Request = Tuple[str, str, Tuple[Tuple[str, str], ...], bytes]  # path, method, headers, body
@@ -35,8 +37,14 @@ def expectation_of(data: Dict[str, Any]) -> Tuple[str, bytes]:
 
 
 def build_scenario(name: str, request: Optional[Request], answer: Optional[Answer],
-                   steps: Sequence[Tuple[Optional[str], Request, Answer, Tuple[Tuple[str, str], ...]]] = ()
-                   ) -> Scenario:
+                   steps: Sequence[Tuple[Optional[str], Request, Answer, Tuple[Tuple[str, str], ...]]] = (),
+                   connections: Optional[int] = None, timeout_s: Optional[int] = None) -> Scenario:
+    scenario = _build(name, request, answer, steps)
+    return replace(scenario, connections=connections, timeout_s=timeout_s) if connections or timeout_s else scenario
+
+
+def _build(name: str, request: Optional[Request], answer: Optional[Answer],
+           steps: Sequence[Tuple[Optional[str], Request, Answer, Tuple[Tuple[str, str], ...]]]) -> Scenario:
     if not steps:
         path, method, headers, body = request
         status, content_type, check, expected, contains = answer
