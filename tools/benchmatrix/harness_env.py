@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
-from benchmatrix.paths import REPO_ROOT
+from benchmatrix.paths import PROJECT_VARIABLE, REPO_ROOT
 
 REQUIREMENTS = REPO_ROOT / "configs" / "requirements" / "harness.txt"
 CONSTRAINTS = REPO_ROOT / "configs" / "constraints" / "harness.txt"  # uv pip compile --universal
@@ -67,8 +67,15 @@ def _build_commands(interpreter: str, location: Path, uv: Optional[str]) -> List
             [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + install]
 
 
-def ensure_harness_env(interpreter: str, location: Path = DEFAULT_LOCATION, say=print) -> str:
+def default_location() -> Path:
+    """benchmatrix's own .nox/harness; a user's project's (BENCHMATRIX_PROJECT) in that project's .nox."""
+    project = os.environ.get(PROJECT_VARIABLE)
+    return Path(project) / ".nox" / "harness" if project else DEFAULT_LOCATION
+
+
+def ensure_harness_env(interpreter: str, location: Optional[Path] = None, say=print) -> str:
     """The harness's python, building or rebuilding the environment when its stamp is stale."""
+    location = location or default_location()
     stamp = wanted_stamp(interpreter)
     with _exclusive(location):
         stamp_path = location / STAMP_NAME

@@ -43,12 +43,18 @@ from benchmatrix.matrix.tags import cell_tags
 from benchmatrix.sessions import groups, tests_session
 from benchmatrix.sessions.bench import run_bench
 from benchmatrix.sessions.harness_call import harness_python, run_harness
+from benchmatrix.paths import PROJECT_VARIABLE
+from benchmatrix.project_config.read import ConfigError
 from benchmatrix.sessions.project import BenchProject, for_noxfile
 from benchmatrix.sessions.selection import python_only_selection
+from benchmatrix.sessions.standard import declare_standard_sessions
 from benchmatrix.sessions.state import MatrixRun
 
 __all__ = ["BenchSessions", "bench_sessions", "configure_nox"]
 
+# results/report.py's RANKING_START and RANKING_END (a test holds them equal): that module needs tabulate,
+# which nox's own environment does not have.
+RANKING_MARKERS = ("<!-- benchmatrix:ranking:start -->", "<!-- benchmatrix:ranking:end -->")
 LINTED = ("tools/benchmatrix", "tests", "noxfile.py", "toxfile.py")  # this checkout's: pass lint= elsewhere
 
 
@@ -125,6 +131,16 @@ class BenchSessions:
         """`python -m benchmatrix ARGS SESSION-POSARGS` from the harness's environment (report, compare, merge...)."""
         run_harness(session, self.listing, *args, *session.posargs)
 
+    def report(self, session) -> None:
+        """The tables and charts from the project's reports/results.jsonl; a user's project gets its ranking in
+        reports/ranking.md (created with its markers), benchmatrix's own in its README."""
+        if self.project.config is None:
+            run_harness(session, self.listing, "report", *session.posargs)
+            return
+        ranking = ranking_page(self.project.default_results_dir)
+        run_harness(session, self.listing, "report", "--readme", str(ranking), "--tables",
+                    str(self.project.default_results_dir / "tables.md"), *session.posargs)
+
     def harness_python(self, session) -> str:
         """Build (or check) the harness's environment; its interpreter."""
         return harness_python(session, self.listing)
@@ -177,20 +193,45 @@ class BenchSessions:
                     *tests_session.pytest_arguments(session.posargs, root, default_paths))
 
 
+def ranking_page(results_dir: Path) -> Path:
+    """reports/ranking.md, with the markers the report writes the ranking between (results/report.py)."""
+    page = results_dir / "ranking.md"
+    if not page.is_file():
+        results_dir.mkdir(parents=True, exist_ok=True)
+        page.write_text("# Ranking\n\n{}\n{}\n".format(*RANKING_MARKERS), encoding="utf-8")
+    return page
+
+
 def _caller_file(depth: int = 2) -> Path:
     """The file of the code `depth` frames up: the noxfile that called bench_sessions."""
     return Path(sys._getframe(depth).f_code.co_filename)
 
 
 def bench_sessions(noxfile: Optional[Path] = None, matrix_file: Path = MATRIX_FILE,
-                   project: Optional[BenchProject] = None) -> BenchSessions:
+                   project: Optional[BenchProject] = None, standard_sessions: Optional[bool] = None) -> BenchSessions:
     """Declare the bench sessions of `matrix_file`'s cells on the Pythons found here, in the calling noxfile.
 
     noxfile: the noxfile nested nox runs load (default: the caller's file); project: where the
-    data and nox's folder are (default: benchmatrix's checkout, .nox beside the noxfile).
+    data and nox's folder are (default: a user's project when a benchmatrix.toml is beside the
+    noxfile, else benchmatrix's checkout; .nox beside the noxfile). standard_sessions: also
+    declare report, compare, interleave, smoke, system, harness, shards, shard and merge
+    (default: for a user's project, whose noxfile is this call alone).
     """
-    project = project or for_noxfile(noxfile or _caller_file())
+    try:
+        project = project or for_noxfile(noxfile or _caller_file())
+    except ConfigError as error:  # said before nox lists or runs anything, without a traceback
+        print("benchmatrix: error: {}".format(error), file=sys.stderr)
+        raise SystemExit(2)
+    if project.config is not None:
+        # The project's apps replace benchmatrix's in the matrix, here and in every process started from
+        # here (the harness, nested nox runs): project_config/active.py.
+        os.environ[PROJECT_VARIABLE] = str(project.root)
     # Sessions name plain versions ("3.12", so `nox -p 3.12` selects them); nox finds each as
     # python3.12 on PATH, linked there to the interpreter found on disk.
     listing = discover(matrix_file, links_dir=project.interpreter_links)
-    return BenchSessions(project, listing).declare()
+    sessions = BenchSessions(project, listing).declare()
+    if standard_sessions if standard_sessions is not None else project.config is not None:
+        configure_nox()
+        nox.options.sessions = ["harness"]  # the project has no tests session; a bare `nox` only builds the harness
+        declare_standard_sessions(sessions)
+    return sessions

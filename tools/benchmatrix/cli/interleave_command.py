@@ -11,6 +11,8 @@ from benchmatrix.matrix.cell_spec import parse_cell_spec
 from benchmatrix.matrix.cells import load_matrix
 from benchmatrix.matrix.overrides import parse_overrides
 from benchmatrix.matrix.scenarios import SCENARIOS, select_scenarios
+from benchmatrix.project_config.active import active_project
+from benchmatrix.project_config.matrix import select_project_scenarios
 from benchmatrix.run.option_specs import COMPARISON, MEASUREMENT, add_options, positive_int, whole_seconds
 
 
@@ -98,7 +100,10 @@ def interleave_options(args: argparse.Namespace, contenders):
     # A scenario is compared among the cells whose app serves it (a raw callable has no database
     # endpoint, yet belongs in the json ranking); each needs two of them.
     supported = [name for name in SCENARIOS if any(name in s for s in served)]
-    scenarios = select_scenarios(args.scenarios.split(","), supported)
+    project = active_project()
+    # A user's project: its own scenarios (those of the first contender's app), never benchmatrix's.
+    scenarios = (select_project_scenarios(project, contenders[0].app, args.scenarios) if project else
+                 select_scenarios(args.scenarios.split(","), supported))
     for scenario in scenarios if len(contenders) > 1 else ():
         serving = ["{}/{}".format(c.server, c.app) for c, s in zip(contenders, served) if scenario.name in s]
         if len(serving) < 2:

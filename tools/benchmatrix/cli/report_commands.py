@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmatrix.paths import REPO_ROOT
+from benchmatrix.paths import PROJECT_ROOT
 from benchmatrix.run.option_specs import default
 
 DEFAULT_RESULTS_DIR = default("--results-dir")
@@ -23,7 +23,7 @@ def add_report_parser(commands) -> None:
         "report", help="regenerate the README ranking, the tables page and the charts from results.jsonl",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     report.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
-    report.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    report.add_argument("--readme", type=Path, default=PROJECT_ROOT / "README.md")
     report.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
                         help="show only matching records, e.g. server=uwsgi,gunicorn or status!=failed "
                              "(fields: python, app, server, scenario, mode, status, connections); repeatable")

@@ -7,7 +7,7 @@ import argparse
 from benchmatrix.cli.guard import guarded
 from benchmatrix.load.rates import parse_rates
 from benchmatrix.matrix.cells import MATRIX_FILE, load_matrix
-from benchmatrix.matrix.scenarios import select_scenarios
+from benchmatrix.project_config.matrix import choose_scenarios
 from benchmatrix.run.option_specs import MEASUREMENT, RUN, add_options
 from benchmatrix.run.progress import parse_position
 
@@ -15,7 +15,10 @@ from benchmatrix.run.progress import parse_position
 def add_parsers(commands) -> None:
     # Outside a checkout (the package installed elsewhere, no BENCHMATRIX_ROOT) there is no matrix to
     # offer choices from; --help still works and a run says what is missing.
-    matrix = load_matrix() if MATRIX_FILE.is_file() else None
+    try:
+        matrix = load_matrix() if MATRIX_FILE.is_file() else None
+    except ValueError:  # a user's project's benchmatrix.toml is wrong: the run says so (guarded), --help still works
+        matrix = None
     run = commands.add_parser(
         "run", help="benchmark one cell on this interpreter",
         usage='nox -s "bench(server=\'S\', app=\'A\')" -- [options]\n'
@@ -62,7 +65,7 @@ def command_run(args: argparse.Namespace) -> int:
     def run() -> int:
         return run_cell(measurement_options(
             args, args.server, args.app,
-            select_scenarios(args.scenarios.split(","), load_matrix().apps[args.app].scenarios or None),
+            choose_scenarios(args.app, args.scenarios),
             venv=args.venv, port=args.port, app_target=args.app_target, trials=args.trials, slo=args.slo,
             overrides=getattr(args, "with") or (),  # `with` is Python's keyword: no args.with
             cross_check=args.cross_check, hosts=args.hosts, link=args.link,

@@ -75,6 +75,13 @@ class App:
     environment: Mapping[str, str]
     requirements: Tuple[str, ...]
     scenarios: Tuple[str, ...] = ()  # the endpoints it serves (tools/benchmatrix/matrix/scenarios.py); () = all
+    # A user's project's app (benchmatrix.toml; project_config/): its requirement lines, installed as the
+    # project says, the commands run in the cell's environment before it boots, the services it uses
+    # ("postgres"), and its folder, the server's working directory. None/() for benchmatrix's own apps.
+    install: Tuple[str, ...] = ()
+    setup: Tuple[str, ...] = ()
+    services: Tuple[str, ...] = ()
+    root: Optional[Path] = None
 
     def uses(self, package: str) -> bool:
         return requires(self.requirements, package)
@@ -176,15 +183,25 @@ RULES: Tuple[Rule, ...] = (
          lambda cell: cell.free_threaded and not cell.server.free_threaded),
     Rule("on free-threaded builds only the stdlib-only raw app runs: the others' compiled dependencies are "
          "unmeasured there",
-         lambda cell: cell.free_threaded and bool(cell.app.requirements)),
+         lambda cell: cell.free_threaded and bool(cell.app.requirements or cell.app.install)),
     # uvloop's first free-threaded wheels are 0.22.0's, for 3.14t (MagicStack/uvloop#693); there is none for 3.13t.
     Rule("uvloop has no free-threaded wheels before Python 3.14t",
          lambda cell: cell.free_threaded and cell.server.uses("uvloop") and _py(cell) < (3, 14)),
 )
 
 
-@functools.lru_cache(maxsize=None)
 def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+    """The matrix of `path`; for a user's project (BENCHMATRIX_PROJECT, project_config/active.py) its apps
+    take the place of benchmatrix's own (a ConfigError, a ValueError, when its benchmatrix.toml is wrong)."""
+    from benchmatrix.project_config.active import active_root, load_project
+    from benchmatrix.project_config.matrix import with_project
+
+    root = active_root()
+    return read_matrix(Path(path)) if root is None else with_project(read_matrix(Path(path)), load_project(root))
+
+
+@functools.lru_cache(maxsize=None)
+def read_matrix(path: Path = MATRIX_FILE) -> Matrix:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     fronts = {name: Front(name=name, upstream=f["upstream"], protocol=f["protocol"], summary=f["summary"])
               for name, f in data.get("fronts", {}).items()}

@@ -44,7 +44,9 @@ def worker_family_tag(cell: Cell) -> List[str]:
 
 def database_tag(cell: Cell) -> List[str]:
     """"db" when the app serves endpoints that need PostgreSQL (the raw app has none)."""
-    return ["db"] if any(cell.app.serves([name]) for name in DATABASE_SCENARIOS) else []
+    # A user's project's app says so itself (services = ["postgres"] in its benchmatrix.toml).
+    uses = "postgres" in cell.app.services or any(cell.app.serves([name]) for name in DATABASE_SCENARIOS)
+    return ["db"] if uses else []
 
 
 def cell_tags(cell: Cell) -> List[str]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from benchmatrix.load.parse import parse_duration_s
 from benchmatrix.matrix.scenarios import GROUPS, IO_CONNECTIONS, IO_TIMEOUT_S, SCENARIOS
-from benchmatrix.paths import REPO_ROOT
+from benchmatrix.paths import PROJECT_ROOT
 
 RUN = "run"  # only `benchmatrix run` (and the bench sessions) take it
 MEASUREMENT = "measurement"  # how a cell is measured: `run` and `interleave` both take it
@@ -139,11 +139,11 @@ def _ceiling_help() -> str:
 
 def _workers_help() -> str:
     from benchmatrix.hosts.pinning import resolve_pinning
-    from benchmatrix.matrix.cells import MATRIX_FILE, load_matrix
+    from benchmatrix.matrix.cells import MATRIX_FILE, read_matrix
 
     if not MATRIX_FILE.is_file():
         return WORKERS_HELP.format(here="")
-    matrix = load_matrix()
+    matrix = read_matrix()  # benchmatrix's own file: a user's project's apps do not change the workers
     auto = resolve_pinning("auto")
     here = ": {} with --pin auto here, {} with --pin off".format(
         auto.server_cpu_count if auto else matrix.worker_count(), matrix.worker_count())
@@ -232,7 +232,7 @@ OPTIONS: Tuple[Option, ...] = (
     Option("--workers", None, _workers_help, parse=positive_int, shown_default="one per server CPU",
            shown_help=WORKERS_HELP.format(here="")),
     Option("--boot-timeout", 30, "how long the server may take to answer before the cell fails", parse=whole_seconds),
-    Option("--results-dir", REPO_ROOT / "reports", "where results.jsonl, results.md and raw/ live", parse=Path,
+    Option("--results-dir", PROJECT_ROOT / "reports", "where results.jsonl, results.md and raw/ live", parse=Path,
            shown_default="reports/ of the checkout"),
 )
 # The sliced comparison's (run/interleave.py, run/interleave_rule.py); `calibrate` measures which settle fastest.

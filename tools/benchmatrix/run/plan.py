@@ -119,6 +119,8 @@ class CellPlan:
 
     def services_needed(self) -> Set[str]:
         needed = set(services_needed(self.options.scenarios))
+        if "postgres" in self.cell.app.services:  # a project's app declares what it uses, not each scenario
+            needed.add("database")
         if self.coop_wanted():
             needed.update(services_needed(SCENARIOS[name] for name in coop.CHECKED_SCENARIOS))
         return needed

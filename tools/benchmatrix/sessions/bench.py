@@ -14,6 +14,7 @@ from benchmatrix.run import resume
 from benchmatrix.sessions import versions
 from benchmatrix.sessions.harness_call import STOP_WAITS, run_harness
 from benchmatrix.sessions.install import install_cell
+from benchmatrix.sessions.project_install import install_project_cell
 from benchmatrix.sessions.prepare import prepare_cells
 from benchmatrix.sessions.project import BenchProject
 from benchmatrix.sessions.queue import nox_queue
@@ -37,7 +38,7 @@ def cell_fingerprint(project: BenchProject, listing: MatrixListing, cell: Cell, 
     return resume.run_fingerprint(
         {"python": cell.python, "server": cell.server.name, "app": cell.app.name},
         {"constraints": constraints_fingerprint(cell.python, cell.server.lock),
-         "requirements": requirements(listing.matrix, cell)},
+         "requirements": requirements(listing.matrix, cell) + list(cell.app.install) + list(cell.app.setup)},
         list(options), resume.source_state(project.root))
 
 
@@ -71,13 +72,19 @@ def run_bench(session, project: BenchProject, listing: MatrixListing, run: Matri
         prepare_cells(session, project, run.remaining(session.name), project.new_logs_dir("prepare"))
     try:
         overrides = versions.overrides_of(arguments.options)
+        if overrides and cell.app.root is not None:
+            raise ValueError("--with is for benchmatrix's own apps: for your project's app, put the release in "
+                             "its benchmatrix.toml install lines (e.g. \"{}\") and measure it as another app"
+                             .format(overrides[0]))
         venv = versions.build_override_venv(str(Path(session.bin) / "python"), versions.override_venv(
             Path(session.bin).parent, overrides), cell, requirements(listing.matrix, cell), overrides,
             session.log) if overrides else Path(session.bin).parent
     except ValueError as error:
         session.error(str(error))
-    if not overrides and not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket),
-                                          arguments.ticket):
+    if cell.app.root is not None:  # a user's project's app (benchmatrix.toml)
+        install_project_cell(session, listing, cell, project.work_dir)
+    elif not overrides and not install_cell(session, listing, cell, trusts_preparation(run, arguments.ticket),
+                                            arguments.ticket):
         return  # left for after the other preparing job's build (prepare.prepare_cells)
     # Written on --install-only runs too: the interleave session prepares cells that way and
     # needs to know where nox put each one.

@@ -25,7 +25,9 @@ from benchmatrix.matrix.cells import REPO_ROOT, Cell, Front
 from benchmatrix.matrix.scenarios import UPSTREAM_DELAY_MS
 from benchmatrix.stack.cell_env import CellEnvironment
 from benchmatrix.stack.probe import Endpoint
+from benchmatrix.project_config.model import SERVICES
 from benchmatrix.stack.process import HttpService, free_port
+from benchmatrix.stack.project_app import check_import, entry_target, run_setup, write_entry
 from benchmatrix.stack.recipes import Bind, LaunchPlan, launch_plan
 from benchmatrix.stack.work_counters import CombinedCounter, UpstreamCallCounter, WorkCounter
 
@@ -116,8 +118,12 @@ class CellStack:
         self.socket_dir = new_socket_dir()
         self.hosts = settings.hosts
         self.bind = server_bind(cell.server.front, settings.port, self.socket_dir, self.hosts.server_address)
-        self.launch: LaunchPlan = launch_plan(cell, env, self.bind, settings.workers, settings.threads,
-                                              settings.target)
+        self.env = env
+        self.declared_target = settings.target
+        # A project's "module:factory()" becomes a plain "module:attr" every server loads (stack/project_app.py).
+        target = entry_target(settings.target) if cell.app.root else settings.target
+        self.target = target
+        self.launch: LaunchPlan = launch_plan(cell, env, self.bind, settings.workers, settings.threads, target)
         # nginx in front shares the server's host and CPUs: it is part of what is measured. The
         # database and the upstream stub serve the server; they go with the load generator's CPUs,
         # and on the database's host when the roles have hosts of their own.
@@ -147,13 +153,15 @@ class CellStack:
         env = dict(self.launch.env)
         database = self._database(stack, env) if "database" in needs else None
         upstream = self._upstream(stack, env) if "upstream" in needs else None
+        if self.cell.app.root:
+            self._prepare_project_app(stack, env)
         if self.bind.is_unix:
             self.socket_dir.mkdir(mode=0o755)
             stack.callback(shutil.rmtree, str(self.socket_dir), True)
         server = HttpService(name=self.cell.server.name, argv=self.server_argv, port=self.bind.port,
                              socket_path=self.bind.socket_path, protocol=self.bind.protocol,
                              log_path=self.raw_dir / "server.log", ready_path=self.ready_path, env=env,
-                             cwd=REPO_ROOT, boot_timeout_s=self.boot_timeout_s, host=self.bind.host,
+                             cwd=self.cell.app.root or REPO_ROOT, boot_timeout_s=self.boot_timeout_s, host=self.bind.host,
                              stop_signal=self.launch.stop_signal)
         started = time.monotonic()
         self.say("booting on {}".format(self.bind.address()))
@@ -164,6 +172,21 @@ class CellStack:
                                database=database, upstream=upstream,
                                work_counter=CombinedCounter(self.work_counters),
                                support_pids=dict(self.support_pids), front_requests=self.front_requests)
+
+    def _prepare_project_app(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> None:
+        """A user's app: its folder (and the factory's entry module) importable, its setup commands run,
+        its import checked; each failure a ServiceError with the output's tail, before the server starts."""
+        app = self.cell.app
+        entry_dir = ""
+        if self.target != self.declared_target:  # a factory: its entry module, in a folder removed at the end
+            entry_dir = tempfile.mkdtemp(prefix="benchmatrix-entry-")
+            stack.callback(shutil.rmtree, entry_dir, True)
+            write_entry(self.declared_target, Path(entry_dir))
+        env["PYTHONPATH"] = os.pathsep.join(part for part in (entry_dir, str(app.root), env.get("PYTHONPATH")) if part)
+        if "BENCHMATRIX_DATABASE_URL" in env:
+            env[SERVICES["postgres"]] = env["BENCHMATRIX_DATABASE_URL"]
+        run_setup(app, self.env, env, self.say)
+        check_import(app, self.env, self.target, self.declared_target, env)
 
     def _database(self, stack: contextlib.ExitStack, env: Dict[str, str]) -> Dict[str, Any]:
         from benchmatrix.stack.postgres import DatabaseHost, database  # cells without one need no psql

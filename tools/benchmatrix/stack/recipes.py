@@ -54,6 +54,11 @@ class LaunchPlan:
     stop_signal: int = signal.SIGTERM
 
 
+def app_dir(cell: Cell) -> Path:
+    """The server's working directory: the user's project for its apps, else this checkout (apps/...)."""
+    return cell.app.root or REPO_ROOT
+
+
 def _environment(cell: Cell) -> Dict[str, str]:
     env = dict(cell.app.environment)
     env.update(cell.server.environment)
@@ -82,7 +87,7 @@ def gunicorn(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads
         # (and gunicorn warns in the server log if it is missing).
         loop = _loop(cell)
         argv += ["--asgi-loop", loop]
-    argv += ["--chdir", str(REPO_ROOT), target]
+    argv += ["--chdir", str(app_dir(cell)), target]
     # SIGTERM is gunicorn's graceful stop: measured, its eventlet workers then waited out
     # graceful_timeout (4 s of a 10 s smoke cell); SIGINT is its documented quick shutdown.
     return LaunchPlan(argv, _environment(cell), workers, threads, loop=loop, stop_signal=signal.SIGINT)
@@ -92,7 +97,7 @@ def uwsgi(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads: i
     socket_option = "--socket" if bind.protocol == "uwsgi" else "--http-socket"
     argv = [env.script("uwsgi"), "--ini", str(CONFIGS / "uwsgi.ini"),
             socket_option, bind.address(unix_prefix=""), "--processes", str(workers),
-            "--home", str(env.prefix), "--chdir", str(REPO_ROOT), "--pythonpath", str(REPO_ROOT),
+            "--home", str(env.prefix), "--chdir", str(app_dir(cell)), "--pythonpath", str(app_dir(cell)),
             "--module", target]
     cores = 0
     if cell.server.worker_class == "gevent":
@@ -167,7 +172,7 @@ def granian(cell: Cell, env: CellEnvironment, bind: Bind, workers: int, threads:
         "--interface", interface, "--workers", str(workers), "--backlog", str(GRANIAN_BACKLOG),
         "--runtime-threads", str(GRANIAN_RUNTIME_THREADS), "--blocking-threads", str(blocking),
         "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
-        "--working-dir", str(REPO_ROOT)]
+        "--working-dir", str(app_dir(cell))]
     loop = None
     if interface != "wsgi":  # WSGI has no event loop: blocking threads call the app
         loop = _loop(cell)

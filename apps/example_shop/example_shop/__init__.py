@@ -1,0 +1,1 @@
+"""A small Django shop, measured by benchmatrix as a user's own project would be."""

@@ -1,0 +1,2 @@
+from benchmatrix.nox import bench_sessions
+bench_sessions()
