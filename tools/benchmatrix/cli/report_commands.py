@@ -104,8 +104,8 @@ def write_report_site(records, args: argparse.Namespace, plotly_source: str):
     from benchmatrix.results.site import write_site
 
     results = (args.results_dir / "results.jsonl").resolve()
-    # The pages name their source relative to the checkout, so the site reads the same on every machine.
-    source = results.relative_to(REPO_ROOT) if REPO_ROOT in results.parents else Path(results.name)
+    # The pages name their source relative to the project, so the site reads the same on every machine.
+    source = results.relative_to(PROJECT_ROOT) if PROJECT_ROOT in results.parents else Path(results.name)
     return write_site(records, args.site_dir or args.results_dir / "site", args.results_dir,
                       source=source.as_posix(), plotly_source=plotly_source)
 
