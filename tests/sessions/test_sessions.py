@@ -169,7 +169,7 @@ def test_a_matrix_run_prepares_every_environment_before_it_measures_any(tmp_path
 def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_cells(tmp_path):
     result = nox("-s", "interleave", "--", "gunicorn/flask", "gunicorn-gthread/flask", "--scenarios", "json",
                  "--duration", "1s", "--warmup", "0", "--connections", "8", "--min-trials", "2",
-                 "--target-ci", "1", "--max-busy", "1", "--results-dir", str(tmp_path))
+                 "--target-ci", "1", "--max-load", "4", "--max-busy", "1", "--results-dir", str(tmp_path))
     assert result.returncode == 0, result.stdout
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert [r["server"] for r in records] == ["gunicorn", "gunicorn-gthread"]
@@ -187,10 +187,20 @@ def test_an_interleaved_comparison_through_nox_prepares_and_compares_the_named_c
     assert [t["position_in_round"] for t in second["trials"]] == [2 - r % 2 for r in range(rounds)]
     assert second["meta"]["machine"] == first["meta"]["machine"]
     assert second["meta"]["machine_lock"] == first["meta"]["machine_lock"]
-    # The closing summary's line (a "not distinguishable" line may name the same pair before it).
-    (summary,) = [line for line in result.stdout.splitlines()
-                  if "json: gunicorn-gthread/flask/" in line and " / gunicorn/flask/" in line]
-    assert "95% CI" in summary
+    # One ABBA pair of 1 s slices (--duration and --min-trials are the older names of --slice and
+    # --min-pairs), a speed reference timed before every slice, and too few pairs to decide: the
+    # comparison says so, prints it and records it.
+    assert all(t["resources"]["speed_reference_ms"] > 0 for t in first["trials"] + second["trials"])
+    sliced = second["meta"]["interleaved"]
+    assert (sliced["slice_s"], sliced["pairs"], sliced["method"], sliced["stopped_by"]) == (1, 1, "rps", "budget")
+    assert sliced["undecided"]["statement"] == "too few pairs to say what difference could be seen"
+    assert "is not told apart from gunicorn/flask/" in result.stdout
+    # The closing summary states both metrics' ratios: none yet, from one pair.
+    for metric in ("req/s", "CPU/request"):
+        (summary,) = [line for line in result.stdout.splitlines()
+                      if "json: gunicorn-gthread/flask/" in line and " / gunicorn/flask/" in line
+                      and " {}: ".format(metric) in line]
+        assert summary.endswith(" {}: -".format(metric)), summary
 
 
 def test_interleave_needs_two_cells_and_says_how_to_name_them():
