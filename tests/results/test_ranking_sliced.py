@@ -78,9 +78,9 @@ def test_the_ranking_corrects_p_for_the_run_s_looks_and_says_what_each_figure_is
     assert single.p_value <= 0.05 < estimate.p_value  # one look would call it; the run's 8 looks do not
     assert detectable(estimate, 8) == pytest.approx(detectable_effect(estimate.sd_log, 4, 0.05 / 8), rel=1e-12)
     table = render_ranking("json", [slower, faster])
-    assert ("\nRatios, intervals, p-values corrected for the run's 8 looks (p x 8), as the run judged its own, and "
-            "a ratio differs at p <= 0.05 and smallest visible differences are against the fastest cell, {}.\n"
-            .format(faster.cell_label)) in table
+    assert ("\nEvery ratio, interval, p-value and smallest visible difference in the table is against the fastest "
+            "cell, {}; each p-value is corrected for the run's 8 looks (p x 8), as the run judged its own, and a "
+            "ratio differs at p <= 0.05.\n".format(faster.cell_label)) in table
     # A record from before `looks` was kept: the looks its ratio to the first shows.
     older = sliced("gunicorn", [1000.0] * 4, [0.5] * 4)
     older.meta["interleaved"]["ratio_to_first"] = {"p_value": 0.06, "p_raw": 0.01}

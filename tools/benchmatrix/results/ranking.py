@@ -166,10 +166,10 @@ def render_ranking(scenario: str, group: Sequence[Record]) -> str:
 
 def against_note(fastest: Record, looks: int, alpha: float, sliced: bool) -> str:
     """What the table's figures are against, and how its p-values were judged."""
-    correction = (" corrected for the run's {} look{} (p x {}), as the run judged its own, and a ratio differs at "
-                  "p <= {:g}".format(looks, "" if looks == 1 else "s", looks, alpha) if sliced else "")
-    return ("\nRatios, intervals, p-values{} and smallest visible differences are against the fastest cell, {}."
-            "\n".format(correction, fastest.cell_label))
+    correction = ("; each p-value is corrected for the run's {} look{} (p x {}), as the run judged its own, and a "
+                  "ratio differs at p <= {:g}".format(looks, "" if looks == 1 else "s", looks, alpha) if sliced else "")
+    return ("\nEvery ratio, interval, p-value and smallest visible difference in the table is against the fastest "
+            "cell, {}{}.\n".format(fastest.cell_label, correction))
 
 
 def undecided_notes(group: Sequence[Record]) -> str:
