@@ -58,6 +58,7 @@ class SpeedReference:
         self.timeout_s = timeout_s
         self.process: Optional[subprocess.Popen] = None
         self._pending = b""
+        self._failed = False  # it did not answer: no point waiting for it to end on its own
 
     def __enter__(self) -> "SpeedReference":
         with signals_deferred():  # an interrupt right after fork must not lose the child
@@ -98,6 +99,7 @@ class SpeedReference:
         return line
 
     def _failure(self, what: str) -> ServiceError:
+        self._failed = True
         return ServiceError("the speed reference loop ({}) {}".format(" ".join(self.argv[:3]), what))
 
     def __exit__(self, *exc) -> None:
@@ -109,10 +111,11 @@ class SpeedReference:
                 process.stdin.close()  # the loop ends at end of input
             except OSError:
                 pass  # the child is gone already: its pipe cannot be flushed
-        try:
-            process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            pass  # stuck mid-loop: its group is stopped below
+        if not self._failed:
+            try:
+                process.wait(timeout=0.5)  # a loop of 45-90 ms ends well within it
+            except subprocess.TimeoutExpired:
+                pass  # stuck mid-loop: its group is stopped below
         stop_group(process, grace_s=2.0)  # the whole group, whatever the loop started or however it hangs
         if process.stdout:
             process.stdout.close()
