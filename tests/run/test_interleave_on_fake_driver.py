@@ -218,6 +218,9 @@ def test_a_budget_that_holds_fewer_pairs_than_the_minimum_is_refused():
     assert budget_problem(5, 50, 3, 2) == (
         "--max-load 50 s holds 4 ABBA pair(s) of 12 s (3 cells x 2 rounds x 2 s slices), fewer than --min-pairs 5: "
         "the comparison could never decide; give --max-load 60 or more, or --min-pairs 4 or fewer")
+    assert budget_problem(5, 10, 2, 2) == (  # one pair: no interval at all, so only a larger budget helps
+        "--max-load 10 s holds 1 ABBA pair(s) of 8 s (2 cells x 2 rounds x 2 s slices), fewer than --min-pairs 5: "
+        "the comparison could never decide; give --max-load 40 or more")
 
 
 def test_the_speed_reference_is_timed_after_the_settle_right_before_the_load(tmp_path):

@@ -99,10 +99,10 @@ def budget_problem(min_pairs: int, max_load_s: float, contenders: int, slice_s: 
     holds = int(math.floor(max_load_s / pair_s + 1e-9))
     if holds >= min_pairs:
         return None
+    fewer = ", or --min-pairs {} or fewer".format(holds) if holds >= 2 else ""  # an interval needs 2 pairs
     return ("--max-load {:g} s holds {} ABBA pair(s) of {:g} s ({} cells x 2 rounds x {:g} s slices), fewer than "
-            "--min-pairs {}: the comparison could never decide; give --max-load {:g} or more, or --min-pairs {} or "
-            "fewer".format(max_load_s, holds, pair_s, contenders, slice_s, min_pairs, min_pairs * pair_s,
-                           max(holds, 2)))
+            "--min-pairs {}: the comparison could never decide; give --max-load {:g} or more{}".format(
+                max_load_s, holds, pair_s, contenders, slice_s, min_pairs, min_pairs * pair_s, fewer))
 
 
 def look_schedule(min_pairs: int, last_pair: int) -> List[int]:
