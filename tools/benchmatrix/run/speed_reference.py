@@ -32,8 +32,8 @@ from typing import List, Optional, Sequence
 from benchmatrix.stack.process import signals_deferred, stop_group
 from benchmatrix.stack.readiness import ServiceError
 
-# About 45-90 ms of CPython arithmetic on this machine (measured: 2-core shared VM, 3.13), 20-40 ms on a
-# quiet desktop: short beside a 1-2 s slice.
+# About 45-90 ms of CPython arithmetic (measured on the project's shared 2-core VM, Python 3.13, in the
+# records' speed_reference_ms): short beside a 1-2 s slice.
 ITERATIONS = 300_000
 ANSWER_TIMEOUT_S = 10.0  # a hundred times the loop's usual time: only a stuck or starved child takes longer
 
