@@ -58,3 +58,39 @@ def test_the_ranking_repeats_what_the_run_stated_of_an_undecided_ratio():
     table = render_ranking("json", [sliced("uwsgi", [1000.0] * 4, [0.5] * 4), record])
     assert table.endswith("\n- {} against uwsgi/flask/3.13: a difference below 4.0% cannot be seen here in 120 s "
                           "of load (at this run's spread)\n".format(record.cell_label))
+
+
+def test_the_ranking_corrects_p_for_the_run_s_looks_and_says_what_each_figure_is_against():
+    from benchmatrix.results.ratio import estimate_from_logs, pair_log_ratios
+    from benchmatrix.results.ranking import run_looks
+
+    rates = [1000.0, 1060.0, 1000.0, 1090.0, 1000.0, 1030.0, 1000.0, 1080.0]
+    slower = sliced("gunicorn", [1000.0] * 8, [0.5] * 8)
+    faster = sliced("uwsgi", rates, [0.5] * 8)
+    for record in (slower, faster):
+        record.meta["interleaved"].update(looks=8, contenders=["gunicorn/flask/3.13", "uwsgi/flask/3.13"])
+    assert run_looks(slower, faster) == 8
+    estimate = versus(slower, faster)
+    single = estimate_from_logs(pair_log_ratios(rates, [1000.0] * 8))
+    # The run judged its ratios at p x 8 looks: the ranking's ratio to the fastest gets the same correction.
+    assert estimate.p_raw == pytest.approx(single.p_value, rel=1e-12)
+    assert estimate.p_value == pytest.approx(min(1.0, 8 * single.p_value), rel=1e-12)
+    assert single.p_value <= 0.05 < estimate.p_value  # one look would call it; the run's 8 looks do not
+    assert detectable(estimate, 8) == pytest.approx(detectable_effect(estimate.sd_log, 4, 0.05 / 8), rel=1e-12)
+    table = render_ranking("json", [slower, faster])
+    assert ("\nEvery ratio, interval, p-value and smallest visible difference in the table is against the fastest "
+            "cell, {}; each p-value is corrected for the run's 8 looks (p x 8), as the run judged its own, and a "
+            "ratio differs at p <= 0.05.\n".format(faster.cell_label)) in table
+    # A record from before `looks` was kept: the looks its ratio to the first shows.
+    older = sliced("gunicorn", [1000.0] * 4, [0.5] * 4)
+    older.meta["interleaved"]["ratio_to_first"] = {"p_value": 0.06, "p_raw": 0.01}
+    assert run_looks(older) == 6 and run_looks(sliced("uwsgi", [1.0], [1.0])) == 1
+
+
+def test_the_undecided_notes_say_they_are_against_the_run_s_first_cell():
+    record = sliced("gunicorn", [1000.0] * 4, [0.5] * 4)
+    record.meta["interleaved"].update(contenders=["uwsgi/flask/3.13", "gunicorn/flask/3.13"], undecided={
+        "statement": "a difference below 4.0% cannot be seen here in 120 s of load (at this run's spread)"})
+    table = render_ranking("json", [sliced("uwsgi", [1000.0] * 4, [0.5] * 4), record])
+    assert "\nWhat the run stated of each ratio to its first cell, uwsgi/flask/3.13, that it left undecided:\n\n- " \
+        in table

@@ -62,8 +62,8 @@ def test_the_calibration_is_saved_per_machine_and_stated_for_any_budget(tmp_path
     newer = entry.__class__(**dict(entry.__dict__, measured_at="2026-12-08T01:00:00+00:00", sd_log=0.02))
     calibrate_store.save_entries(tmp_path, [newer], fingerprint="machine-a")  # replaces the same configuration
     assert calibrate_store.load_entries(tmp_path, "machine-a") == [newer]
-    found = calibrate_store.matching([newer], "json", 2, "cpu")
-    assert found == newer and calibrate_store.matching([newer], "json", 1, "cpu") is None
+    found = calibrate_store.matching([newer], "gunicorn/flask", "json", 2, "cpu")
+    assert found == newer and calibrate_store.matching([newer], "gunicorn/flask", "json", 1, "cpu") is None
     (tmp_path / "calibration.json").write_text("{not json", encoding="utf-8")
     assert calibrate_store.load_entries(tmp_path, "machine-a") == []
     calibrate_store.save_entries(tmp_path, [newer], fingerprint="machine-a")
@@ -74,7 +74,10 @@ def test_the_calibration_is_saved_per_machine_and_stated_for_any_budget(tmp_path
 
 
 @pytest.mark.parametrize("words, says", [
-    (["--cell", "gunicorn/raw", "--detect", "0.1"], "calibrate a SERVER/flask cell"),
+    (["--cell", "gunicorn/raw", "--detect", "0.1"], "gunicorn/raw is not benchmatrix's flask app"),
+    (["--cell", "gunicorn/flask,app-target=apps.flask.app:app", "--detect", "0.1"], "app-target="),
+    (["--cell", "gunicorn/flask", "--budget", "20", "--slices", "2"], "--budget 20 s holds 2 ABBA pair(s)"),
+    (["--cell", "gunicorn/flask", "--detect", "0.1", "--detect-budget", "30"], "--detect-budget 30 s holds 3"),
     (["--cell", "gunicorn/flask", "--runs", "1"], "at least 2 A/A comparisons"),
     (["--cell", "gunicorn/flask", "--runs", "0"], "give --detect SHARE"),
 ])
@@ -90,3 +93,68 @@ def test_the_cell_s_cpu_per_request_is_the_median_over_every_slice():
     run = calibrate.AaRun(1, {m.name: ([0.5, 0.6], [0.7, None]) for m in ALL_METHODS}, noise={})
     assert calibrate.cpu_ms_per_request([run]) == pytest.approx(0.6)
     assert calibrate.cpu_ms_per_request([]) is None
+
+
+def test_the_detection_test_needs_benchmatrix_s_flask_in_benchmatrix_s_checkout(tmp_path):
+    from benchmatrix.paths import REPO_ROOT
+    from benchmatrix.run.calibrate_run import detection_problem
+    from benchmatrix.run.interleave import Contender
+
+    flask = Contender("gunicorn", "flask", None)
+    assert detection_problem(flask, REPO_ROOT) is None
+    assert "benchmatrix's checkout ({}) has no tests/apps/extra_work.py".format(tmp_path) in detection_problem(
+        flask, tmp_path)
+    said = detection_problem(Contender("gunicorn", "django", None), REPO_ROOT)
+    assert said.startswith("--detect: the slower copy is benchmatrix's own Flask app") and said.endswith(
+        "gunicorn/django is not benchmatrix's flask app. Calibrate a SERVER/flask cell from benchmatrix's checkout "
+        "(e.g. --cell gunicorn/flask) for the detection test, or leave --detect out to calibrate this cell's A/A "
+        "spread alone")
+
+
+def test_an_interrupted_a_a_run_ends_the_whole_calibration(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from benchmatrix.matrix.scenarios import SCENARIOS
+    from benchmatrix.run.calibrate_run import CalibrateOptions, Calibration
+    from benchmatrix.run.interleave import Contender
+
+    started = []
+
+    def interrupted(self, slice_s, contenders, **settings):
+        started.append(slice_s)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Calibration, "_interleave", interrupted)
+    base = SimpleNamespace(scenarios=[SCENARIOS["json"]], results_dir=tmp_path)
+    calibration = Calibration(CalibrateOptions(base, Contender("gunicorn", "flask", None), runs=3, slices=(1, 2)))
+    with pytest.raises(KeyboardInterrupt):
+        calibration.execute()
+    assert started == [1]  # no next run, no next slice length
+    assert not (tmp_path / "calibration.json").exists()
+
+
+def test_sigint_stops_a_command_started_with_sigint_ignored():
+    # A command started in the background of a non-interactive shell inherits SIGINT ignored; Python then
+    # installs no KeyboardInterrupt handler, and `kill -INT` did nothing while a calibration went on.
+    import os
+    import signal
+    import time
+
+    from benchmatrix.cli.guard import guarded
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.getsignal(signal.SIGTERM)
+    reached = []
+
+    def run():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        reached.append("after the signal")
+        return 0
+
+    try:
+        started = time.monotonic()
+        assert guarded(run) == 130
+        assert reached == [] and time.monotonic() - started < 2
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

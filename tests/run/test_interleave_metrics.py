@@ -111,9 +111,39 @@ def test_an_undecided_comparison_states_the_calibrated_effect_for_its_budget(tmp
         max_load_s = 120
         min_pairs = 5
 
-    undecided, = verdicts.state(SCENARIOS["json"], ["A", "B"], outcome, Options, 2)
+    undecided, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, Options, 2)
+    assert lines == []  # judging prints nothing
+    verdicts.state(SCENARIOS["json"], ["A", "B"], outcome, Options, [undecided])
     # 120 s of 8 s pairs: 15 pairs, looks at 5, 8, 12, 15.
     assert undecided.calibrated_detectable_effect == pytest.approx(detectable_effect(0.02, 15, 0.05 / 4))
     assert lines[-1] == ("json: B is not told apart from A on rps at p <= 0.05 (corrected for the stopping rule's "
-                         "looks): " + undecided.statement)
+                         "1 look(s)): " + undecided.statement)
     assert lines[0].startswith("json: B / A req/s: 1.000x") and lines[1] == "json: B / A CPU/request: -"
+
+
+def test_a_calibration_of_another_cell_is_not_stated(tmp_path):
+    from benchmatrix.matrix.scenarios import SCENARIOS
+    from benchmatrix.results.ratio import estimate_from_logs
+    from benchmatrix.run import calibrate_store
+    from benchmatrix.run.interleave_report import Verdicts
+
+    calibrate_store.save_entries(tmp_path, [calibrate_store.CalibrationEntry(
+        measured_at="2026-12-07T01:00:00+00:00", cell="uvicorn/raw", scenario="json", slice_s=2, method="rps",
+        sd_log=0.005, pairs=150, runs=10, false_positives=0, budget_s=120)], fingerprint="test-machine")
+    estimate = estimate_from_logs([0.01, -0.01, 0.02, -0.02, 0.0])
+    outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=10, estimates=[estimate],
+                            stopped_by="budget", detectable=[0.05], by_method={"rps": [estimate]})
+
+    class Options:
+        class base:
+            duration_s = 2
+        method = Method(RPS)
+        max_load_s = 120
+        min_pairs = 5
+
+    verdicts = Verdicts(tmp_path, lambda line: None, fingerprint="test-machine")
+    own, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, Options, 2)
+    assert own == Undecided(load_s=40, detectable_effect=0.05)
+    assert own.statement == "a difference below 5.0% cannot be seen here in 40 s of load (at this run's spread)"
+    calibrated, = verdicts.judge("uvicorn/raw", SCENARIOS["json"], outcome, Options, 2)
+    assert calibrated.calibrated_at == "2026-12-07T01:00:00+00:00"

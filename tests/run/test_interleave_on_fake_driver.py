@@ -12,6 +12,8 @@ from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.results.ratio import PairedEstimate, detectable_effect, paired_ratio
 from benchmatrix.run.interleave_rule import (BUDGET, DIFFERS, FAILED, TARGET, StoppingRule, alternate,
                                              look_schedule)
+from benchmatrix.run.trial_runner import TrialOutcome
+from benchmatrix.run.trials import Trial
 
 from tests.fake_driver import FakeDriver, bench, wrk_result
 
@@ -138,3 +140,112 @@ def test_every_method_s_ratio_is_in_the_outcome(tmp_path):
     # The fake server used 1 s of CPU for each slice's 1000 requests, on both sides: a ratio of exactly 1.
     assert outcome.by_method["cpu"][0].ratio == pytest.approx(1.0, abs=1e-12)
     assert outcome.by_method["rps/speed-reference"] == [None]  # no speed reference was timed
+
+
+def finished(measurements, outcome, pair_logs):
+    """Each contender's record as the interleaved run saves it, judged on its pair log-ratios."""
+    records = []
+    for index, measurement in enumerate(measurements):
+        scenario = measurement.plan.options.scenarios[0]
+        measurement.prepare(scenario)
+        records.append(measurement.finish(scenario, measurement.plan.closed_loop(scenario), outcome.trials[index],
+                                          outcome.flags[index], outcome.argvs[index], pair_logs=pair_logs[index]))
+    return records
+
+
+def test_a_healthy_comparison_on_a_drifting_machine_is_not_flagged_unstable_but_a_spread_of_pairs_is(tmp_path):
+    from benchmatrix.run.interleave import pair_rps_logs
+    from benchmatrix.run.trials import unstable
+
+    # 30 pairs (120 slices of 1 s); the machine speeds up 1% a slice, 3.3-fold over the run, and B's slices
+    # carry +-7% of noise: the slices' req/s vary far beyond a healthy cell's 8%, their ABBA pairs do not.
+    a, b = drifting(120)
+    b = [value * NOISE[k % len(NOISE)] for k, value in enumerate(b)]
+    rule = StoppingRule(min_pairs=30, target_half_width=0.0, max_load_s=120)
+    measurements, _ = contenders(tmp_path / "healthy", a, b)
+    scenario = measurements[0].plan.options.scenarios[0]
+    loads = [m.plan.closed_loop(scenario) for m in measurements]
+    outcome = alternate(lambda index, number: measurements[index].trial(scenario, loads[index], number), 2, rule, 1.0)
+    assert (outcome.stopped_by, outcome.pairs) == (BUDGET, 30)
+    assert unstable([t.rps for t in outcome.trials[0]]) is not None  # what judging the slices would have said
+    logs = pair_rps_logs(outcome)
+    # The drift cancels exactly within each pair: what is left is B's noise, averaged over the pair's two slices.
+    noise = [(math.log(NOISE[2 * i % 12]) + math.log(NOISE[(2 * i + 1) % 12])) / 2 for i in range(30)]
+    assert logs[0] == [] and logs[1] == pytest.approx(noise, abs=1e-12)
+    assert all("unstable-trials" not in r.flag_codes for r in finished(measurements, outcome, logs))
+
+    # B swinging 30% either way pair by pair on a steady machine: its pairs spread beyond noise.
+    swing = [1300.0, 1300.0, 700.0, 700.0] * 5
+    measurements, _ = contenders(tmp_path / "swinging", [1000.0] * 20, swing)
+    outcome = alternate(lambda index, number: measurements[index].trial(scenario, loads[index], number), 2,
+                        StoppingRule(5, 0.0, 40), 1.0)
+    first, second = finished(measurements, outcome, pair_rps_logs(outcome))
+    assert "unstable-trials" not in first.flag_codes and "unstable-trials" in second.flag_codes
+    reason, = [f.reason for f in second.flags if f.code == "unstable-trials"]
+    # 10 pairs, log 1.3 and log 0.7 by turns: sd 32.6%; a healthy 8% spread exceeds 14% over 10 pairs at p < 0.001.
+    assert reason == ("req/s ratios to the first cell varied 32.6% (sd of log-ratio) over 10 ABBA pairs; expected "
+                      "about 8%, and above 14% is less likely than 0.001 from that noise alone (the machine's drift, "
+                      "which the pairs cancel, is not counted)")
+
+
+def test_a_target_reached_between_looks_is_not_reported_as_a_difference():
+    # B 10% faster; pairs 1-5 spread so that pair 5 (a look) is neither narrow nor different at p x 8 looks;
+    # pair 6 (no look) is narrow, with p x 8 below 0.05. The comparison stops on the target there, but only
+    # the looks' p-values are counted in the correction: it does not "differ".
+    deviations = [0.045, -0.045, 0.045, -0.045, 0.0, 0.0, 0.0, 0.0]
+    b = [1000.0 * math.exp(math.log(1.1) + d) for d in deviations for _ in range(2)]
+
+    def run_trial(index, number):
+        return TrialOutcome(["wrk"], Trial(kind="closed-loop", rps=1000.0 if index == 0 else b[number - 1],
+                                           rps_all=1.0, requests=1000, latency_ms={}, errors={}, histogram=None), [])
+
+    outcome = alternate(run_trial, 2, RULE, trial_s=1.0)
+    assert (outcome.stopped_by, outcome.pairs, outcome.looks, outcome.at_look) == (TARGET, 6, 8, False)
+    assert outcome.estimates[0].half_width < 0.05 and outcome.estimates[0].p_value < 0.05
+    assert outcome.distinguishable == [False]
+    # At a look the same p-value is a difference.
+    at_look = alternate(run_trial, 2, StoppingRule(6, 0.05, 300), trial_s=1.0)
+    assert (at_look.stopped_by, at_look.pairs, at_look.at_look, at_look.distinguishable) == (DIFFERS, 6, True, [True])
+
+
+def test_a_budget_that_holds_fewer_pairs_than_the_minimum_is_refused():
+    from benchmatrix.run.interleave_rule import budget_problem
+
+    assert budget_problem(5, 40, 2, 2) is None  # 5 pairs of 8 s: enough
+    assert budget_problem(5, 39, 2, 2) == (
+        "--max-load 39 s holds 4 ABBA pair(s) of 8 s (2 cells x 2 rounds x 2 s slices), fewer than --min-pairs 5: "
+        "the comparison could never decide; give --max-load 40 or more, or --min-pairs 4 or fewer")
+    assert budget_problem(5, 50, 3, 2) == (
+        "--max-load 50 s holds 4 ABBA pair(s) of 12 s (3 cells x 2 rounds x 2 s slices), fewer than --min-pairs 5: "
+        "the comparison could never decide; give --max-load 60 or more, or --min-pairs 4 or fewer")
+    assert budget_problem(5, 10, 2, 2) == (  # one pair: no interval at all, so only a larger budget helps
+        "--max-load 10 s holds 1 ABBA pair(s) of 8 s (2 cells x 2 rounds x 2 s slices), fewer than --min-pairs 5: "
+        "the comparison could never decide; give --max-load 40 or more")
+
+
+def test_the_speed_reference_is_timed_after_the_settle_right_before_the_load(tmp_path):
+    events = []
+    measurements, _ = contenders(tmp_path, [1000.0], [1000.0])
+    measurement = measurements[0]
+    scenario = measurement.plan.options.scenarios[0]
+    measurement.runner.settle = lambda s: events.append("settle") or 0.0
+    driver = measurement.runner.drivers.closed_loop
+    original = driver._next
+    driver._next = lambda request: events.append("load") or original(request)
+    measurement.trial(scenario, measurement.plan.closed_loop(scenario), 1,
+                      after_settle=lambda: events.append("speed reference"))
+    assert events == ["settle", "speed reference", "load"]
+
+
+def test_a_speed_reference_that_fails_ends_the_slices_as_a_failed_load(tmp_path):
+    from benchmatrix.stack.readiness import ServiceError
+
+    def run_trial(index, number):
+        if number == 2:
+            raise ServiceError("the speed reference loop (python -I -S) did not answer within 10 s\nmore")
+        return TrialOutcome(["wrk"], Trial(kind="closed-loop", rps=1000.0, rps_all=1000.0, requests=1000,
+                                           latency_ms={}, errors={}, histogram=None), [])
+
+    outcome = alternate(run_trial, 2, RULE, trial_s=1.0)
+    assert outcome.stopped_by == FAILED and outcome.at_look is False
+    assert outcome.error == "the speed reference loop (python -I -S) did not answer within 10 s"

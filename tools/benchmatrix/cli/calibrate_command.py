@@ -70,7 +70,8 @@ def add_parsers(commands) -> None:
 
 
 def command_calibrate(args: argparse.Namespace) -> int:
-    from benchmatrix.run.calibrate_run import CalibrateOptions, Calibration
+    from benchmatrix.run.calibrate_run import CalibrateOptions, Calibration, detection_problem
+    from benchmatrix.run.interleave_rule import budget_problem
 
     def run() -> int:
         contender = parse_contender(args.cell)
@@ -85,12 +86,19 @@ def command_calibrate(args: argparse.Namespace) -> int:
             raise ValueError("--runs 0 leaves nothing to do: give --detect SHARE for the detection test alone")
         if args.runs == 1:
             raise ValueError("--runs 1: a false-positive rate and a spread need at least 2 A/A comparisons")
-        if args.detect is not None and contender.app != "flask":
-            raise ValueError("--detect: the slower copy is the Flask app with extra CPU work per request "
-                             "(tests/apps/extra_work.py); calibrate a SERVER/flask cell, e.g. gunicorn/flask")
+        if args.detect is not None and detection_problem(contender):
+            raise ValueError(detection_problem(contender))
         args.duration = args.slices[0]
         base = measurement_options(args, contender.server, contender.app, scenarios)
         settings = comparison_settings(args)
+        # The A/A runs are judged by the rule replayed within --budget, the detection tries by the live rule
+        # within --detect-budget: a budget that holds fewer pairs than --min-pairs would never look.
+        budgets = [("--budget", args.budget, s) for s in args.slices] + (
+            [("--detect-budget", args.detect_budget, args.slices[0])] if args.detect is not None else [])
+        for option, budget_s, slice_s in budgets:
+            problem = budget_problem(settings["min_pairs"], budget_s, 2, slice_s)
+            if problem:
+                raise ValueError(problem.replace("--max-load", option))
         return Calibration(CalibrateOptions(
             base, contender, runs=args.runs, slices=args.slices, budget_s=args.budget,
             load_points=tuple(float(p) for p in args.at), min_pairs=settings["min_pairs"],

@@ -5,7 +5,12 @@ cells, so the README ranks only the cells of one interleaved group (see
 run/interleave.py), with each cell's ratio to the group's fastest and its 95%
 interval from the rounds' paired trials (ABBA pairs of rounds for sliced
 comparisons, run/interleave_rule.py), beside the ratio of CPU time per request,
-and, where the interval holds 1, the smallest difference it could have seen. Where a scenario has no such group,
+and, where the ratio is undecided, the smallest difference it could have seen.
+A sliced run judged its ratios (to its first cell) with p-values corrected for its
+looks at alpha/looks; the ranking's ratios to the fastest get the same correction
+(the record's `looks`), so the table and the run cannot disagree on a difference.
+The table's figures are against the fastest cell; the notes under it repeat what the
+run itself stated against its first cell, and say so. Where a scenario has no such group,
 the headline still names the fastest clean row but says plainly that the rows
 were measured apart, over how long, and how much the load generator's ceiling
 (the machine's own yardstick) moved meanwhile.
@@ -18,9 +23,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
-from benchmatrix.results.ratio import (RatioEstimate, detectable_effect, estimate_from_logs, pair_log_ratios,
-                                       paired_ratio)
+from benchmatrix.results.ratio import (PairedEstimate, RatioEstimate, detectable_effect, estimate_from_logs,
+                                       pair_log_ratios, paired_ratio)
 from benchmatrix.results.records import Record, ceiling_share_label, format_number, rate_text, status_label
+from benchmatrix.run.trials import cpu_ms_per_request
+
+ALPHA = 0.05  # as the run's (run/interleave_rule.ALPHA), where a record does not say
 
 RANKING_COLUMNS = ("rank", "cell", "req/s (median)", "vs fastest (95% CI)", "p", "CPU/request vs fastest",
                    "smallest visible difference", "trials", "of wrk ceiling", "status")
@@ -48,22 +56,48 @@ Rounds = Tuple[Tuple[int, float], ...]  # (round, figure) of one cell's interlea
 
 
 def versus(record: Record, reference: Record) -> Optional[RatioEstimate]:
-    """record's req/s over reference's, paired by round (by ABBA pair of rounds where the run was sliced)."""
-    return _versus(_rounds(record), _rounds(reference), _sliced(record))
+    """record's req/s over reference's, paired by round (by ABBA pair of rounds where the run was sliced,
+    its p-value then corrected for the run's looks as the run's own were)."""
+    return _versus(_rounds(record), _rounds(reference), _sliced(record), run_looks(record, reference))
 
 
 def cpu_versus(record: Record, reference: Record) -> Optional[RatioEstimate]:
     """record's stack CPU time per request over reference's, by ABBA pair (sliced runs only)."""
     if not _sliced(record):
         return None
-    return _versus(_cpu_rounds(record), _cpu_rounds(reference), True)
+    return _versus(_cpu_rounds(record), _cpu_rounds(reference), True, run_looks(record, reference))
 
 
-def detectable(estimate: Optional[RatioEstimate]) -> Optional[float]:
-    """Where a paired estimate's interval holds 1: the smallest difference its spread lets it see."""
-    if estimate is None or not estimate.contains(1.0) or not hasattr(estimate, "sd_log"):
+def run_looks(*records: Record) -> int:
+    """How many looks the sliced run took its p-values at: its records' `looks`; for records made before
+    that was kept, what their ratio to the first shows (p_value / p_raw); 1 for unsliced runs."""
+    looks = 1
+    for record in records:
+        section = record.section("interleaved")
+        if section.get("looks"):
+            looks = max(looks, int(section["looks"]))
+            continue
+        ratio = section.get("ratio_to_first") or {}
+        if ratio.get("p_raw") and ratio.get("p_value") is not None and ratio["p_value"] < 1.0:
+            looks = max(looks, int(round(ratio["p_value"] / ratio["p_raw"])))
+    return looks
+
+
+def run_alpha(group: Sequence[Record]) -> float:
+    return next((r.section("interleaved")["alpha"] for r in group if r.section("interleaved").get("alpha")), ALPHA)
+
+
+def undecided(estimate: Optional[RatioEstimate], alpha: float = ALPHA) -> bool:
+    """Not told apart from 1: the (corrected) p-value above alpha, or none."""
+    return estimate is not None and (estimate.p_value is None or estimate.p_value > alpha)
+
+
+def detectable(estimate: Optional[RatioEstimate], looks: int = 1, alpha: float = ALPHA) -> Optional[float]:
+    """Where a paired estimate is undecided: the smallest difference its spread lets it see at alpha
+    corrected for the run's looks (as the run states its own, run/interleave_rule.StoppingRule.detectable)."""
+    if not isinstance(estimate, PairedEstimate) or not undecided(estimate, alpha):
         return None
-    return detectable_effect(getattr(estimate, "sd_log"), estimate.rounds)
+    return detectable_effect(estimate.sd_log, estimate.rounds, alpha, looks=looks)
 
 
 def _sliced(record: Record) -> bool:
@@ -77,21 +111,22 @@ def _rounds(record: Record) -> Rounds:
 def _cpu_rounds(record: Record) -> Rounds:
     per_round = {}
     for trial in record.trials:
-        cpu_s = (trial.get("resources") or {}).get("stack_cpu_s")
-        if trial.get("round") and cpu_s and trial.get("requests"):
-            per_round[trial["round"]] = cpu_s * 1000.0 / trial["requests"]
+        value = cpu_ms_per_request((trial.get("resources") or {}).get("stack_cpu_s"), trial.get("requests"))
+        if trial.get("round") and value:
+            per_round[trial["round"]] = value
     return tuple(sorted(per_round.items()))
 
 
 @functools.lru_cache(maxsize=256)
-def _versus(mine_rounds: Rounds, reference_rounds: Rounds, sliced: bool = False) -> Optional[RatioEstimate]:
+def _versus(mine_rounds: Rounds, reference_rounds: Rounds, sliced: bool = False, looks: int = 1
+            ) -> Optional[RatioEstimate]:
     # Cached: one report ranks each group three times (README, tables page, headline), and the exact
     # permutation test of 10 against 10 trials enumerates 184,756 splits.
     mine, theirs = dict(mine_rounds), dict(reference_rounds)
     if sliced:  # rounds 1-2, 3-4, ... are the ABBA pairs; a pair missing a round on either side is dropped
         last = max(set(mine) | set(theirs) or {0})
         return estimate_from_logs(pair_log_ratios([theirs.get(r) for r in range(1, last + 1)],
-                                                  [mine.get(r) for r in range(1, last + 1)]))
+                                                  [mine.get(r) for r in range(1, last + 1)]), looks=looks)
     shared = sorted(set(mine) & set(theirs))
     return paired_ratio([theirs[r] for r in shared], [mine[r] for r in shared])
 
@@ -110,9 +145,10 @@ def _ratio_text(estimate: Optional[RatioEstimate]) -> str:
 def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     rows = []
     order = ranked(group)
+    looks, alpha = run_looks(*group), run_alpha(group)
     for rank, (record, estimate) in enumerate(order, start=1):
         cpu = None if estimate is None else cpu_versus(record, order[0][0])
-        visible = detectable(estimate)
+        visible = detectable(estimate, looks, alpha)
         rows.append([rank, record.cell_label, rate_text(record.rps) if record.rps else "-",
                      "fastest" if estimate is None and rank == 1 else _ratio_text(estimate),
                      "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
@@ -123,20 +159,35 @@ def render_ranking(scenario: str, group: Sequence[Record]) -> str:
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
     pace = ("{} s ABBA slices".format(format_number(first.duration_s, 0)) if _sliced(first)
             else "{} s trials".format(format_number(first.duration_s, 0)))
-    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n{}").format(
-        scenario, when, pace, first.connections, table, undecided_notes(group))
+    return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n{}{}").format(
+        scenario, when, pace, first.connections, table, against_note(order[0][0], looks, alpha, _sliced(first)),
+        undecided_notes(group))
+
+
+def against_note(fastest: Record, looks: int, alpha: float, sliced: bool) -> str:
+    """What the table's figures are against, and how its p-values were judged."""
+    correction = ("; each p-value is corrected for the run's {} look{} (p x {}), as the run judged its own, and a "
+                  "ratio differs at p <= {:g}".format(looks, "" if looks == 1 else "s", looks, alpha) if sliced else "")
+    return ("\nEvery ratio, interval, p-value and smallest visible difference in the table is against the fastest "
+            "cell, {}{}.\n".format(fastest.cell_label, correction))
 
 
 def undecided_notes(group: Sequence[Record]) -> str:
     """What the run itself stated for each ratio to its first cell that it could not decide (the calibrated
-    detectable effect where the machine had one), as lines under the table."""
+    detectable effect where the machine had one), as lines under the table: against the run's first cell,
+    not the table's fastest, and said so."""
     notes = []
+    first = ""
     for record in group:
         section = record.section("interleaved")
         statement = (section.get("undecided") or {}).get("statement")
         if statement and section.get("contenders"):
-            notes.append("- {} against {}: {}\n".format(record.cell_label, section["contenders"][0], statement))
-    return "\n" + "".join(notes) if notes else ""
+            first = section["contenders"][0]
+            notes.append("- {} against {}: {}\n".format(record.cell_label, first, statement))
+    if not notes:
+        return ""
+    return "\nWhat the run stated of each ratio to its first cell, {}, that it left undecided:\n\n{}".format(
+        first, "".join(notes))
 
 
 def apart_note(records: Sequence[Record]) -> str:

@@ -64,8 +64,10 @@ def paired_ratio(baseline: Sequence[float], candidate: Sequence[float]) -> Optio
 # that is linear over the pair, round 1's log-ratio is off by +d and round 2's by -d, so the pair's
 # mean of the two cancels it, where a single round's would not. Each pair gives one log-ratio; the
 # estimate is their mean, its interval the t-interval, its p-value the paired t-test on the same
-# numbers (so "the 95% interval excludes 1" and "p <= 0.05" are one statement, unlike the unpaired
-# permutation test above, which ignores the pairing and cannot enumerate 60 slices a side).
+# numbers (not the unpaired permutation test above, which ignores the pairing and cannot enumerate
+# 60 slices a side). The interval is that of one look: uncorrected, "it excludes 1" is "p_raw <= 0.05".
+# A sequential comparison's p-value is corrected for its looks (`looks`), and the decision is that
+# corrected p-value's alone: an interval that leaves out 1 with a corrected p above 0.05 is no difference.
 
 POWER = 0.80  # the minimum detectable effect is the difference found in 80% of comparisons
 
@@ -120,11 +122,13 @@ def estimate_from_logs(logs: Sequence[float], confidence: float = CONFIDENCE, lo
                           p_value=min(1.0, p_raw * looks), rounds=n, sd_log=sd, p_raw=p_raw)
 
 
-def detectable_effect(sd_log: float, pairs: int, alpha: float = 1 - CONFIDENCE, power: float = POWER) -> float:
+def detectable_effect(sd_log: float, pairs: int, alpha: float = 1 - CONFIDENCE, power: float = POWER,
+                      looks: int = 1) -> float:
     """The smallest ratio difference (0.05 = 5%) a paired comparison of `pairs` pairs finds with
-    probability `power` at two-sided level `alpha`, when its pairs' log-ratios spread by sd_log:
+    probability `power` at two-sided level `alpha` / `looks` (Bonferroni, as estimate_from_logs corrects
+    its p-value), when its pairs' log-ratios spread by sd_log:
 
-        MDE = exp((t_{1-alpha/2, n-1} + t_{power, n-1}) * sd_log / sqrt(n)) - 1
+        MDE = exp((t_{1-alpha/2k, n-1} + t_{power, n-1}) * sd_log / sqrt(n)) - 1
 
     (the normal-theory formula (z_{1-a/2} + z_power) * sd / sqrt(n), with t quantiles for few pairs).
     """
@@ -132,4 +136,5 @@ def detectable_effect(sd_log: float, pairs: int, alpha: float = 1 - CONFIDENCE, 
         return math.inf
     from scipy.stats import t
 
+    alpha = alpha / looks
     return math.exp((t.ppf(1 - alpha / 2, pairs - 1) + t.ppf(power, pairs - 1)) * sd_log / math.sqrt(pairs)) - 1

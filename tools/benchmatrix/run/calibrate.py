@@ -25,8 +25,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from benchmatrix.results.ratio import detectable_effect, estimate_from_logs, pair_log_ratios
-from benchmatrix.run.interleave_rule import ALL_METHODS, Method, StoppingRule, replay
+from benchmatrix.results.ratio import estimate_from_logs, pair_log_ratios
+from benchmatrix.run.interleave_rule import (ALL_METHODS, SPEED_REFERENCE_KEY, Method, StoppingRule, pair_seconds,
+                                             replay)
 from benchmatrix.run.trials import Trial
 
 Series = Tuple[List[Optional[float]], List[Optional[float]]]  # (A's values, B's values), one per round
@@ -45,7 +46,7 @@ class AaRun:
         noise = {}
         for name, label in (("rps", "req/s"), ("cpu", "CPU/request")):
             noise[label] = variation(values[name][0])
-        noise["speed reference"] = variation([t.context.resources.get("speed_reference_ms") if t.context else None
+        noise["speed reference"] = variation([t.context.resources.get(SPEED_REFERENCE_KEY) if t.context else None
                                               for t in trials[0]])
         return cls(slice_s, values, noise)
 
@@ -103,7 +104,7 @@ def aggregate(runs: Sequence[AaRun], budget_s: float, load_points: Sequence[floa
     rows = []
     for slice_s in sorted({run.slice_s for run in runs}):
         mine = [run for run in runs if run.slice_s == slice_s]
-        pair_s = 4 * slice_s  # two contenders, two rounds
+        pair_s = pair_seconds(2, slice_s)  # A/A: two contenders
         rule = StoppingRule(min_pairs, target_half_width, budget_s, alpha)
         for method in ALL_METHODS:
             logs = [run.logs(method.name) for run in mine]
@@ -120,7 +121,7 @@ def aggregate(runs: Sequence[AaRun], budget_s: float, load_points: Sequence[floa
             rows.append(CalibrationRow(
                 slice_s=slice_s, method=method.name, runs=len(mine), half_widths=half_widths,
                 false_positives=false_positives, misses=misses, sd_log=sd, pairs=pooled, budget_s=budget_s,
-                detectable=detectable_effect(sd, rule.last_pair(pair_s), alpha / len(rule.looks(pair_s)))))
+                detectable=rule.detectable_at(sd, rule.last_pair(pair_s), pair_s)))
     return rows
 
 

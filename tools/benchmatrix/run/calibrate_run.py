@@ -13,22 +13,53 @@ apart from the rankings'; the summary to calibration.json and calibration.md.
 The detection test compares tests/apps/extra_work.py's plain wrapper of the
 Flask app against the same wrapper spinning `effect` of the cell's own CPU time
 per request (measured in the A/A runs, or by a short one first), with the live
-stopping rule and budget, `tries` times.
+stopping rule and budget, `tries` times. That wrapper imports benchmatrix's own
+Flask app (apps/flask/app.py) from benchmatrix's checkout, so the detection test
+is refused before anything starts for any other app (detection_problem).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Optional, Sequence
 
 from benchmatrix.run import calibrate, calibrate_store
 from benchmatrix.run.interleave import Contender, InterleavedRun, InterleaveOptions
-from benchmatrix.run.interleave_rule import FAILED, RPS, Method, StoppingRule
+from benchmatrix.run.interleave_rule import FAILED, RPS, Method, StoppingRule, pair_seconds
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.recording import Console, utc_now
 
 EXTRA_WORK_APP = "tests.apps.extra_work:spin_{}"
+EXTRA_WORK_FILE = Path("tests", "apps", "extra_work.py")  # in benchmatrix's checkout, beside apps/flask/app.py
+FLASK_APP_FILE = Path("apps", "flask", "app.py")
+
+
+def detection_problem(contender: Contender, root: Optional[Path] = None) -> Optional[str]:
+    """Why --detect cannot run on this contender, or None: the slower copy is tests/apps/extra_work.py of
+    benchmatrix's checkout (`root`, default paths.REPO_ROOT) wrapping benchmatrix's own Flask app, so the
+    contender must be that app, served from that checkout, with its own target."""
+    from benchmatrix.matrix.cells import load_matrix
+    from benchmatrix.paths import REPO_ROOT
+
+    root = REPO_ROOT if root is None else root
+    app = load_matrix().apps.get(contender.app)
+    if contender.app != "flask" or app is None:
+        why = "{}/{} is not benchmatrix's flask app".format(contender.server, contender.app)
+    elif app.root is not None:
+        why = "flask here is your project's app ({}), not benchmatrix's".format(app.root)
+    elif contender.app_target:
+        why = "app-target={} is given, and the copies replace the app's target".format(contender.app_target)
+    elif not (root / EXTRA_WORK_FILE).is_file() or not (root / FLASK_APP_FILE).is_file():
+        why = "benchmatrix's checkout ({}) has no {} or {} (installed without its checkout?)".format(
+            root, EXTRA_WORK_FILE, FLASK_APP_FILE)
+    else:
+        return None
+    return ("--detect: the slower copy is benchmatrix's own Flask app (apps/flask/app.py) with extra CPU work per "
+            "request (tests/apps/extra_work.py), served from benchmatrix's checkout; {}. Calibrate a SERVER/flask "
+            "cell from benchmatrix's checkout (e.g. --cell gunicorn/flask) for the detection test, or leave "
+            "--detect out to calibrate this cell's A/A spread alone".format(why))
 
 
 @dataclass(frozen=True)
@@ -94,7 +125,8 @@ class Calibration:
             for slice_s in options.slices:
                 self.say("calibrate: A/A run {}/{} of {} {}, {} s slices, {:g} s of load".format(
                     number, options.runs, self.cell, self.scenario.name, slice_s, longest))
-                whole = StoppingRule(1, 0.0, longest).last_pair(4 * slice_s)  # no stop before the budget's end
+                # No stop before the budget's end: A/A, two contenders.
+                whole = StoppingRule(1, 0.0, longest).last_pair(pair_seconds(2, slice_s))
                 run = self._interleave(slice_s, [options.contender, options.contender], min_pairs=whole,
                                        target_half_width=0.0, max_load_s=longest, speed_reference=True)
                 if run is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from benchmatrix.hosts.fingerprint import machine_fingerprint
-from benchmatrix.run.interleave_rule import StoppingRule
+from benchmatrix.run.interleave_rule import StoppingRule, pair_seconds
 
 FILE_NAME = "calibration.json"
 
@@ -37,11 +37,9 @@ class CalibrationEntry:
 
     def detectable(self, budget_s: float, contenders: int, min_pairs: int, alpha: float = 0.05) -> float:
         """The minimum detectable effect of a comparison of `contenders` cells in budget_s of load."""
-        from benchmatrix.results.ratio import detectable_effect
-
         rule = StoppingRule(min_pairs, 0.0, budget_s, alpha)
-        pair_s = 2 * contenders * self.slice_s
-        return detectable_effect(self.sd_log, rule.last_pair(pair_s), alpha / len(rule.looks(pair_s)))
+        pair_s = pair_seconds(contenders, self.slice_s)
+        return rule.detectable_at(self.sd_log, rule.last_pair(pair_s), pair_s)
 
 
 def _path(results_dir: Path) -> Path:
@@ -81,10 +79,11 @@ def save_entries(results_dir: Path, entries: List[CalibrationEntry], fingerprint
     return path
 
 
-def matching(entries: List[CalibrationEntry], scenario: str, slice_s: float, method: str,
-             cell: Optional[str] = None) -> Optional[CalibrationEntry]:
-    """The newest entry for this scenario, slice and method; of the same cell if there is one."""
-    same = [e for e in entries if e.scenario == scenario and e.slice_s == slice_s and e.method == method]
-    own = [e for e in same if e.cell == cell]
-    chosen = own or same
-    return max(chosen, key=lambda e: e.measured_at) if chosen else None
+def matching(entries: List[CalibrationEntry], cell: str, scenario: str, slice_s: float, method: str
+             ) -> Optional[CalibrationEntry]:
+    """The newest entry of this cell (SERVER/APP), scenario, slice and method; None if there is none.
+
+    Another cell's A/A spread says nothing of this one's (a sync worker's req/s spreads otherwise than an
+    event loop's), so no other cell's entry stands in: the comparison then states its own spread alone."""
+    same = [e for e in entries if (e.cell, e.scenario, e.slice_s, e.method) == (cell, scenario, slice_s, method)]
+    return max(same, key=lambda e: e.measured_at) if same else None

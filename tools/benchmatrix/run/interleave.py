@@ -5,14 +5,15 @@ they are (measured here: the same cell 20% apart an hour later; the machine's
 speed threefold within minutes). So every contender's stack is booted, warmed
 and verified first, all pinned alike (servers on the server CPUs, idle while
 another is loaded), and stays up; then the load alternates between them in
-short slices (--slice, default 2 s), A B | B A | A B | B A ..., two rounds
+short slices (--slice), A B | B A | A B | B A ..., two rounds
 making one ABBA pair whose ratio cancels drift linear over the pair
 (run/interleave_rule.py). Each slice is one wrk run, so its connections are
 opened afresh: on 127.0.0.1 that is well under a millisecond per connection,
 a cost both sides pay alike in every pair, so no untimed warm-up precedes a
-slice (the stack was warmed once, before the first). Before each slice the
-speed reference (run/speed_reference.py) is timed on the server's CPUs and kept
-in the slice's resources. The run adds pairs until every ratio to the first
+slice (the stack was warmed once, before the first). Before each slice, once the
+server has settled (worked off what the previous slice left queued), the speed
+reference (run/speed_reference.py) is timed on the server's CPUs and kept in the
+slice's resources. The run adds pairs until every ratio to the first
 contender differs from 1 or is known to +-target, or the load budget is spent;
 then an undecided ratio states the smallest difference this run could have seen.
 
@@ -33,11 +34,11 @@ from benchmatrix.hosts.machine_lock import machine_lock
 from benchmatrix.matrix.cells import load_matrix
 from benchmatrix.matrix.overrides import Overrides, label as overrides_label
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.results.ratio import RatioEstimate
+from benchmatrix.results.ratio import RatioEstimate, pair_log_ratios
 from benchmatrix.run.cell_run import CellRun, prepare_cell_run
 from benchmatrix.run.interleave_report import Verdicts, outcome_meta
-from benchmatrix.run.interleave_rule import (BUDGET, CPU, FAILED, RPS, SPEED_REFERENCE_KEY, Method, RoundsOutcome,
-                                             StoppingRule, alternate)
+from benchmatrix.run.interleave_rule import (ALPHA, BUDGET, CPU, FAILED, RPS, SPEED_REFERENCE_KEY, Method,
+                                             RoundsOutcome, StoppingRule, alternate, budget_problem)
 from benchmatrix.run.measure import ScenarioMeasurement
 from benchmatrix.run.options import RunOptions
 from benchmatrix.run.recording import Console, utc_now
@@ -46,10 +47,8 @@ from benchmatrix.run.trial_runner import TrialOutcome
 from benchmatrix.checks.flags import make_flag
 
 MIN_PAIRS = 5  # ABBA pairs before any stop: 4 degrees of freedom for the t-interval
-MIN_ROUNDS = 2 * MIN_PAIRS  # (the older name: trials a side)
 TARGET_HALF_WIDTH = 0.05  # stop once every ratio's 95% interval is within +-5%
 MAX_LOAD_S = 300  # of load per scenario, all contenders together
-SLICE_S = 2  # seconds of load per slice; --slice (calibrate measures which is narrowest here)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class InterleaveOptions:
     metric: str = RPS  # which ratio drives the stopping rule: RPS or CPU
     normalize: bool = False  # divide each slice's figure by the speed reference timed before it
     speed_reference: bool = True  # time the reference before each slice (kept in the records either way)
+    alpha: float = ALPHA  # a ratio differs at p <= alpha, corrected for the looks (bisect lowers it for its steps)
 
     @property
     def method(self) -> Method:
@@ -82,6 +82,10 @@ class InterleavedRun:
     def __init__(self, options: InterleaveOptions, console: Optional[Console] = None):
         if len(options.contenders) < 2:
             raise ValueError("an interleaved comparison needs at least two cells")
+        problem = budget_problem(options.min_pairs, options.max_load_s, len(options.contenders),
+                                 options.base.duration_s)
+        if problem:
+            raise ValueError(problem)
         self.options = options
         self.console = console or Console()
         self.say = self.console.say
@@ -127,19 +131,22 @@ class InterleavedRun:
                 for scenario in self.scenarios:
                     serving = [i for i, run in enumerate(self.runs) if scenario in run.plan.options.scenarios]
                     estimates[scenario.name] = ([self.labels[i] for i in serving], self._scenario(
-                        scenario, [measurements[i] for i in serving], [self.labels[i] for i in serving]))
+                        scenario, [measurements[i] for i in serving], [self.labels[i] for i in serving],
+                        cell_name(self.options.contenders[serving[0]])))
         self.estimates = estimates
         self._report(estimates)
         return 1 if any(run.recorder.any_failed for run in self.runs) else 0
 
-    def _scenario(self, scenario: Scenario, measurements: Sequence[ScenarioMeasurement], labels: Sequence[str]
-                  ) -> Optional[List[Optional[RatioEstimate]]]:
-        """The cells that serve the scenario (labels, in order) alternated on it; each one's ratio to the first."""
+    def _scenario(self, scenario: Scenario, measurements: Sequence[ScenarioMeasurement], labels: Sequence[str],
+                  first_cell: str) -> Optional[List[Optional[RatioEstimate]]]:
+        """The cells that serve the scenario (labels, in order) alternated on it; each one's ratio to the first
+        (first_cell: the first's SERVER/APP, whose saved calibration an undecided ratio may state)."""
         for measurement in measurements:
             if not measurement.prepare(scenario):
                 return None
         loads = [m.plan.closed_loop(scenario) for m in measurements]
-        rule = StoppingRule(self.options.min_pairs, self.options.target_half_width, self.options.max_load_s)
+        rule = StoppingRule(self.options.min_pairs, self.options.target_half_width, self.options.max_load_s,
+                            self.options.alpha)
         method = self.options.method
 
         def say_pair(rounds: int, estimates: List[Optional[RatioEstimate]]) -> None:
@@ -148,8 +155,12 @@ class InterleavedRun:
 
         with self._speed_reference() as reference:
             def run_slice(index: int, number: int) -> TrialOutcome:
-                speed_ms = reference.time_ms() if reference else None
-                return with_speed(measurements[index].trial(scenario, loads[index], number), speed_ms)
+                # Timed once the server has settled, right before the load: not while the previous slice's
+                # contender still works off its queue on the same CPUs.
+                timed: List[float] = []
+                ran = measurements[index].trial(scenario, loads[index], number, after_settle=(
+                    lambda: timed.append(reference.time_ms())) if reference else None)
+                return with_speed(ran, timed[0] if timed else None)
 
             outcome = alternate(run_slice, len(measurements), rule, self.options.base.duration_s,
                                 on_round=say_pair, method=method)
@@ -162,8 +173,10 @@ class InterleavedRun:
             return None
         if outcome.stopped_by == BUDGET:
             self.say("{}: load budget of {:g} s spent".format(scenario.name, self.options.max_load_s))
-        undecided = self.verdicts.state(scenario, labels, outcome, self.options, len(measurements))
+        undecided = self.verdicts.judge(first_cell, scenario, outcome, self.options, len(measurements))
+        self.verdicts.state(scenario, labels, outcome, self.options, undecided)
         estimates = outcome.estimates
+        pair_logs = pair_rps_logs(outcome)
         for index, measurement in enumerate(measurements):
             details = {"interleaved": dict(
                 group=self.group, contenders=labels, position=index, rounds=outcome.rounds,
@@ -172,7 +185,7 @@ class InterleavedRun:
                 **outcome_meta(outcome, self.options, index, undecided))}
             measurement.recorder.save(measurement.finish(scenario, loads[index], outcome.trials[index],
                                                          outcome.flags[index], outcome.argvs[index],
-                                                         extra_meta=details))
+                                                         extra_meta=details, pair_logs=pair_logs[index]))
         return estimates
 
     def _speed_reference(self):
@@ -206,8 +219,21 @@ class InterleavedRun:
                 print()
 
 
+def cell_name(contender: Contender) -> str:
+    """SERVER/APP: how a saved calibration names the cell it measured (run/calibrate_store.py)."""
+    return "{}/{}".format(contender.server, contender.app)
+
+
+def pair_rps_logs(outcome: RoundsOutcome) -> List[List[float]]:
+    """Per contender, its ABBA pairs' req/s log-ratios to the first ([] for the first): what a sliced record's
+    stability is judged on (run/trials.unstable_pairs), the drift its slices share with the first cancelled."""
+    rps = Method(RPS)
+    baseline = [rps.value(t) for t in outcome.trials[0]]
+    return [[]] + [pair_log_ratios(baseline, [rps.value(t) for t in side]) for side in outcome.trials[1:]]
+
+
 def with_speed(ran: TrialOutcome, speed_ms: Optional[float]) -> TrialOutcome:
-    """The slice with the speed reference timed before it in its resources (the record keeps it per trial)."""
+    """The slice with the speed reference timed before its load in its resources (the record keeps it per trial)."""
     if speed_ms is None or ran.trial.context is None:
         return ran
     context = dataclasses.replace(ran.trial.context, resources=dict(ran.trial.context.resources,

@@ -18,6 +18,11 @@ optionally divided by the speed reference timed before the slice). The pairs sto
 - when one more pair would overrun the load budget; the outcome then carries the
   minimum detectable effect of each ratio at the spread seen.
 
+A ratio is reported as differing from 1 only when the comparison stopped at a look:
+a stop on the target between looks says the intervals are narrow, not that a p-value
+tested at an unscheduled pair counts (that would add looks the correction did not
+divide alpha by).
+
 Whatever happens, the outcome is returned as a value; nothing here records or prints.
 """
 
@@ -31,7 +36,7 @@ from benchmatrix.checks.flags import Flag
 from benchmatrix.load.parse import WrkOutputError
 from benchmatrix.results.ratio import PairedEstimate, detectable_effect, estimate_from_logs, pair_log_ratios
 from benchmatrix.run.trial_runner import TrialOutcome
-from benchmatrix.run.trials import Trial
+from benchmatrix.run.trials import Trial, cpu_ms_per_request
 from benchmatrix.stack.readiness import ServiceError
 
 DIFFERS = "differs"  # every ratio differs from 1 at a look (p <= alpha, corrected for the looks)
@@ -71,11 +76,7 @@ class Method:
         the reference loop's time, so req/s x loop time and CPU per request / loop time hold still.
         """
         resources = trial.context.resources if trial.context else {}
-        if self.metric == RPS:
-            value = trial.rps
-        else:
-            cpu_s = resources.get("stack_cpu_s")
-            value = cpu_s * 1000.0 / trial.requests if cpu_s and trial.requests else None
+        value = trial.rps if self.metric == RPS else cpu_ms_per_request(resources.get("stack_cpu_s"), trial.requests)
         if value is None or not self.normalize:
             return value
         reference = resources.get(SPEED_REFERENCE_KEY)
@@ -85,6 +86,23 @@ class Method:
 
 
 ALL_METHODS = (Method(RPS), Method(CPU), Method(RPS, True), Method(CPU, True))
+
+
+def pair_seconds(contenders: int, slice_s: float) -> float:
+    """The load one ABBA pair takes: two rounds of one slice per contender."""
+    return 2 * contenders * slice_s
+
+
+def budget_problem(min_pairs: int, max_load_s: float, contenders: int, slice_s: float) -> Optional[str]:
+    """Why a comparison of these settings could never look (its budget holds fewer pairs than min_pairs), or None."""
+    pair_s = pair_seconds(contenders, slice_s)
+    holds = int(math.floor(max_load_s / pair_s + 1e-9))
+    if holds >= min_pairs:
+        return None
+    fewer = ", or --min-pairs {} or fewer".format(holds) if holds >= 2 else ""  # an interval needs 2 pairs
+    return ("--max-load {:g} s holds {} ABBA pair(s) of {:g} s ({} cells x 2 rounds x {:g} s slices), fewer than "
+            "--min-pairs {}: the comparison could never decide; give --max-load {:g} or more{}".format(
+                max_load_s, holds, pair_s, contenders, slice_s, min_pairs, min_pairs * pair_s, fewer))
 
 
 def look_schedule(min_pairs: int, last_pair: int) -> List[int]:
@@ -131,11 +149,16 @@ class StoppingRule:
             return BUDGET
         return None
 
+    def detectable_at(self, sd_log: float, pairs: int, pair_s: float) -> float:
+        """The minimum detectable effect of `pairs` pairs spreading by sd_log, at alpha corrected for this
+        rule's looks: what a live comparison states, and what the calibration states for a budget."""
+        return detectable_effect(sd_log, pairs, self.alpha, looks=len(self.looks(pair_s)))
+
     def detectable(self, estimate: Optional[PairedEstimate], pair_s: float) -> Optional[float]:
         """The minimum detectable effect at the estimate's spread and pairs, at the corrected level."""
         if estimate is None:
             return None
-        return detectable_effect(estimate.sd_log, estimate.rounds, self.alpha / len(self.looks(pair_s)))
+        return self.detectable_at(estimate.sd_log, estimate.rounds, pair_s)
 
 
 def estimates_of(trials: Sequence[Sequence[Trial]], method: Method, looks: int = 1
@@ -158,6 +181,8 @@ class RoundsOutcome:
     alpha: float = ALPHA
     detectable: Sequence[Optional[float]] = ()  # per later contender: the minimum detectable effect at the end
     by_method: Optional[Dict[str, List[Optional[PairedEstimate]]]] = None  # every method's ratios, by name
+    at_look: bool = True  # stopped at one of the rule's scheduled looks (only there may a ratio "differ")
+    looks: int = 1  # how many looks the p-values were corrected for
 
     @property
     def pairs(self) -> int:
@@ -165,8 +190,10 @@ class RoundsOutcome:
 
     @property
     def distinguishable(self) -> List[bool]:
-        """Per later contender: it differs from the first at p <= alpha, corrected for the looks."""
-        return [bool(e and e.p_value is not None and e.p_value <= self.alpha) for e in self.estimates]
+        """Per later contender: it differs from the first at p <= alpha, corrected for the looks, at a look
+        (a stop on the target between looks tested no p-value the correction counted)."""
+        return [bool(self.at_look and e and e.p_value is not None and e.p_value <= self.alpha)
+                for e in self.estimates]
 
 
 def alternate(run_trial: Callable[[int, int], TrialOutcome], contenders: int, rule: StoppingRule,
@@ -177,14 +204,16 @@ def alternate(run_trial: Callable[[int, int], TrialOutcome], contenders: int, ru
     flags: List[List[Flag]] = [[] for _ in range(contenders)]
     argvs: List[Optional[List[str]]] = [None] * contenders
     estimates: List[Optional[PairedEstimate]] = []
-    pair_s = 2 * contenders * trial_s
-    looks = len(rule.looks(pair_s))
+    pair_s = pair_seconds(contenders, trial_s)
+    schedule = rule.looks(pair_s)
+    looks = len(schedule)
     rounds = 0
 
     def outcome(stopped_by: str, error: Optional[str] = None) -> RoundsOutcome:
         return RoundsOutcome(trials, flags, argvs, rounds, estimates, stopped_by, error, rule.alpha,
                              [rule.detectable(e, pair_s) for e in estimates],
-                             {m.name: estimates_of(trials, m, looks) for m in ALL_METHODS})
+                             {m.name: estimates_of(trials, m, looks) for m in ALL_METHODS},
+                             at_look=stopped_by != FAILED and rounds // 2 in schedule, looks=looks)
 
     while True:
         try:
@@ -209,11 +238,9 @@ def alternate(run_trial: Callable[[int, int], TrialOutcome], contenders: int, ru
 def replay(values: Sequence[Sequence[Optional[float]]], rule: StoppingRule, trial_s: float) -> RoundsOutcome:
     """What the rule would have decided on slices already measured (one value per round and contender,
     taken by a Method): the calibration judges its A/A runs by the same rule as a live comparison."""
-    from benchmatrix.run.trials import Trial as _Trial
-
-    def trial(value: Optional[float]) -> _Trial:
-        return _Trial(kind="closed-loop", rps=value or 0.0, rps_all=value or 0.0, requests=1, latency_ms={},
-                      errors={}, histogram=None)
+    def trial(value: Optional[float]) -> Trial:
+        return Trial(kind="closed-loop", rps=value or 0.0, rps_all=value or 0.0, requests=1, latency_ms={},
+                     errors={}, histogram=None)
 
     rounds = min(len(side) for side in values)
     return alternate(lambda index, number: TrialOutcome([], trial(values[index][number - 1]), [])

@@ -12,7 +12,7 @@ judges a record's trials together.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from benchmatrix.checks.flags import Flag, make_flag
 from benchmatrix.checks.validity import assess_responses
@@ -91,8 +91,10 @@ class ScenarioMeasurement:
     def save_new(self, scenario: Scenario, flags: List[Flag], load: Optional[LoadPlan] = None) -> None:
         self.recorder.save(self._record(scenario, flags, load=load))
 
-    def trial(self, scenario: Scenario, load: LoadPlan, number: int) -> TrialOutcome:
-        return self.runner.run(scenario, load, number)
+    def trial(self, scenario: Scenario, load: LoadPlan, number: int,
+              after_settle: Optional[Callable[[], None]] = None) -> TrialOutcome:
+        """One trial; after_settle runs once the server has settled, right before the load (run/trial_runner.py)."""
+        return self.runner.run(scenario, load, number, after_settle=after_settle)
 
     def prepare(self, scenario: Scenario) -> bool:
         """Wire size of the right answer, primer and warmup; False when the scenario failed there (and its
@@ -154,14 +156,17 @@ class ScenarioMeasurement:
             steps=scenario.steps)
 
     def finish(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Trial], flags: List[Flag],
-               argv: Optional[List[str]], extra_meta: Optional[Dict[str, Any]] = None):
+               argv: Optional[List[str]], extra_meta: Optional[Dict[str, Any]] = None,
+               pair_logs: Optional[Sequence[float]] = None):
         """The record of a load plan's trials: their own flags, those that judge them together, and the
-        answers checked during the trials and, now, after them."""
+        answers checked during the trials and, now, after them. pair_logs: a sliced comparison's (see
+        RecordJudge.run_flags)."""
         stored = as_json(trials)
         checked = self.checks.after_load(scenario, load, stored, self._raw(scenario, load.file_stem("wrong-answers")))
         meta = dict(self.judge.ceiling_meta(scenario, load, summarize(stored)["rps_all"]), answers=checked.meta,
                     **(extra_meta or {}))
-        judged = self.judge.run_flags(scenario, load, stored, self.checks.server_closes.get(scenario.name))
+        judged = self.judge.run_flags(scenario, load, stored, self.checks.server_closes.get(scenario.name),
+                                      pair_logs=pair_logs)
         work = assess_work(scenario.work, stored, self.runner.work_counter.uncounted(scenario.work))
         if work.meta:
             meta["work"] = work.meta

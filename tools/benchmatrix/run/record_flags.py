@@ -10,7 +10,7 @@ from benchmatrix.checks.validity import assess_ceiling
 from benchmatrix.load.ceiling import Ceiling
 from benchmatrix.matrix.scenarios import Scenario
 from benchmatrix.run.plan import CellPlan, LoadPlan
-from benchmatrix.run.trials import summarize, unstable
+from benchmatrix.run.trials import summarize, unstable, unstable_pairs
 
 
 class RecordJudge:
@@ -35,9 +35,15 @@ class RecordJudge:
                 "ceiling_share": None if share is None else round(share, 4)}
 
     def run_flags(self, scenario: Scenario, load: LoadPlan, trials: Sequence[Dict[str, Any]],
-                  server_closes: Optional[bool]) -> List[Flag]:
+                  server_closes: Optional[bool], pair_logs: Optional[Sequence[float]] = None) -> List[Flag]:
         """The cell's flags, then idle-reconnects, load-generator-bound, unstable-trials, figures-disagree,
-        server-restarted."""
+        server-restarted.
+
+        pair_logs, for a contender of a sliced comparison (run/interleave.py): its ABBA pairs' req/s
+        log-ratios to the first contender ([] for the first itself). Stability is then judged on them, not
+        on the slices' req/s, whose spread over a run is mostly the machine's drift that the pairs cancel;
+        the first contender has no ratio of its own, and each later one's record judges the pairs it shares.
+        """
         flags = list(self.cell_flags)
         if load.mode == "fixed-rate" and server_closes:
             # Measured: gunicorn's sync worker at 64 connections, p99 1451 ms at 42.5 req/s (64 / 42.5 s).
@@ -48,7 +54,11 @@ class RecordJudge:
                                    "sat idle until its next send{}".format(wait)))
         ceiling = self.ceiling_of(scenario, load)
         flags += assess_ceiling(summarize(trials)["rps_all"], ceiling)
-        reason = unstable([t["rps"] for t in trials], ceiling.cv if ceiling else None, self.plan.options.max_cv)
+        machine_cv = ceiling.cv if ceiling else None
+        if pair_logs is None:
+            reason = unstable([t["rps"] for t in trials], machine_cv, self.plan.options.max_cv)
+        else:
+            reason = unstable_pairs(pair_logs, machine_cv, self.plan.options.max_cv)
         if reason:
             flags.append(make_flag("unstable-trials", reason))
         flags += assess_consistency(trials, load.connections, load.planned_rate)

@@ -114,9 +114,13 @@ class TrialRunner:
                                     self.raw_path(scenario, phase))
         return self.drivers.closed_loop.run(request)
 
-    def run(self, scenario: Scenario, load: LoadPlan, number: int, driver: Optional[LoadDriver] = None
-            ) -> TrialOutcome:
-        """One measured run with what it cost the server and the load generator."""
+    def run(self, scenario: Scenario, load: LoadPlan, number: int, driver: Optional[LoadDriver] = None,
+            after_settle: Optional[Callable[[], None]] = None) -> TrialOutcome:
+        """One measured run with what it cost the server and the load generator.
+
+        after_settle runs once the server has worked off what an earlier run left queued, right before the
+        load: where the interleaved comparison times its speed reference, so that the reference does not
+        share the server's CPUs with the previous contender's queue."""
         driver = driver or self.drivers.for_mode(load.mode)
         waits: List[RunQueueWait] = []
 
@@ -125,6 +129,8 @@ class TrialRunner:
             return waits[-1]
 
         settle_s = self.settle(scenario)
+        if after_settle is not None:
+            after_settle()
         request = self.load_request(scenario, self.plan.load_settings(scenario, load),
                                     self.raw_path(scenario, load.phase_name(number)), load.planned_rate)
         side_probe = self.checks.side_probe(scenario, enabled=self.plan.options.side_probe)

@@ -232,6 +232,14 @@ def expected_cv(machine_cv: Optional[float]) -> float:
     return max(TYPICAL_CV, machine_cv or 0.0)
 
 
+def _spread_limit(expected: float, samples: int) -> float:
+    """The spread above which `samples` values whose true variation is `expected` are less likely than
+    UNSTABLE_P: a one-sided chi-square bound on their variance."""
+    from scipy.stats import chi2  # the harness's environment has it; the statistics need it only here
+
+    return expected * math.sqrt(chi2.ppf(1 - UNSTABLE_P, samples - 1) / (samples - 1))
+
+
 def unstable(trial_rps: Sequence[float], machine_cv: Optional[float] = None,
              max_cv: Optional[float] = None) -> Optional[str]:
     """A reason when the trials' req/s spread more than this machine's noise explains, else None.
@@ -250,16 +258,51 @@ def unstable(trial_rps: Sequence[float], machine_cv: Optional[float] = None,
         if cv > max_cv:
             return "req/s varied {:.1%} between trials {}; limit {:.0%}".format(cv, span, max_cv)
         return None
-    from scipy.stats import chi2  # the harness's environment has it; the statistics need it only here
-
     expected = expected_cv(machine_cv)
-    limit = expected * math.sqrt(chi2.ppf(1 - UNSTABLE_P, len(values) - 1) / (len(values) - 1))
+    limit = _spread_limit(expected, len(values))
     if cv <= limit:
         return None
     known = "this machine's load generator ceiling varied {:.1%}; ".format(machine_cv) if machine_cv else ""
     return ("req/s varied {:.1%} between {} trials {}; expected about {:.0%} ({}a healthy cell's trials vary "
             "~{:.0%} here), and above {:.0%} is less likely than {:g} from that noise alone".format(
                 cv, len(values), span, expected, known, TYPICAL_CV, limit, UNSTABLE_P))
+
+
+def unstable_pairs(pair_logs: Sequence[float], machine_cv: Optional[float] = None,
+                   max_cv: Optional[float] = None) -> Optional[str]:
+    """A sliced record's `unstable` (run/interleave.py): judged on the spread of its ABBA pairs' req/s
+    log-ratios to the first contender, not on its slices' req/s.
+
+    Over 60 slices the machine's speed drifts far more than a healthy cell varies (measured: 752-3,417
+    req/s within one run), and the ABBA pairs cancel that drift; the slices' own spread would flag a
+    healthy comparison. What the drift does not explain is the pairs' spread: one pair's log-ratio is the
+    mean of two rounds' differences of two slices' logs, so with each slice varying by a CV of c its
+    standard deviation is about c. It is held to the same bound as a record's trials.
+    """
+    if len(pair_logs) < 2:
+        return None
+    sd = statistics.stdev(pair_logs)
+    if max_cv is not None:
+        if sd > max_cv:
+            return "req/s pair ratios to the first cell varied {:.1%} over {} ABBA pairs; limit {:.0%}".format(
+                sd, len(pair_logs), max_cv)
+        return None
+    expected = expected_cv(machine_cv)
+    limit = _spread_limit(expected, len(pair_logs))
+    if sd <= limit:
+        return None
+    return ("req/s ratios to the first cell varied {:.1%} (sd of log-ratio) over {} ABBA pairs; expected about "
+            "{:.0%}, and above {:.0%} is less likely than {:g} from that noise alone (the machine's drift, which "
+            "the pairs cancel, is not counted)".format(sd, len(pair_logs), expected, limit, UNSTABLE_P))
+
+
+def cpu_ms_per_request(cpu_s: Optional[float], requests: Optional[int]) -> Optional[float]:
+    """CPU milliseconds per request of one trial (None when the CPU is unknown or no request was made): the
+    one place this figure is computed, for records (resource_summary), sliced ratios (interleave_rule.Method)
+    and rankings. A ratio drops a zero figure as it drops a missing one (results/ratio.pair_log_ratios)."""
+    if cpu_s is None or not requests:
+        return None
+    return cpu_s * 1000.0 / requests
 
 
 def resource_summary(trials: Sequence[Dict[str, Any]], workers: Optional[int] = None) -> Dict[str, Any]:
@@ -299,8 +342,8 @@ def resource_summary(trials: Sequence[Dict[str, Any]], workers: Optional[int] = 
 
 def _cpu_ms_per_request(trials: Sequence[Dict[str, Any]], cpu: str) -> Optional[float]:
     """The median over trials of one CPU figure over that trial's own requests, in ms; None when no trial has both."""
-    per_request = [t["resources"][cpu] * 1000.0 / t["requests"] for t in trials
-                   if t.get("requests") and t["resources"].get(cpu) is not None]
+    per_request = [value for value in (cpu_ms_per_request(t["resources"].get(cpu), t.get("requests"))
+                                       for t in trials) if value is not None]
     return round(statistics.median(per_request), 4) if per_request else None
 
 
