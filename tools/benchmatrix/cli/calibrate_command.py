@@ -48,7 +48,7 @@ def add_parsers(commands) -> None:
     parser.add_argument("--runs", type=int, default=argparse.SUPPRESS,
                         help="A/A comparisons per slice length (default: 10; with --detect, 0: the detection alone, "
                              "sized by the saved calibration's CPU per request)")
-    parser.add_argument("--slices", type=seconds_list, default=(2,),
+    parser.add_argument("--slices", type=seconds_list, default=(1,),
                         help="slice lengths to calibrate, comma-separated seconds (the first is the detection's)")
     parser.add_argument("--budget", type=whole_seconds, default=120,
                         help="load budget of a comparison, all contenders: the false positives and the MDE are "
