@@ -46,7 +46,7 @@ def test_the_run_and_interleave_parsers_default_to_the_declarations():
             assert getattr(args, spec.dest) == spec.default, spec.flag
         if spec.group in (option_specs.MEASUREMENT, option_specs.COMPARISON) and spec.flag != "--duration":
             assert getattr(interleave, spec.dest) == spec.default, spec.flag
-    assert interleave.duration is None and interleave.slice == 2  # interleave's own: short slices
+    assert interleave.duration is None and interleave.slice == 1  # interleave's own: short slices
 
 
 def test_a_declared_type_validates_on_the_command_line(capsys):
