@@ -29,3 +29,16 @@ def test_the_site_groups_a_history_exactly_as_regressions_does():
     series = {tuple(p.record_id for p in points) for points in cell_history(records, "json").values()}
     pages = {tuple(item.record.record_id for item in cell.records) for cell in cells_of(site_records(records))}
     assert series == pages and len(series) == 8
+
+
+def test_a_run_without_the_side_probe_says_so_in_its_records(tmp_path):
+    from tests.fake_driver import FakeDriver, bench, wrk_result
+
+    def record(side_probe: bool):
+        b = bench(tmp_path, closed_loop=FakeDriver("wrk", [wrk_result(1000.0)] * 3), side_probe=side_probe)
+        assert b.measurement.prepare(b.scenario)
+        return b.measurement._trials(b.scenario, b.measurement.plan.closed_loop(b.scenario))
+
+    off, on = record(False), record(True)
+    assert off.meta["side_probe"] == "off" and off.side_probe_off
+    assert "side_probe" not in on.meta and not on.side_probe_off
