@@ -19,6 +19,7 @@ from typing import List, Sequence
 from benchmatrix import harness_env
 from benchmatrix.matrix.cells import Cell, constraints_file, package_name, requirements
 from benchmatrix.matrix.listing import MatrixListing
+from benchmatrix.matrix.overrides import normalized_name
 
 CONFLICT = re.compile(r"unsatisfiable|no solution found|conflict|ResolutionImpossible|cannot install", re.I)
 
