@@ -19,7 +19,8 @@ def test_the_key_is_the_machine_and_every_cell_key_field():
 def test_the_site_groups_a_history_exactly_as_regressions_does():
     def beside(record_id: str, **changes):
         meta = dict(changes.pop("meta", {}), machine={"fingerprint": "m1"})
-        return make_record(record_id=record_id, server="uvicorn", app="raw", python="3.13", meta=meta, **changes)
+        return make_record(record_id=record_id, **dict(dict(server="uvicorn", app="raw", python="3.13"), **changes),
+                           meta=meta)
 
     records = daily_records(days=5) + daily_records(days=2, machine="m2") + [
         beside("netns", meta={"hosts": {"label": "netns 1gbit"}}), beside("no-probe", meta={"side_probe": "off"}),
