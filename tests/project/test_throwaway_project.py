@@ -30,7 +30,7 @@ def test_a_throwaway_flask_project_is_listed_and_measured_into_its_own_reports(t
     sessions = {line[2:].split(" [")[0].split(" -> ")[0] for line in listed.stdout.splitlines()
                 if line[:2] in ("* ", "- ")}
     assert {"bench(server='gunicorn', app='shop')", "bench(server='uwsgi', app='shop')",
-            "bench(server='gunicorn+nginx-unix', app='shop')", "smoke", "interleave", "report"} <= sessions
+            "bench(server='gunicorn+nginx-unix', app='shop')", "smoke", "interleave", "report", "ranking", "regressions", "bisect"} <= sessions
     assert not [name for name in sessions if "flask" in name]  # benchmatrix's own apps are not the project's
     result = nox(project, harness, "-s", "bench(server='gunicorn', app='shop')", "--", *OPTIONS)
     assert result.returncode == 0, result.stdout

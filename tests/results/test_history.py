@@ -16,8 +16,8 @@ def test_a_series_per_cell_override_and_machine_in_time_order():
                              rps=4000.0, record_id="older", meta={"machine": {"fingerprint": "m1"},
                                                                   "overrides": {"uvicorn": "0.30.6"}})
     history = cell_history(list(reversed(records)) + [with_older], "json")
-    keys = sorted(history, key=lambda k: (k.machine, k.overrides))
-    assert [(k.machine, k.overrides, len(history[k])) for k in keys] == [
+    keys = sorted(history, key=lambda k: (k.machine, k.override_label))
+    assert [(k.machine, k.override_label, len(history[k])) for k in keys] == [
         ("m1", "", 3), ("m1", "uvicorn==0.30.6", 1), ("m2", "", 2)]
     pinned = history[keys[0]]
     assert [p.record_id for p in pinned] == ["uvicorn-raw-00", "uvicorn-raw-01", "uvicorn-raw-02"]
@@ -61,3 +61,27 @@ def test_noise_alone_has_no_change_point():
 def test_too_short_a_history_has_none():
     points = next(iter(cell_history(daily_records(days=3, drop=0.5), "json").values()))
     assert find_change_points(points) == []
+
+
+def test_hosts_side_probe_and_sliced_trials_are_series_of_their_own():
+    # Each differs from the cell's usual records in what it measures; a step between them is not a change.
+    usual = daily_records(days=4)
+    def beside(record_id: str, **meta):
+        return make_record(record_id=record_id, server="uvicorn", app="raw", python="3.13",
+                           meta=dict(meta, machine={"fingerprint": "m1"}))
+
+    apart = [beside("netns", hosts={"label": "netns 1gbit"}), beside("no-probe", side_probe="off"),
+             beside("sliced", interleaved={"group": "g", "slice_s": 1.0})]
+    history = cell_history(usual + apart, "json")
+    labels = sorted((k.label, [p.record_id for p in points]) for k, points in history.items())
+    assert labels == [
+        ("uvicorn · raw · py3.13 · json, 64 conn", ["uvicorn-raw-0{}".format(day) for day in range(4)]),
+        ("uvicorn · raw · py3.13 · json, 64 conn, ABBA slices", ["sliced"]),
+        ("uvicorn · raw · py3.13 · json, 64 conn, netns 1gbit", ["netns"]),
+        ("uvicorn · raw · py3.13 · json, 64 conn, side probe off", ["no-probe"])]
+
+
+def test_an_app_target_is_a_series_of_its_own():
+    # --app-target records name the target as their app (run/cell_run.py), so the key tells them apart.
+    records = daily_records(days=2) + daily_records(days=2, app="shop:create_app()")
+    assert sorted(k.app for k in cell_history(records, "json")) == ["raw", "shop:create_app()"]

@@ -52,8 +52,17 @@ def test_since_and_baseline_keep_only_later_change_points():
     records = daily_records(drop=0.15)
     assert len(find_regressions(records, Baseline(since=parse_since("2026-10-13")), ["rps"]).found) == 1
     assert find_regressions(records, Baseline(since=parse_since("2026-10-14")), ["rps"]).found == []
-    assert len(find_regressions(records, Baseline(commit="c" + "0" * 37 + "12"), ["rps"]).found) == 1
+    assert len(find_regressions(records, Baseline(commit="c" + "0" * 37 + "11"), ["rps"]).found) == 1
     assert find_regressions(records, Baseline(commit="c" + "0" * 37 + "13"), ["rps"]).found == []
+
+
+def test_a_baseline_commit_is_not_reported_as_its_own_change_point():
+    # The change point is at the first slower record, commit ...12: measured from there on, nothing changed since.
+    records = daily_records(drop=0.15)
+    assert [f.change.record_id for f in find_regressions(records, metrics=["rps"]).found] == ["uvicorn-raw-12"]
+    assert find_regressions(records, Baseline(commit="c" + "0" * 37 + "12"), ["rps"]).found == []
+    # A date is inclusive: --since the change point's own moment reports it.
+    assert len(find_regressions(records, Baseline(since=parse_since("2026-10-13T08:00")), ["rps"]).found) == 1
 
 
 def test_bad_input_is_exit_2_with_what_to_do(tmp_path, capsys):

@@ -55,9 +55,10 @@ def test_the_index_ranks_the_interleaved_run_and_sets_the_row_measured_apart_asi
     blocks = machine_rankings(place(site_records()))
     assert [b.machine for b in blocks] == ["bbbb (Intel Xeon, 8 CPUs, host big)", "aaaa (AMD EPYC, 2 CPUs, host vm)"]
     json_a = next(s for s in blocks[1].scenarios if s.scenario == "json")
-    assert [(r.rank, r.cell, r.rps, r.ratio, r.interval, r.p_value, r.trials, r.status) for r in json_a.rows] == [
-        (1, "uvicorn · flask · py3.12", "1005", "fastest", "-", "-", 5, "ok"),
-        (2, "gunicorn · flask · py3.12", "502", "0.50x", "0.50-0.50", "0.00794", 5, "ok")]
+    assert [(r.rank, r.cell, r.rps, r.ratio, r.interval, r.p_value, r.cpu_ratio, r.smallest_visible, r.trials,
+             r.status) for r in json_a.rows] == [
+        (1, "uvicorn · flask · py3.12", "1005", "fastest", "-", "-", "-", "-", 5, "ok"),
+        (2, "gunicorn · flask · py3.12", "502", "0.50x", "0.50-0.50", "0.00794", "-", "-", 5, "ok")]
     assert json_a.heading == "one interleaved run, 2026-12-01 10:01 UTC, 10 s trials, 64 connections"
     assert [(r.cell, r.rps, r.page) for r in json_a.apart] == [("uwsgi · flask · py3.12", "700", "records/run2-1.html")]
     assert json_a.apart_note == "the only row: nothing to rank it against"
@@ -71,6 +72,29 @@ def test_the_index_ranks_the_interleaved_run_and_sets_the_row_measured_apart_asi
     assert index.count('<table class="ranking">') == 1 and "<td class=\"num\">0.50-0.50</td>" in index
     assert '<a href="records/run1-2.html">gunicorn · flask · py3.12</a>' in index
     assert "Measured apart, not ranked: the only row" in index
+
+
+def test_a_sliced_ranking_shows_the_markdown_rankings_figures_and_sets_a_with_run_apart(tmp_path):
+    from benchmatrix.results.ranking import render_ranking
+    from tests.results.test_ranking_sliced import sliced
+
+    base = sliced("uwsgi", [1000.0] * 6, [0.5] * 6)
+    wide = sliced("gunicorn", [900.0, 1000.0, 1100.0, 1100.0, 1000.0, 1000.0], [0.5] * 6)
+    older = make_record(server="uwsgi", rps=800.0, record_id="w/1", meta={"overrides": {"uwsgi": "2.0.20"}})
+    placed = place([base, wide, older])
+    json_ranking = machine_rankings(placed)[0].scenarios[0]
+    assert json_ranking.heading.endswith(", 10 s ABBA slices, 64 connections")
+    markdown = render_ranking("json", [base, wide])
+    gunicorn = json_ranking.rows[1]
+    assert (gunicorn.cpu_ratio, gunicorn.smallest_visible) == ("1.00x (1.00-1.00)", "below 26.1% unseen")
+    [markdown_row] = [line for line in markdown.splitlines() if "gunicorn · flask" in line]
+    assert [cell.strip() for cell in markdown_row.split("|")][6:8] == [gunicorn.cpu_ratio, gunicorn.smallest_visible]
+    # The cell run on another uwsgi release is not the ranked uwsgi: its row stays among those measured apart.
+    assert [r.cell for r in json_ranking.apart] == ["uwsgi · flask · py3.12 · uwsgi==2.0.20"]
+    write_site([base, wide, older], tmp_path, find_changes=lambda records: [], plotly_source=PLOTLY)
+    index = (tmp_path / "index.html").read_text()
+    assert "<th>CPU/request vs fastest</th><th>smallest visible difference</th>" in index
+    assert "<td>below 26.1% unseen</td>" in index
 
 
 def test_the_cells_page_carries_every_filter_value_and_offers_each_choice(tmp_path):

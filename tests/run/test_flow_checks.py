@@ -127,6 +127,21 @@ def test_a_flow_with_a_fixed_rate_or_too_many_connections_is_refused_before_anyt
     RunOptions(server="gunicorn", app="flask", scenarios=(flow,), connections=64)
 
 
+def test_a_flow_is_checked_at_its_own_connections_and_each_sweep_level_before_anything_starts():
+    flow = Scenario("login", "/login/", "", b"", check="status", steps=(FlowStep("1", "/login/"),),
+                    connections=2000)  # benchmatrix.toml's `connections = 2000`, no --connections given
+    with pytest.raises(ValueError) as raised:
+        RunOptions(server="gunicorn", app="flask", scenarios=(flow,))
+    assert str(raised.value) == "scenario login: a flow runs one wrk thread per connection, at most 1000; asked for 2000"
+    assert RunOptions(server="gunicorn", app="flask", scenarios=(flow,), connections=50).connection_levels(flow) == (50,)
+    with pytest.raises(ValueError, match="asked for 1001"):
+        RunOptions(server="gunicorn", app="flask", scenarios=(flow,), sweep=(10, 1001))
+    plain = Scenario("login", "/login/", "", b"", check="status", steps=(FlowStep("1", "/login/"),))
+    assert RunOptions(server="gunicorn", app="flask", scenarios=(plain,)).connection_levels(plain) == (64,)
+    # Only what is put under load is checked: a smoke run verifies the rest without loading it.
+    RunOptions(server="gunicorn", app="flask", scenarios=(plain, flow), measure_first=1)
+
+
 def test_a_flow_s_table_says_flows_per_second_and_lists_each_step():
     from benchmatrix.results.tables import render_scenario_table
     from tests.record_factory import make_record

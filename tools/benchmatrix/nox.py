@@ -214,7 +214,8 @@ def bench_sessions(noxfile: Optional[Path] = None, matrix_file: Path = MATRIX_FI
     noxfile: the noxfile nested nox runs load (default: the caller's file); project: where the
     data and nox's folder are (default: a user's project when a benchmatrix.toml is beside the
     noxfile, else benchmatrix's checkout; .nox beside the noxfile). standard_sessions: also
-    declare report, compare, interleave, smoke, system, harness, shards, shard and merge
+    declare report, compare, interleave, ranking, regressions, bisect (refused for a project's app),
+    smoke, system, harness, shards, shard and merge
     (default: for a user's project, whose noxfile is this call alone).
     """
     try:

@@ -43,7 +43,9 @@ def add_interleave_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the harness's own); side-probe=off measures it without the side "
                              "probe (to measure the probe's cost); app-target serves that callable instead "
                              "of the app's own; with=PACKAGE==VERSION says VENV holds that release instead of "
-                             "the pin (checked, recorded, labelled; repeatable); repeat, at least twice")
+                             "the pin (checked, recorded, labelled; repeatable; it builds nothing: the nox "
+                             "session writes it for the virtualenv it built from SERVER/APP@PACKAGE==VERSION); "
+                             "repeat, at least twice")
     parser.add_argument("--min-trials", type=positive_int, default=None,
                         help="the older form of --min-pairs: trials a side, two to a pair")
     parser.add_argument("--target-ci", type=float, default=interleave.TARGET_HALF_WIDTH,

@@ -1,10 +1,12 @@
 """Each cell's results over time: one series per cell, scenario conditions, package overrides and machine.
 
-A series holds only measurements that can be compared with each other: the same
-cell (Python, server, app), the same closed-loop conditions (connections, connection
-mode), the same package overrides (a cell run `--with uvicorn==0.30.6` is its own
-series, never a point of the pinned cell's) and the same machine (records of two
-machines are never mixed: their difference would be the machines'). Each point
+A series holds only measurements that can be compared with each other, the records of
+one CellKey (results/cell_key.py): the same cell (Python, server, app or its target),
+the same hosts, the same closed-loop conditions (connections, connection mode), the same
+package overrides (a cell run `--with uvicorn==0.30.6` is its own series, never a point
+of the pinned cell's), the side probe on or off, whole trials or ABBA slices, and the
+same machine (records of two machines are never mixed: their difference would be the
+machines'). The site's cell pages group by the same key. Each point
 keeps the commit and the package versions it was measured with, so a change point
 can be read against what changed.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence
 
+from benchmatrix.results.cell_key import CellKey, cell_key
 from benchmatrix.results.machines import machine_keys
 from benchmatrix.results.records import Record
 
@@ -23,28 +26,8 @@ HIGHER_IS_BETTER = {"rps": True, "p50": False, "p90": False, "p99": False, "avg"
 METRICS = tuple(HIGHER_IS_BETTER)
 
 
-@dataclass(frozen=True)
-class SeriesKey:
-    """What one history is of; two records share a series only if every field agrees."""
-    python: str
-    server: str
-    app: str
-    scenario: str
-    connections: int
-    connection_mode: str
-    overrides: str  # "uvicorn==0.30.6", or "" on the cell's pins
-    machine: str  # the machine's fingerprint (results/machines.py)
-
-    @property
-    def cell_label(self) -> str:
-        label = "{} · {} · py{}".format(self.server, self.app, self.python)
-        return "{} · {}".format(label, self.overrides) if self.overrides else label
-
-    @property
-    def label(self) -> str:
-        """"uvicorn · raw · py3.13 · json, 64 conn" (the machine aside: a report groups by it first)."""
-        mode = "" if self.connection_mode == "keep-alive" else ", " + self.connection_mode
-        return "{} · {}, {} conn{}".format(self.cell_label, self.scenario, self.connections, mode)
+# One series is one cell of the site and one newest row of the tables: results/cell_key.py.
+SeriesKey = CellKey
 
 
 @dataclass(frozen=True)
@@ -86,9 +69,7 @@ def in_history(record: Record) -> bool:
 
 
 def series_key(record: Record, machine: str) -> SeriesKey:
-    return SeriesKey(python=record.python, server=record.server, app=record.app, scenario=record.scenario,
-                     connections=record.connections, connection_mode=record.connection_mode,
-                     overrides=record.override_label, machine=machine)
+    return cell_key(record, machine)
 
 
 def cell_history(records: Sequence[Record], scenario: str, metric: str = "rps") -> Dict[SeriesKey, List[HistoryPoint]]:

@@ -198,9 +198,30 @@ class Record:
         return dict(self.meta.get("overrides") or {})
 
     @property
+    def override_specs(self) -> Tuple[str, ...]:
+        """("uvicorn==0.30.6",), as `--with` takes them, sorted by package; () for a cell on its pins."""
+        return tuple("{}=={}".format(name, version) for name, version in sorted(self.overrides.items()))
+
+    @property
     def override_label(self) -> str:
         """"uvicorn==0.30.6" (several joined by spaces); "" for a cell on its pins. A key field of the tables."""
-        return " ".join("{}=={}".format(name, version) for name, version in sorted(self.overrides.items()))
+        return " ".join(self.override_specs)
+
+    @property
+    def hosts_label(self) -> str:
+        """Where the roles ran: "local" (one machine, loopback), or e.g. "netns 1gbit", "ssh load"."""
+        return self.section("hosts").get("label") or "local"
+
+    @property
+    def side_probe_off(self) -> bool:
+        """Measured without the side probe's checks during load (`--side-probe off`), which cost the server a
+        little; records written before the option was recorded had it on."""
+        return self.meta.get("side_probe") == "off"
+
+    @property
+    def sliced(self) -> bool:
+        """Trials of an interleaved run cut into ABBA slices (run/interleave_rule.py), not whole trials."""
+        return "slice_s" in self.section("interleaved")
 
     @property
     def cell_label(self) -> str:

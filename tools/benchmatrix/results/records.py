@@ -103,18 +103,13 @@ def server_label(record: Record) -> str:
 def markdown_cells(record: Record) -> List[str]:
     latency = record.latency_ms
     return [record.recorded_at[:16].replace("T", " "), record.python, record.app,
-            server_label(record), hosts_label(record), str(record.workers), record.scenario, mode_label(record),
+            server_label(record), record.hosts_label, str(record.workers), record.scenario, mode_label(record),
             connections_label(record), "{:g}s".format(record.duration_s),
             str(record.trial_count), rps_label(record),
             format_number(latency.p50), format_number(latency.get("p90")),
             format_number(latency.p99), format_number(latency.max),
             error_summary(record.errors), format_number(record.in_flight),
             *resource_cells(record), coop_summary(record), status_label(record)]
-
-
-def hosts_label(record: Record) -> str:
-    """Where the roles ran: "local" (one machine, loopback), or e.g. "netns 1gbit", "ssh load"."""
-    return record.section("hosts").get("label") or "local"
 
 
 def ceiling_share_label(record: Record) -> str:
@@ -140,10 +135,14 @@ def mode_label(record: Record) -> str:
     return record.mode if record.planned_rate is None else "{} {:g}/s".format(record.mode, record.planned_rate)
 
 
-# A cell's measurement under one load plan: what "the newest record" is newest of.
-# override_label: a cell run `--with` another version of a package is its own row, never the pinned cell's.
-CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "mode", "connections", "planned_rate", "connection_mode",
-                   "override_label")
+# A cell's measurement under one load plan: what makes two records comparable, so what "the newest record"
+# of a table is newest of, what one history series holds (results/history.py) and what one cell page of the
+# site shows (results/site/model.py), all through results/cell_key.py. Every field is a Record attribute:
+# the stack (app is the --app-target when one was given), where the roles ran, the load plan, the package
+# overrides (a cell run `--with` another version is its own row, never the pinned cell's), whether the side
+# probe checked answers during load, and whether the trials were ABBA slices or whole trials.
+CELL_KEY_FIELDS = ("scenario", "python", "app", "server", "hosts_label", "mode", "connections", "planned_rate",
+                   "connection_mode", "override_label", "side_probe_off", "sliced")
 
 
 def connections_label(record: Record) -> str:

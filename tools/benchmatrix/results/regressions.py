@@ -1,8 +1,9 @@
 """The change points of every cell's history since a baseline, and which of them are slowdowns.
 
 The whole history is searched (more points before a step make its test stronger), and
-the change points from the baseline on are reported: those after a date (`--since`), or
-after the first record measured at a commit (`--baseline`). A slowdown is a req/s drop
+the change points from the baseline on are reported: those at or after a date (`--since`),
+or after the first record measured at a commit (`--baseline`; a change at that record
+would be the baseline itself). A slowdown is a req/s drop
 or a latency rise; a CI job gates on there being none.
 """
 
@@ -35,6 +36,13 @@ class Baseline:
             raise ValueError("no record was measured at commit {!r}; give a sha (or its prefix) that a record's "
                              "meta.git.sha starts with, or --since DATE".format(self.commit))
         return min(at_commit)
+
+    def includes(self, when: datetime, start: Optional[datetime]) -> bool:
+        """Whether a change point at `when` is reported. A commit's first record is the baseline itself, so a
+        change there is not "since" it; a date includes its own moment."""
+        if start is None:
+            return True
+        return when > start if self.commit is not None else when >= start
 
     def describe(self) -> str:
         if self.commit:
@@ -129,5 +137,5 @@ def find_regressions(records: Sequence[Record], baseline: Baseline = Baseline(),
             count += len(history)
             for series in sorted(history, key=lambda k: (k.machine, k.label)):
                 found += [f for f in series_changes(series, metric, history[series])
-                          if start is None or f.change.when >= start]
+                          if baseline.includes(f.change.when, start)]
     return Regressions(baseline, count, found)

@@ -16,7 +16,7 @@ from benchmatrix.load.latency_target import LatencyTarget
 from benchmatrix.load.rates import RateChoice
 from benchmatrix.matrix.overrides import PackageOverride
 from benchmatrix.matrix.scenarios import Scenario
-from benchmatrix.run.option_specs import default as declared
+from benchmatrix.run.option_specs import DEFAULT_CONNECTIONS, default as declared
 
 DEFAULT_RESULTS_DIR: Path = declared("--results-dir")
 DEFAULT_SCENARIOS: str = declared("--scenarios")  # a group name of matrix/scenarios.py
@@ -83,14 +83,23 @@ class RunOptions:
         """A flow the load tools cannot run as asked is refused here, before anything starts."""
         from benchmatrix.load.wrk import FLOWS_CLOSED_LOOP_ONLY, check_flow_load
 
-        flows = [scenario for scenario in self.scenarios if scenario.is_flow]
+        flows = [scenario for scenario in self.measured_scenarios if scenario.is_flow]
         if flows and (self.rates or self.slo):
             raise ValueError("scenario {}: {}".format(", ".join(s.name for s in flows), FLOWS_CLOSED_LOOP_ONLY))
         for scenario in flows:
             try:
-                check_flow_load(scenario.steps, max(self.sweep or (self.connections or 0,)))
+                check_flow_load(scenario.steps, max(self.connection_levels(scenario)))
             except ValueError as error:
                 raise ValueError("scenario {}: {}".format(scenario.name, error)) from None
+
+    def scenario_connections(self, scenario: Scenario) -> int:
+        """The connections of a scenario's closed loop: --connections, else the scenario's own load profile
+        (benchmatrix.toml's `connections`, the I/O-bound scenarios' 10), else the default."""
+        return self.connections or scenario.connections or DEFAULT_CONNECTIONS
+
+    def connection_levels(self, scenario: Scenario) -> Tuple[int, ...]:
+        """Every connection count a scenario's closed loop runs at: the sweep's levels, or its one count."""
+        return self.sweep or (self.scenario_connections(scenario),)
 
     @property
     def closed_loop_needed(self) -> bool:

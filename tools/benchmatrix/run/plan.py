@@ -13,7 +13,7 @@ from benchmatrix.matrix.cells import Cell
 from benchmatrix.matrix.scenarios import SCENARIOS, Scenario, services_needed
 from benchmatrix.run.progress import planned_cell_seconds
 from benchmatrix.run import coop
-from benchmatrix.run.option_specs import DEFAULT_CONNECTIONS, DEFAULT_TIMEOUT_S
+from benchmatrix.run.option_specs import DEFAULT_TIMEOUT_S
 from benchmatrix.run.options import RunOptions
 
 SLO_EXPECTED_PROBES = 8  # the peak, a few 10% steps down, two bisections, one repeat (run/slo_search.py)
@@ -70,7 +70,7 @@ class CellPlan:
     def settings(self, scenario: Scenario, duration_s: Optional[int] = None,
                  connections: Optional[int] = None) -> LoadSettings:
         """The scenario's load profile, unless the command line (or a sweep level) set connections or timeout."""
-        connections = connections or self.options.connections or scenario.connections or DEFAULT_CONNECTIONS
+        connections = connections or self.options.scenario_connections(scenario)
         timeout_s = self.options.timeout_s or scenario.timeout_s or DEFAULT_TIMEOUT_S
         # A flow's state lives in its wrk thread: one thread per connection (load/flow.lua), as recorded.
         threads = connections if scenario.is_flow else min(self.options.threads, connections)

@@ -88,6 +88,8 @@ class Recorder:
         meta = dict(self.meta, load_command=load_argv, load_driver=load.driver,
                     phases_s=self.plan.phases_s(scenario), **sent_meta(scenario, trials), **(extra_meta or {}))
         cell, options = self.plan.cell, self.plan.options
+        if not options.side_probe:  # the probe's checks cost the server a little: such records are their own series
+            meta["side_probe"] = "off"
         self.records_made += 1
         return Record(
             run_id=self.run_id, recorded_at=utc_now(), python=cell.python, app=self.app_label,

@@ -72,10 +72,7 @@ def run_bench(session, project: BenchProject, listing: MatrixListing, run: Matri
         prepare_cells(session, project, run.remaining(session.name), project.new_logs_dir("prepare"))
     try:
         overrides = versions.overrides_of(arguments.options)
-        if overrides and cell.app.root is not None:
-            raise ValueError("--with is for benchmatrix's own apps: for your project's app, put the release in "
-                             "its benchmatrix.toml install lines (e.g. \"{}\") and measure it as another app"
-                             .format(overrides[0]))
+        versions.refuse_project_overrides(cell, overrides)
         venv = versions.build_override_venv(str(Path(session.bin) / "python"), versions.override_venv(
             Path(session.bin).parent, overrides), cell, requirements(listing.matrix, cell), overrides,
             session.log) if overrides else Path(session.bin).parent

@@ -130,6 +130,7 @@ def prepare_contenders(session, project: BenchProject, listing: MatrixListing,
     for cell, _, overrides in cells:  # a release PyPI lacks is refused before any virtualenv is built
         if overrides:
             try:
+                versions.refuse_project_overrides(cell, overrides)
                 versions.check_pinned(cell, overrides)
                 if uv:
                     versions.check_releases_exist(uv, listing.found[cell.python].path, overrides)
@@ -159,12 +160,21 @@ def run_interleaved(session, project: BenchProject, listing: MatrixListing, argu
                 **STOP_WAITS)
 
 
+# A bisect builds each release with --with, which a project's cell refuses (sessions/versions.py): said at once.
+PROJECT_BISECT = ("bisect walks the releases of one of benchmatrix's pinned packages (--with), and a project's app "
+                  "installs its packages as its benchmatrix.toml says: to compare releases of a package for your "
+                  "app, declare an app per release (install = [\"-e .\", \"uvicorn==0.30.6\"]) and compare them "
+                  "with nox -s interleave -- uvicorn/shop_old uvicorn/shop_new")
+
+
 def run_bisect(session, project: BenchProject, listing: MatrixListing, arguments: Sequence[str]) -> None:
     """One virtualenv per release of the package, then the harness walks adjacent pairs interleaved."""
     try:
         bisect = parse_bisect_arguments(arguments)
         spec = parse_cell_spec(bisect.cell)
         cell = listing.resolve(spec)
+        if cell.app.root is not None:
+            raise ValueError(PROJECT_BISECT)
     except ValueError as error:
         session.error(str(error))
     cells = [(cell, spec.python is not None, overrides) for overrides in bisect.contender_overrides()]
@@ -190,7 +200,30 @@ def run_calibrate(session, project: BenchProject, listing: MatrixListing, argume
                 *arguments, **STOP_WAITS)
 
 
+RANKING_SHAPE = '{"cells": ["gunicorn/shop", "uwsgi/shop"], "scenarios": "items,echo"}'
+
+
+def ranking_config(config: Path) -> Tuple[List[str], str]:
+    """The cells and scenarios of a ranking config; a ValueError saying what to write when it is missing or wrong."""
+    if not config.is_file():
+        raise ValueError("{} does not exist: `nox -s ranking` interleaves the cells it names on its scenarios; write "
+                         "it as {} (or compare cells at once: nox -s interleave -- CELL CELL ...)".format(
+                             config, RANKING_SHAPE))
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+        cells, scenarios = data["cells"], data["scenarios"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError("{}: not a ranking config ({}); write it as {}".format(config, error, RANKING_SHAPE))
+    if not (isinstance(cells, list) and all(isinstance(c, str) for c in cells) and isinstance(scenarios, str)):
+        raise ValueError("{}: \"cells\" is a list of SERVER/APP names and \"scenarios\" one comma-separated "
+                         "string, as in {}".format(config, RANKING_SHAPE))
+    return cells, scenarios
+
+
 def run_ranking(session, project: BenchProject, listing: MatrixListing, config: Path) -> None:
     """The cells of a ranking config (configs/ranking.json) interleaved on its scenarios; posargs after them."""
-    data = json.loads(config.read_text(encoding="utf-8"))
-    run_interleaved(session, project, listing, [*data["cells"], "--scenarios", data["scenarios"], *session.posargs])
+    try:
+        cells, scenarios = ranking_config(config)
+    except ValueError as error:
+        session.error(str(error))
+    run_interleaved(session, project, listing, [*cells, "--scenarios", scenarios, *session.posargs])

@@ -19,21 +19,18 @@ from typing import List, Sequence
 from benchmatrix import harness_env
 from benchmatrix.matrix.cells import Cell, constraints_file, package_name, requirements
 from benchmatrix.matrix.listing import MatrixListing
+from benchmatrix.matrix.overrides import normalized_name
 
 CONFLICT = re.compile(r"unsatisfiable|no solution found|conflict|ResolutionImpossible|cannot install", re.I)
 
 
-def _normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def server_pins(cell: Cell, folder: Path) -> Path:
     """A constraints file holding only the pins of the server's own packages (of its lock group's file)."""
-    wanted = {_normalized(package_name(spec)) for spec in cell.server.requirements}
+    wanted = {normalized_name(package_name(spec)) for spec in cell.server.requirements}
     source = constraints_file(cell.python, cell.server.lock)
     lines = source.read_text(encoding="utf-8").splitlines() if source.is_file() else []
     kept = [line for line in lines if "==" in line and not line.lstrip().startswith("#")
-            and _normalized(line.split("==")[0].split("[")[0].strip()) in wanted]
+            and normalized_name(line.split("==")[0].split("[")[0].strip()) in wanted]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "py{}-{}-server.txt".format(cell.python, cell.server.lock)
     path.write_text("# The server's pins of {}, for a project's cell (sessions/project_install.py)\n{}\n".format(

@@ -11,7 +11,8 @@ import nox
 
 
 def declare_standard_sessions(matrix) -> None:
-    """report, compare, interleave, ranking, smoke, system, harness, shards, shard, merge for `matrix`."""
+    """report, compare, interleave, ranking, regressions, bisect (which refuses a project's app, saying what to
+    do instead), smoke, system, harness, shards, shard, merge for `matrix`."""
 
     def harness_command(name: str, doc: str):
         def body(session):
@@ -22,7 +23,9 @@ def declare_standard_sessions(matrix) -> None:
 
     for name, doc in (("compare", "Compare two result files or two cells: -- A B (ratio of medians, p-value)"),
                       ("system", "This machine's state for benchmarking: show, tune or reset"),
-                      ("merge", "Merge results folders of several machines or shards into one: -- DIR...")):
+                      ("merge", "Merge results folders of several machines or shards into one: -- DIR..."),
+                      ("regressions", "Change points of each cell's history since a baseline; exit 1 on a slowdown: "
+                                      "-- [--since DATE | --baseline SHA]")):
         harness_command(name, doc)
 
     def method_session(name: str, method, doc: str):
@@ -36,6 +39,10 @@ def declare_standard_sessions(matrix) -> None:
                    "reports/ranking.md")
     method_session("interleave", matrix.interleave, "Compare cells in one run, trials alternating: "
                    "-- gunicorn/APP uwsgi/APP [options]")
+    method_session("ranking", matrix.ranking, "The cells of configs/ranking.json interleaved on its scenarios "
+                   "(then nox -s report)")
+    method_session("bisect", matrix.bisect, "Not for a project's app (it says what to do instead): the first "
+                   "release of a package that differs")
     method_session("smoke", matrix.smoke, "One 1 s measurement of every listed (server, app) pair; a pass/fail table")
     method_session("shards", matrix.shards, "The matrix split into N groups for CI: -- --count N")
     method_session("shard", matrix.shard, "One group of the split matrix: -- --count N --index I")

@@ -38,6 +38,15 @@ def override_venv(nox_venv: Path, overrides: Overrides) -> Path:
     return nox_venv.parent / "{}-{}".format(nox_venv.name, venv_suffix(overrides))
 
 
+def refuse_project_overrides(cell: Cell, overrides: Overrides) -> None:
+    """A ValueError for another release of a package in a user's project's cell: its packages resolve as
+    the project declares them (sessions/project_install.py), not from pins a release could stand in for."""
+    if overrides and cell.app.root is not None:
+        raise ValueError("--with is for benchmatrix's own apps: for your project's app, put the release in its "
+                         "benchmatrix.toml install lines (e.g. \"{}\") and measure it as another app".format(
+                             overrides[0]))
+
+
 def check_pinned(cell: Cell, overrides: Overrides) -> str:
     """The cell's constraints text, once every overridden package is known to be one of its pins."""
     path = constraints_file(cell.python, cell.server.lock)

@@ -8,12 +8,12 @@ load; the caller's ExitStack then stops what was started (the database).
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Callable, Dict
 
 from benchmatrix.matrix.cells import App
 from benchmatrix.stack.cell_env import CellEnvironment
+from benchmatrix.stack.process import run_captured
 from benchmatrix.stack.readiness import ServiceError
 
 ENTRY_MODULE = "benchmatrix_entry"  # written into the run's raw folder for a "module:factory()" target
@@ -56,36 +56,35 @@ def cell_variables(env: CellEnvironment, variables: Dict[str, str]) -> Dict[str,
     return merged
 
 
-def run_setup(app: App, env: CellEnvironment, variables: Dict[str, str], say: Callable[[str], None]) -> None:
+def run_setup(app: App, env: CellEnvironment, variables: Dict[str, str], say: Callable[[str], None],
+              timeout_s: float = SETUP_TIMEOUT_S) -> None:
+    """Each setup command through a shell, in a session of its own: whatever it started is stopped with it."""
     for command in app.setup:
         say("setup: {}".format(command))
-        try:
-            done = subprocess.run(command, shell=True, cwd=str(app.root), env=cell_variables(env, variables),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                                  timeout=SETUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired as expired:
-            raise ServiceError("setup command of app {!r} did not finish within {} s: {}\n  last lines of its "
-                               "output:\n{}".format(app.name, SETUP_TIMEOUT_S, command, tail(expired.output or "")))
+        done = run_captured(command, timeout_s, env=cell_variables(env, variables), cwd=app.root, shell=True)
+        if done.returncode is None:
+            raise ServiceError("setup command of app {!r} did not finish within {:g} s (stopped, with what it "
+                               "started): {}\n  last lines of its output:\n{}".format(
+                                   app.name, timeout_s, command, tail(done.output)))
         if done.returncode != 0:
             raise ServiceError("setup command of app {!r} failed (exit code {}): {}\n  in {}\n  last lines of its "
                                "output:\n{}\n  fix the command in benchmatrix.toml's [apps.{}] setup, or what it "
-                               "runs".format(app.name, done.returncode, command, app.root, tail(done.stdout),
+                               "runs".format(app.name, done.returncode, command, app.root, tail(done.output),
                                              app.name))
 
 
-def check_import(app: App, env: CellEnvironment, target: str, declared: str, variables: Dict[str, str]) -> None:
+def check_import(app: App, env: CellEnvironment, target: str, declared: str, variables: Dict[str, str],
+                 timeout_s: float = IMPORT_TIMEOUT_S) -> None:
     """Import the entry point the way the server will (same interpreter, folder and variables)."""
     module, attribute = target.split(":")
     code = "import {m}\nif not callable(getattr({m}, {a!r})): raise TypeError({msg!r})".format(
         m=module, a=attribute, msg="{} is not callable".format(target))
-    try:
-        done = subprocess.run([str(env.python), "-c", code], cwd=str(app.root), env=cell_variables(env, variables),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              timeout=IMPORT_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise ServiceError("app {!r}: importing {} took over {} s".format(app.name, target, IMPORT_TIMEOUT_S))
+    done = run_captured([str(env.python), "-c", code], timeout_s, env=cell_variables(env, variables), cwd=app.root)
+    if done.returncode is None:
+        raise ServiceError("app {!r}: importing {} took over {:g} s (stopped)\n  last lines of its output:\n{}"
+                           .format(app.name, target, timeout_s, tail(done.output)))
     if done.returncode != 0:
         raise ServiceError("app {!r} failed to import ({}, from {} with {}):\n{}\n  fix the error above, or the "
                            "target in benchmatrix.toml's [apps.{}]".format(
                                app.name, declared, app.root,
-                               env.python, tail(done.stdout), app.name))
+                               env.python, tail(done.output), app.name))

@@ -36,8 +36,8 @@ def cell_row(cell: Cell) -> CellRow:
     key, newest = cell.key, cell.newest.record
     values = {"python": key.python, "server": key.server, "app": key.app, "topology": key.topology,
               "scenario": key.scenario, "status": newest.status, "machine": key.machine}
-    return CellRow(cell.page, cell.newest.page, tuple((name, values[name]) for name in FILTER_FIELDS), key.mode,
-                   key.connections, ", ".join(key.overrides),
+    return CellRow(cell.page, cell.newest.page, tuple((name, values[name]) for name in FILTER_FIELDS),
+                   key.mode_label + key.conditions, key.connections, key.override_label,
                    rate_text(newest.rps) if newest.rps and not newest.is_failed else "-",
                    len(cell.records), newest.recorded_at[:16].replace("T", " "))
 

@@ -1,17 +1,21 @@
 """The index: per machine and scenario, the ranking of the newest interleaved run (ratios to the
-fastest with 95% intervals and p-values, results/ranking.py), and the rows measured apart set aside
-beneath it, because rows measured hours apart differ by the machine's drift as much as by the cells."""
+fastest with 95% intervals and p-values, the ratio of CPU time per request and the smallest
+difference the run could see, all results/ranking.py's figures), and the rows measured apart set
+aside beneath it, because rows measured hours apart differ by the machine's drift as much as by the cells."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-from benchmatrix.results.ranking import apart_note, newest_group, ranked
+# _ratio_text: the markdown ranking's "1.04x (1.01-1.07)", the same text here (ranking.py is to make it public).
+from benchmatrix.results.ranking import _ratio_text, apart_note, cpu_versus, detectable, newest_group, ranked
 from benchmatrix.results.records import Record, newest_by, rate_text, status_label
 from benchmatrix.results.site.model import SiteRecord
 
-APART_FIELDS = ("python", "app", "server", "connections", "connection_mode")
+# What makes a row "the same cell" as a ranked one: a cell run `--with` another release, or on other
+# hosts, is not the pinned local cell the run ranked, so its newest row stays among those measured apart.
+APART_FIELDS = ("python", "app", "server", "hosts_label", "connections", "connection_mode", "override_label")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class RankingRow:
     ratio: str  # "fastest", "0.93x" or "-"
     interval: str  # "0.90-0.96" or "-"
     p_value: str
+    cpu_ratio: str  # CPU time per request vs the fastest's, "1.04x (1.01-1.07)"; "-" where not measured by slice
+    smallest_visible: str  # "below 4.2% unseen" where the interval holds 1, else "-"
     trials: int
     status: str
 
@@ -52,16 +58,28 @@ class MachineRankings:
 
 
 def _ranking_rows(group: Sequence[Record], pages: Dict[int, str]) -> Tuple[RankingRow, ...]:
+    """The rows of results/ranking.render_ranking, its figures from the same functions of ranking.py (which
+    computes them inline there; once it has a function for one row's figures, both use that)."""
     rows = []
-    for rank, (record, estimate) in enumerate(ranked(group), start=1):
+    order = ranked(group)
+    for rank, (record, estimate) in enumerate(order, start=1):
         ratio = "fastest" if estimate is None and rank == 1 else (
             "{:.2f}x".format(estimate.ratio) if estimate else "-")
+        cpu = None if estimate is None else cpu_versus(record, order[0][0])
+        visible = detectable(estimate)
         rows.append(RankingRow(
             rank, record.cell_label, pages[id(record)], rate_text(record.rps) if record.rps else "-", ratio,
             "{:.2f}-{:.2f}".format(estimate.low, estimate.high) if estimate else "-",
             "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
+            _ratio_text(cpu), "-" if visible is None else "below {:.1%} unseen".format(visible),
             len(record.trials), status_label(record)))
     return tuple(rows)
+
+
+def pace(record: Record) -> str:
+    """How the run's load was cut, in ranking.render_ranking's words: "1 s ABBA slices" or "10 s trials"
+    (a sliced run's duration is its slice's)."""
+    return "{:g} s {}".format(record.duration_s, "ABBA slices" if record.sliced else "trials")
 
 
 def scenario_ranking(scenario: str, records: Sequence[Record], pages: Dict[int, str]) -> ScenarioRanking:
@@ -69,8 +87,8 @@ def scenario_ranking(scenario: str, records: Sequence[Record], pages: Dict[int, 
     heading = ""
     if group:
         first = group[0]
-        heading = "one interleaved run, {} UTC, {:g} s trials, {} connections".format(
-            min(r.recorded_at for r in group)[:16].replace("T", " "), first.duration_s, first.connections)
+        heading = "one interleaved run, {} UTC, {}, {} connections".format(
+            min(r.recorded_at for r in group)[:16].replace("T", " "), pace(first), first.connections)
     ranked_cells = {r.key(APART_FIELDS) for r in group}
     others = [r for r in records if r.scenario == scenario and r.is_closed_loop and not r.is_sweep_level
               and r.key(APART_FIELDS) not in ranked_cells]

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from benchmatrix.results.records import Record, error_summary, format_number, status_label
 from benchmatrix.results.site.charts import Figure, spectrum_figure, trials_figure
-from benchmatrix.results.site.model import SiteRecord, version_overrides
+from benchmatrix.results.site.model import SiteRecord
 from benchmatrix.results.site.reproduce import reproduce_command
 
 Pairs = Tuple[Tuple[str, str], ...]
@@ -87,7 +87,7 @@ def conditions(item: SiteRecord) -> Pairs:
             ("latency from", record.latency_basis), ("commit", "{}{}".format(
                 git.get("sha") or "-", " (uncommitted changes)" if git.get("dirty") else "")),
             ("constraints", record.section("constraints").get("file")),
-            ("versions overridden", ", ".join(version_overrides(record))),
+            ("versions overridden", ", ".join(record.override_specs)),
             ("interleaved run", interleaved.get("group")), ("machine", item.machine), ("schema", record.schema)]
     return tuple((name, _text(value)) for name, value in rows)
 

@@ -7,7 +7,6 @@ import shlex
 from typing import List
 
 from benchmatrix.results.records import Record
-from benchmatrix.results.site.model import version_overrides
 
 
 def measurement_options(record: Record) -> List[str]:
@@ -18,7 +17,7 @@ def measurement_options(record: Record) -> List[str]:
         options += ["--rate", "{:g}".format(record.planned_rate)]
     if record.connection_mode != "keep-alive":
         options += ["--connection-mode", record.connection_mode]
-    for override in version_overrides(record):
+    for override in record.override_specs:
         options += ["--with", override]
     return options
 
