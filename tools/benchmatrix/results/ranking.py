@@ -19,13 +19,14 @@ were measured apart, over how long, and how much the load generator's ceiling
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
 from benchmatrix.results.ratio import (PairedEstimate, RatioEstimate, detectable_effect, estimate_from_logs,
                                        pair_log_ratios, paired_ratio)
-from benchmatrix.results.records import Record, ceiling_share_label, format_number, rate_text, status_label
+from benchmatrix.results.records import Record, ceiling_share_label, rate_text, status_label
 from benchmatrix.run.trials import cpu_ms_per_request
 
 ALPHA = 0.05  # as the run's (run/interleave_rule.ALPHA), where a record does not say
@@ -138,30 +139,56 @@ def ranked(group: Sequence[Record]) -> List[Tuple[Record, Optional[RatioEstimate
     return [(r, None if r is fastest else versus(r, fastest)) for r in order]
 
 
-def _ratio_text(estimate: Optional[RatioEstimate]) -> str:
+def ratio_text(estimate: Optional[RatioEstimate]) -> str:
     return "{:.2f}x ({:.2f}-{:.2f})".format(estimate.ratio, estimate.low, estimate.high) if estimate else "-"
 
 
-def render_ranking(scenario: str, group: Sequence[Record]) -> str:
-    rows = []
+@dataclass(frozen=True)
+class RankedCell:
+    """One row's figures, which the markdown ranking and the site's (results/site/index_page.py) both show."""
+    rank: int
+    record: Record
+    estimate: Optional[RatioEstimate]  # req/s vs the fastest; None for the fastest
+    cpu: Optional[RatioEstimate]  # CPU time per request vs the fastest's (sliced runs)
+    visible: Optional[float]  # the smallest difference an undecided ratio could have seen, at the run's level
+
+    @property
+    def ratio_label(self) -> str:
+        return "fastest" if self.estimate is None and self.rank == 1 else ratio_text(self.estimate)
+
+    @property
+    def p_label(self) -> str:
+        return "-" if not self.estimate or self.estimate.p_value is None else "{:.3g}".format(self.estimate.p_value)
+
+    @property
+    def visible_label(self) -> str:
+        return "-" if self.visible is None else "below {:.1%} unseen".format(self.visible)
+
+
+def ranked_cells(group: Sequence[Record]) -> List[RankedCell]:
+    """The group's rows, judged as the run judged itself (its looks and alpha)."""
     order = ranked(group)
     looks, alpha = run_looks(*group), run_alpha(group)
-    for rank, (record, estimate) in enumerate(order, start=1):
-        cpu = None if estimate is None else cpu_versus(record, order[0][0])
-        visible = detectable(estimate, looks, alpha)
-        rows.append([rank, record.cell_label, rate_text(record.rps) if record.rps else "-",
-                     "fastest" if estimate is None and rank == 1 else _ratio_text(estimate),
-                     "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
-                     _ratio_text(cpu), "-" if visible is None else "below {:.1%} unseen".format(visible),
-                     len(record.trials), ceiling_share_label(record), status_label(record)])
+    return [RankedCell(rank, record, estimate, None if estimate is None else cpu_versus(record, order[0][0]),
+                       detectable(estimate, looks, alpha)) for rank, (record, estimate) in enumerate(order, start=1)]
+
+
+def pace_label(record: Record) -> str:
+    """How the run's load was cut: "1 s ABBA slices" or "10 s trials" (a sliced run's duration is its slice's)."""
+    return "{:g} s {}".format(record.duration_s, "ABBA slices" if _sliced(record) else "trials")
+
+
+def render_ranking(scenario: str, group: Sequence[Record]) -> str:
+    cells = ranked_cells(group)
+    rows = [[row.rank, row.record.cell_label, rate_text(row.record.rps) if row.record.rps else "-", row.ratio_label,
+             row.p_label, ratio_text(row.cpu), row.visible_label, len(row.record.trials),
+             ceiling_share_label(row.record), status_label(row.record)] for row in cells]
     first = group[0]
     when = min(r.recorded_at for r in group)[:16].replace("T", " ")
     table = tabulate(rows, headers=RANKING_COLUMNS, tablefmt="github", disable_numparse=True)
-    pace = ("{} s ABBA slices".format(format_number(first.duration_s, 0)) if _sliced(first)
-            else "{} s trials".format(format_number(first.duration_s, 0)))
     return ("#### Ranking `{}`: one interleaved run ({} UTC, {}, {} connections)\n\n{}\n{}{}").format(
-        scenario, when, pace, first.connections, table, against_note(order[0][0], looks, alpha, _sliced(first)),
-        undecided_notes(group))
+        scenario, when, pace_label(first), first.connections, table,
+        against_note(cells[0].record, run_looks(*group), run_alpha(group), _sliced(first)), undecided_notes(group))
 
 
 def against_note(fastest: Record, looks: int, alpha: float, sliced: bool) -> str:

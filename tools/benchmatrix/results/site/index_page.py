@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-# _ratio_text: the markdown ranking's "1.04x (1.01-1.07)", the same text here (ranking.py is to make it public).
-from benchmatrix.results.ranking import _ratio_text, apart_note, cpu_versus, detectable, newest_group, ranked
+from benchmatrix.results.ranking import apart_note, newest_group, pace_label, ranked_cells, ratio_text
 from benchmatrix.results.records import Record, newest_by, rate_text, status_label
 from benchmatrix.results.site.model import SiteRecord
 
@@ -58,28 +57,14 @@ class MachineRankings:
 
 
 def _ranking_rows(group: Sequence[Record], pages: Dict[int, str]) -> Tuple[RankingRow, ...]:
-    """The rows of results/ranking.render_ranking, its figures from the same functions of ranking.py (which
-    computes them inline there; once it has a function for one row's figures, both use that)."""
-    rows = []
-    order = ranked(group)
-    for rank, (record, estimate) in enumerate(order, start=1):
-        ratio = "fastest" if estimate is None and rank == 1 else (
-            "{:.2f}x".format(estimate.ratio) if estimate else "-")
-        cpu = None if estimate is None else cpu_versus(record, order[0][0])
-        visible = detectable(estimate)
-        rows.append(RankingRow(
-            rank, record.cell_label, pages[id(record)], rate_text(record.rps) if record.rps else "-", ratio,
-            "{:.2f}-{:.2f}".format(estimate.low, estimate.high) if estimate else "-",
-            "-" if not estimate or estimate.p_value is None else "{:.3g}".format(estimate.p_value),
-            _ratio_text(cpu), "-" if visible is None else "below {:.1%} unseen".format(visible),
-            len(record.trials), status_label(record)))
-    return tuple(rows)
-
-
-def pace(record: Record) -> str:
-    """How the run's load was cut, in ranking.render_ranking's words: "1 s ABBA slices" or "10 s trials"
-    (a sliced run's duration is its slice's)."""
-    return "{:g} s {}".format(record.duration_s, "ABBA slices" if record.sliced else "trials")
+    """The rows of results/ranking.render_ranking, from the same RankedCell figures."""
+    return tuple(RankingRow(
+        row.rank, row.record.cell_label, pages[id(row.record)], rate_text(row.record.rps) if row.record.rps else "-",
+        "fastest" if row.estimate is None and row.rank == 1 else (
+            "{:.2f}x".format(row.estimate.ratio) if row.estimate else "-"),
+        "{:.2f}-{:.2f}".format(row.estimate.low, row.estimate.high) if row.estimate else "-",
+        row.p_label, ratio_text(row.cpu), row.visible_label, len(row.record.trials), status_label(row.record))
+        for row in ranked_cells(group))
 
 
 def scenario_ranking(scenario: str, records: Sequence[Record], pages: Dict[int, str]) -> ScenarioRanking:
@@ -88,7 +73,7 @@ def scenario_ranking(scenario: str, records: Sequence[Record], pages: Dict[int, 
     if group:
         first = group[0]
         heading = "one interleaved run, {} UTC, {}, {} connections".format(
-            min(r.recorded_at for r in group)[:16].replace("T", " "), pace(first), first.connections)
+            min(r.recorded_at for r in group)[:16].replace("T", " "), pace_label(first), first.connections)
     ranked_cells = {r.key(APART_FIELDS) for r in group}
     others = [r for r in records if r.scenario == scenario and r.is_closed_loop and not r.is_sweep_level
               and r.key(APART_FIELDS) not in ranked_cells]
