@@ -77,7 +77,8 @@ def test_the_calibration_is_saved_per_machine_and_stated_for_any_budget(tmp_path
     (["--cell", "gunicorn/raw", "--detect", "0.1"], "gunicorn/raw is not benchmatrix's flask app"),
     (["--cell", "gunicorn/flask,app-target=apps.flask.app:app", "--detect", "0.1"], "app-target="),
     (["--cell", "gunicorn/flask", "--budget", "20", "--slices", "2"], "--budget 20 s holds 2 ABBA pair(s)"),
-    (["--cell", "gunicorn/flask", "--detect", "0.1", "--detect-budget", "30"], "--detect-budget 30 s holds 3"),
+    (["--cell", "gunicorn/flask", "--detect", "0.1", "--detect-budget", "30", "--slices", "2"],
+     "--detect-budget 30 s holds 3"),
     (["--cell", "gunicorn/flask", "--runs", "1"], "at least 2 A/A comparisons"),
     (["--cell", "gunicorn/flask", "--runs", "0"], "give --detect SHARE"),
 ])

@@ -105,7 +105,9 @@ def test_an_interleave_contender_names_its_release_after_at():
 
 
 def ratio(value: float, half: float = 0.02) -> RatioEstimate:
-    return RatioEstimate(ratio=value, low=value * (1 - half), high=value * (1 + half), p_value=0.01, rounds=5)
+    """A scripted step's ratio, its p-value consistent with its interval: tiny where 1 is outside it."""
+    low, high = value * (1 - half), value * (1 + half)
+    return RatioEstimate(ratio=value, low=low, high=high, p_value=0.5 if low <= 1 <= high else 0.001, rounds=5)
 
 
 def test_bisect_names_the_first_release_whose_ratio_is_significant():
@@ -127,7 +129,7 @@ def test_bisect_names_the_first_release_whose_ratio_is_significant():
 def test_bisect_says_none_differs_or_where_it_could_not_measure():
     same = walk_releases("uvicorn", ["a1", "a2", "a3", "a4"], lambda b, a: {"json": ratio(1.01)})
     assert len(same.steps) == 3 and same.first_different is None
-    assert same.render().splitlines()[-1] == "none of these releases differs from its predecessor at 95%"
+    assert same.render().splitlines()[-1] == "none of these releases differs from its predecessor at p <= 0.017"
     # An interval without 1 after too few rounds for the permutation test (p 0.33) is no verdict either.
     few_rounds = RatioEstimate(ratio=0.7, low=0.68, high=0.72, p_value=0.333, rounds=2)
     assert walk_releases("uvicorn", ["a1", "a2"], lambda b, a: {"json": few_rounds}).first_different is None
