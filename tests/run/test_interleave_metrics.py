@@ -22,6 +22,15 @@ def slice_trial(rps, requests=2000, cpu_s=1.0, speed_ms=None):
                                                       raw_output="x", answers_during_load=None))
 
 
+
+class TwoSecondSlices:
+    """The interleave options Verdicts reads: 2 s slices on req/s, 120 s of load, 5 pairs at least."""
+    class base:
+        duration_s = 2
+    method = Method(RPS)
+    max_load_s = 120
+    min_pairs = 5
+
 def test_each_method_reads_its_figure_of_a_slice():
     trial = slice_trial(1000.0, requests=2000, cpu_s=1.0, speed_ms=40.0)
     assert Method(RPS).value(trial) == 1000.0
@@ -64,11 +73,6 @@ def test_the_speed_reference_is_kept_in_the_slice_s_resources():
         "stack_cpu_s": 1.0}
 
 
-class _Options:
-    class base:
-        duration_s = 2
-    method = Method(RPS)
-
 
 def test_an_undecided_ratio_states_and_records_its_detectable_effect():
     own = Undecided(load_s=120.0, detectable_effect=0.0912)
@@ -83,10 +87,10 @@ def test_an_undecided_ratio_states_and_records_its_detectable_effect():
                                        "calibration of 2026-12-07T01:00)")
     outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=30, estimates=[None],
                             stopped_by="budget", by_method={"rps": [None]})
-    meta = outcome_meta(outcome, _Options, 1, [own])
+    meta = outcome_meta(outcome, TwoSecondSlices, 1, [own])
     assert meta["undecided"]["statement"] == own.statement and meta["undecided"]["detectable_effect"] == 0.0912
     assert (meta["slice_s"], meta["pairs"], meta["method"], meta["stopped_by"]) == (2, 15, "rps", "budget")
-    assert "undecided" not in outcome_meta(outcome, _Options, 0, [own])
+    assert "undecided" not in outcome_meta(outcome, TwoSecondSlices, 0, [own])
 
 
 def test_an_undecided_comparison_states_the_calibrated_effect_for_its_budget(tmp_path):
@@ -104,16 +108,10 @@ def test_an_undecided_comparison_states_the_calibrated_effect_for_its_budget(tmp
     outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=10, estimates=[estimate],
                             stopped_by="budget", detectable=[0.05], by_method={"rps": [estimate], "cpu": [None]})
 
-    class Options:
-        class base:
-            duration_s = 2
-        method = Method(RPS)
-        max_load_s = 120
-        min_pairs = 5
 
-    undecided, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, Options, 2)
+    undecided, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, TwoSecondSlices, 2)
     assert lines == []  # judging prints nothing
-    verdicts.state(SCENARIOS["json"], ["A", "B"], outcome, Options, [undecided])
+    verdicts.state(SCENARIOS["json"], ["A", "B"], outcome, TwoSecondSlices, [undecided])
     # 120 s of 8 s pairs: 15 pairs, looks at 5, 8, 12, 15.
     assert undecided.calibrated_detectable_effect == pytest.approx(detectable_effect(0.02, 15, 0.05 / 4))
     assert lines[-1] == ("json: B is not told apart from A on rps at p <= 0.05 (corrected for the stopping rule's "
@@ -134,16 +132,10 @@ def test_a_calibration_of_another_cell_is_not_stated(tmp_path):
     outcome = RoundsOutcome(trials=[[], []], flags=[[], []], argvs=[None, None], rounds=10, estimates=[estimate],
                             stopped_by="budget", detectable=[0.05], by_method={"rps": [estimate]})
 
-    class Options:
-        class base:
-            duration_s = 2
-        method = Method(RPS)
-        max_load_s = 120
-        min_pairs = 5
 
     verdicts = Verdicts(tmp_path, lambda line: None, fingerprint="test-machine")
-    own, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, Options, 2)
+    own, = verdicts.judge("gunicorn/flask", SCENARIOS["json"], outcome, TwoSecondSlices, 2)
     assert own == Undecided(load_s=40, detectable_effect=0.05)
     assert own.statement == "a difference below 5.0% cannot be seen here in 40 s of load (at this run's spread)"
-    calibrated, = verdicts.judge("uvicorn/raw", SCENARIOS["json"], outcome, Options, 2)
+    calibrated, = verdicts.judge("uvicorn/raw", SCENARIOS["json"], outcome, TwoSecondSlices, 2)
     assert calibrated.calibrated_at == "2026-12-07T01:00:00+00:00"
